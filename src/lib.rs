@@ -1,0 +1,9 @@
+//! `sim`: seeded, parallel Monte Carlo simulation of escalation scenarios written in TOML.
+//!
+//! The pipeline, one module per stage, data flowing one way:
+//! `load` (TOML -> raw scenario) -> `compile` (-> flat model) -> `simulate` (-> tallies)
+//! -> `aggregate` (-> summary) -> `report` / `plot` (-> files). See ARCHITECTURE.md.
+
+pub mod aggregate;
+pub mod output;
+pub mod tally;

@@ -1,0 +1,147 @@
+//! Integer tallies: what the simulation produces and what shards exchange.
+//!
+//! In: one call to [`Tallies::record_step`] per run and step from `simulate`.
+//! Out: plain counts, merged by addition. Integers make merging exact and order-free, so the
+//! result is the same for any thread count or shard split; `aggregate` turns counts into
+//! probabilities.
+
+use serde::{Deserialize, Serialize};
+
+/// The shape of a scenario's tallies: every table is `(steps + 1) x width`, row `t` for step `t`
+/// (row 0 is the initial state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shape {
+    pub steps: usize,
+    pub levels: usize,
+    pub outcomes: usize,
+    pub triggers: usize,
+}
+
+/// Counts over a set of runs. All tables are row-major, `(steps + 1)` rows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tallies {
+    pub shape: Shape,
+    /// Number of runs counted.
+    pub runs: u64,
+    /// Runs at level `k` at step `t`.
+    pub level_at: Vec<u64>,
+    /// Runs whose highest level so far (steps `0..=t`) is exactly `k`.
+    pub max_level_at: Vec<u64>,
+    /// Runs in which outcome `o` holds at step `t`.
+    pub outcome_holds: Vec<u64>,
+    /// Runs in which outcome `o` held at some step `1..=t`.
+    pub outcome_by: Vec<u64>,
+    /// Runs in which trigger `i` fired at some step `1..=t`.
+    pub trigger_fired_by: Vec<u64>,
+    /// Total number of firings of trigger `i`, over all runs and steps.
+    pub trigger_firings: Vec<u64>,
+}
+
+impl Tallies {
+    pub fn zero(shape: Shape) -> Self {
+        let rows = shape.steps + 1;
+        Tallies {
+            shape,
+            runs: 0,
+            level_at: vec![0; rows * shape.levels],
+            max_level_at: vec![0; rows * shape.levels],
+            outcome_holds: vec![0; rows * shape.outcomes],
+            outcome_by: vec![0; rows * shape.outcomes],
+            trigger_fired_by: vec![0; rows * shape.triggers],
+            trigger_firings: vec![0; shape.triggers],
+        }
+    }
+
+    /// Adds another set of counts of the same shape.
+    pub fn merge(mut self, other: &Tallies) -> Self {
+        assert_eq!(self.shape, other.shape, "merging tallies of different shapes");
+        self.runs += other.runs;
+        for (mine, theirs) in self.tables_mut().into_iter().zip(other.tables()) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
+        self
+    }
+
+    fn tables(&self) -> [&Vec<u64>; 6] {
+        [
+            &self.level_at,
+            &self.max_level_at,
+            &self.outcome_holds,
+            &self.outcome_by,
+            &self.trigger_fired_by,
+            &self.trigger_firings,
+        ]
+    }
+
+    fn tables_mut(&mut self) -> [&mut Vec<u64>; 6] {
+        [
+            &mut self.level_at,
+            &mut self.max_level_at,
+            &mut self.outcome_holds,
+            &mut self.outcome_by,
+            &mut self.trigger_fired_by,
+            &mut self.trigger_firings,
+        ]
+    }
+
+    /// BLAKE3 of the shape, run count and every table as little-endian u64, in declaration
+    /// order: two tallies have the same digest exactly when they hold the same counts.
+    pub fn digest(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        let s = self.shape;
+        for n in [s.steps, s.levels, s.outcomes, s.triggers] {
+            hasher.update(&(n as u64).to_le_bytes());
+        }
+        hasher.update(&self.runs.to_le_bytes());
+        for table in self.tables() {
+            for n in table {
+                hasher.update(&n.to_le_bytes());
+            }
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+
+    /// True when every table has the length the shape implies (guards merged shard files).
+    pub fn is_well_formed(&self) -> bool {
+        let reference = Tallies::zero(self.shape);
+        self.tables()
+            .iter()
+            .zip(reference.tables())
+            .all(|(a, b)| a.len() == b.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shape() -> Shape {
+        Shape { steps: 2, levels: 3, outcomes: 1, triggers: 2 }
+    }
+
+    #[test]
+    fn merge_adds_counts_and_runs() {
+        let mut a = Tallies::zero(shape());
+        a.runs = 2;
+        a.level_at[0] = 2;
+        let mut b = Tallies::zero(shape());
+        b.runs = 3;
+        b.level_at[0] = 3;
+        b.trigger_firings[1] = 7;
+        let m = a.merge(&b);
+        assert_eq!(m.runs, 5);
+        assert_eq!(m.level_at[0], 5);
+        assert_eq!(m.trigger_firings, vec![0, 7]);
+    }
+
+    #[test]
+    fn digest_changes_with_any_count() {
+        let a = Tallies::zero(shape());
+        let mut b = a.clone();
+        b.outcome_by[2] = 1;
+        assert_ne!(a.digest(), b.digest());
+        assert_eq!(a.digest(), Tallies::zero(shape()).digest());
+    }
+}
