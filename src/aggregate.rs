@@ -140,7 +140,10 @@ pub fn wilson(count: u64, runs: u64) -> (f64, f64) {
     let denominator = 1.0 + z2 / n;
     let centre = (p + z2 / (2.0 * n)) / denominator;
     let half = Z95 * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denominator;
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // At the boundaries the bounds are exactly 0 or 1; the formula leaves rounding dust there.
+    let lo = if count == 0 { 0.0 } else { (centre - half).max(0.0) };
+    let hi = if count == runs { 1.0 } else { (centre + half).min(1.0) };
+    (lo, hi)
 }
 
 /// Decimal places of a probability that `runs` support: the place of the leading digit of the
@@ -153,6 +156,17 @@ pub fn decimals_for(runs: u64) -> u32 {
 pub fn round_to(x: f64, decimals: u32) -> f64 {
     let scale = 10f64.powi(decimals as i32);
     (x * scale).round() / scale
+}
+
+/// `12.3% [11.8, 12.9]`: a percentage with the decimals the run count supports.
+pub fn format_estimate(e: &Estimate, decimals: u32) -> String {
+    let places = decimals.saturating_sub(2) as usize;
+    format!(
+        "{:.places$}% [{:.places$}, {:.places$}]",
+        e.p * 100.0,
+        e.lo * 100.0,
+        e.hi * 100.0
+    )
 }
 
 fn estimate(count: u64, runs: u64, decimals: u32) -> Estimate {

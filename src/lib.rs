@@ -5,5 +5,13 @@
 //! -> `aggregate` (-> summary) -> `report` / `plot` (-> files). See ARCHITECTURE.md.
 
 pub mod aggregate;
+pub mod cli;
+pub mod compile;
+pub mod diagnostic;
+pub mod expr;
+pub mod load;
 pub mod output;
+pub mod report;
+pub mod rng;
+pub mod simulate;
 pub mod tally;

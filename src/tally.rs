@@ -118,7 +118,12 @@ mod tests {
     use super::*;
 
     fn shape() -> Shape {
-        Shape { steps: 2, levels: 3, outcomes: 1, triggers: 2 }
+        Shape {
+            steps: 2,
+            levels: 3,
+            outcomes: 1,
+            triggers: 2,
+        }
     }
 
     #[test]

@@ -1,0 +1,397 @@
+//! The command line: arguments in, files and a terminal report out.
+//!
+//! Glue only: it expands globs, calls load -> compile -> simulate -> aggregate -> report/plot,
+//! prints errors once, and maps failures to exit codes. All user-facing printing happens here.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand};
+
+use crate::aggregate::{RunIdentity, Summary, summarize};
+use crate::compile::{Model, compile};
+use crate::load::load;
+use crate::output::{Staging, scenario_dir};
+use crate::simulate::{Observer, simulate};
+
+/// Exit codes, documented in README.md.
+pub mod exit {
+    /// A scenario file is invalid (every problem is printed).
+    pub const INVALID_SCENARIO: u8 = 1;
+    /// Bad command-line usage (clap's convention).
+    pub const USAGE: u8 = 2;
+    /// A run produced an invalid value (a probability outside [0, 1], a NaN).
+    pub const SIMULATION: u8 = 3;
+    /// Anything else: I/O, unreadable files.
+    pub const OTHER: u8 = 5;
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  sim run scenarios/*.toml                      run every shipped scenario into output/
+  sim run scenarios/baseline.toml --runs 100000 --seed 7 --threads 2
+  sim check scenarios/*.toml                    validate only
+  sim trace scenarios/baseline.toml --run 42    narrate run 42 of `sim run`";
+
+#[derive(Parser, Debug)]
+#[command(name = "sim", version, about = "Seeded, parallel Monte Carlo simulation of escalation scenarios", after_help = EXAMPLES)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Simulate scenarios and write tables and charts under --out.
+    #[command(after_help = EXAMPLES)]
+    Run(RunArgs),
+    /// Validate scenarios without running them.
+    Check {
+        /// Scenario files or globs.
+        #[arg(required = true)]
+        files: Vec<String>,
+    },
+    /// Print one run as a dated narrative: exactly run I of `sim run` with the same seed.
+    Trace {
+        file: PathBuf,
+        /// Run index (0-based), as in `sim run`.
+        #[arg(long)]
+        run: u64,
+        /// Seed (default: the scenario's).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// Scenario files or globs (quoted globs are expanded by sim).
+    #[arg(required = true)]
+    files: Vec<String>,
+    /// Number of runs (default: the scenario's `runs`, else 10000).
+    #[arg(long)]
+    runs: Option<u64>,
+    /// Seed (default: the scenario's `seed`, else 1).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Output directory.
+    #[arg(long, default_value = "output")]
+    out: PathBuf,
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(exit::USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    // Ctrl-C: remove what is half-written, then exit like an interrupted shell command.
+    let _ = ctrlc::set_handler(|| {
+        crate::output::remove_unfinished();
+        std::process::exit(130);
+    });
+    match dispatch(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("{}", failure.message);
+            ExitCode::from(failure.code)
+        }
+    }
+}
+
+/// An error already worded for the user, with its exit code.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure {
+            message: format!("error: {e:#}"),
+            code: exit::OTHER,
+        }
+    }
+}
+
+fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Run(args) => run(args),
+        Command::Check { files } => {
+            let models = compile_all(&expand(&files)?)?;
+            for (path, model) in &models {
+                println!(
+                    "ok: {} ({}: {} actors, {} triggers, {} outcomes, {} steps)",
+                    path.display(),
+                    model.info.id,
+                    model.info.actors.len(),
+                    model.triggers.len(),
+                    model.outcomes.len(),
+                    model.steps
+                );
+            }
+            Ok(())
+        }
+        Command::Trace { file, run, seed } => {
+            let (_, model) = compile_all(std::slice::from_ref(&file))?.remove(0);
+            print!("{}", trace(&model, seed.unwrap_or(model.default_seed), run)?);
+            Ok(())
+        }
+    }
+}
+
+/// Expands globs (for shells that pass them through, and for Windows) and keeps order.
+fn expand(patterns: &[String]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for pattern in patterns {
+        if pattern.contains(['*', '?', '[']) {
+            let matches: Vec<PathBuf> = glob::glob(pattern)
+                .with_context(|| format!("bad glob `{pattern}`"))?
+                .filter_map(Result::ok)
+                .collect();
+            if matches.is_empty() {
+                bail!("no file matches `{pattern}`");
+            }
+            files.extend(matches);
+        } else {
+            files.push(PathBuf::from(pattern));
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.clone()));
+    Ok(files)
+}
+
+/// Loads and compiles every file, reporting the problems of all of them before failing.
+fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
+    let mut models = Vec::new();
+    let mut messages = Vec::new();
+    for path in files {
+        match load(path).and_then(|loaded| compile(&loaded)) {
+            Ok(model) => models.push((path.clone(), model)),
+            Err(e) => messages.push(format!("{e} {}", path.display())),
+        }
+    }
+    if !messages.is_empty() {
+        return Err(Failure {
+            message: messages.join("\n\n"),
+            code: exit::INVALID_SCENARIO,
+        });
+    }
+    let mut ids = std::collections::HashMap::new();
+    for (path, model) in &models {
+        if let Some(other) = ids.insert(model.info.id.clone(), path.clone()) {
+            return Err(Failure {
+                message: format!(
+                    "error: {} and {} both have the scenario id `{}`; their outputs would collide\n  = help: set a distinct `id` in `[scenario]`",
+                    other.display(),
+                    path.display(),
+                    model.info.id
+                ),
+                code: exit::INVALID_SCENARIO,
+            });
+        }
+    }
+    Ok(models)
+}
+
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+    let mut builder = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        if n == 0 {
+            bail!("--threads must be at least 1");
+        }
+        builder = builder.num_threads(n);
+    }
+    Ok(builder.build()?)
+}
+
+/// Simulates one model over runs `0..runs` with a progress bar on a terminal.
+fn simulate_model(model: &Model, seed: u64, runs: u64, pool: &rayon::ThreadPool) -> Result<Summary, Failure> {
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(runs);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} runs ({per_sec}, eta {eta})")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_message(model.info.id.clone());
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let tallies = pool
+        .install(|| simulate(model, seed, 0, runs, &|n| bar.inc(n)))
+        .map_err(|e| Failure {
+            message: format!("error: {e}"),
+            code: exit::SIMULATION,
+        })?;
+    bar.finish_and_clear();
+    let identity = RunIdentity {
+        seed,
+        scenario_digest: model.scenario_digest.clone(),
+    };
+    Ok(summarize(&model.info, &identity, &tallies))
+}
+
+fn run(args: RunArgs) -> Result<(), Failure> {
+    let models = compile_all(&expand(&args.files)?)?;
+    if args.runs == Some(0) {
+        return Err(Failure {
+            message: "error: --runs must be at least 1".into(),
+            code: exit::USAGE,
+        });
+    }
+    let pool = thread_pool(args.threads)?;
+    // Everything is simulated before anything is written: a failure leaves no partial output.
+    let mut summaries = Vec::new();
+    for (_, model) in &models {
+        let seed = args.seed.unwrap_or(model.default_seed);
+        let runs = args.runs.unwrap_or(model.default_runs);
+        summaries.push(simulate_model(model, seed, runs, &pool)?);
+    }
+    for summary in &summaries {
+        let dir = write_scenario(summary, &args.out)?;
+        eprintln!("wrote {}", dir.display());
+    }
+    print!("{}", headline(&summaries));
+    Ok(())
+}
+
+/// Writes one scenario's tables (and charts) into `out/<id>`, replacing it as a whole.
+fn write_scenario(summary: &Summary, out: &Path) -> Result<PathBuf> {
+    let staging = Staging::new(scenario_dir(out, &summary.scenario.id))?;
+    crate::report::write_tables(summary, staging.path())?;
+    staging.publish()
+}
+
+fn headline(summaries: &[Summary]) -> String {
+    let mut text = String::new();
+    for s in summaries {
+        let horizon = s.scenario.steps;
+        text.push_str(&format!("\n{} ({} runs, seed {})\n", s.scenario.name, s.runs, s.seed));
+        for series in &s.tables.outcome_by {
+            let e = series.points[horizon];
+            text.push_str(&format!(
+                "  {:<50} {}\n",
+                series.label,
+                crate::aggregate::format_estimate(&e, s.decimals)
+            ));
+        }
+    }
+    text
+}
+
+/// A run as a dated narrative.
+fn trace(model: &Model, seed: u64, run: u64) -> Result<String, Failure> {
+    struct Narrator<'m> {
+        model: &'m Model,
+        lines: Vec<String>,
+    }
+    impl Narrator<'_> {
+        fn value(&self, slot: u32, v: f64) -> String {
+            let levels = &self.model.slot_levels[slot as usize];
+            if !levels.is_empty() {
+                return levels.get(v as usize).cloned().unwrap_or_else(|| v.to_string());
+            }
+            v.to_string()
+        }
+        fn when(&self, t: usize) -> String {
+            format!("{} (step {t})", self.model.info.step_labels[t])
+        }
+    }
+    impl Observer for Narrator<'_> {
+        fn param_drawn(&mut self, param: usize, value: f64) {
+            let p = &self.model.params[param];
+            self.lines.push(format!("  param {} = {value:.6}", p.name));
+        }
+        fn fired(&mut self, t: usize, trigger: usize, landing: Option<usize>) {
+            let tr = &self.model.triggers[trigger];
+            let delay = match landing {
+                Some(l) if l != t => format!(" (effects land {})", self.when(l)),
+                _ if tr.delay_max > 0 && landing.is_none() => " (effects would land after the horizon)".to_string(),
+                _ => String::new(),
+            };
+            self.lines
+                .push(format!("{}  {} [{}]{delay}", self.when(t), tr.label, tr.id));
+        }
+        fn changed(&mut self, t: usize, trigger: usize, slot: u32, old: f64, new: f64, delayed: bool) {
+            if old == new {
+                return;
+            }
+            let name = &self.model.slot_names[slot as usize];
+            let from = if delayed {
+                format!(", from [{}] earlier", self.model.triggers[trigger].id)
+            } else {
+                String::new()
+            };
+            let prefix = if delayed {
+                format!("{}  ", self.when(t))
+            } else {
+                " ".repeat(self.when(t).len() + 2)
+            };
+            self.lines.push(format!(
+                "{prefix}  {name}: {} -> {}{from}",
+                self.value(slot, old),
+                self.value(slot, new)
+            ));
+        }
+    }
+    let mut narrator = Narrator {
+        model,
+        lines: Vec::new(),
+    };
+    let tallies = crate::simulate::replay(model, seed, run, &mut narrator).map_err(|e| Failure {
+        message: format!("error: {e}"),
+        code: exit::SIMULATION,
+    })?;
+    let info = &model.info;
+    let levels = tallies.shape.levels;
+    let final_level = (0..levels)
+        .find(|&k| tallies.level_at[info.steps * levels + k] > 0)
+        .unwrap_or(0);
+    let peak = (0..levels)
+        .find(|&k| tallies.max_level_at[info.steps * levels + k] > 0)
+        .unwrap_or(0);
+    let mut out = format!(
+        "{}: run {run}, seed {seed}\nstart {}: escalation at `{}`\n",
+        info.name, info.step_labels[0], info.levels[info.initial_level]
+    );
+    if !model.params.is_empty() {
+        out.push_str("params drawn for this run:\n");
+    }
+    for line in &narrator.lines {
+        out.push_str(line);
+        out.push('\n');
+    }
+    let held: Vec<&str> = info
+        .outcomes
+        .iter()
+        .enumerate()
+        .filter(|(o, _)| tallies.outcome_by[info.steps * tallies.shape.outcomes + o] > 0)
+        .map(|(_, outcome)| outcome.label.as_str())
+        .collect();
+    out.push_str(&format!(
+        "end {}: escalation at `{}` (rung {final_level}), highest `{}` (rung {peak})\noutcomes reached: {}\n",
+        info.step_labels[info.steps],
+        info.levels[final_level],
+        info.levels[peak],
+        if held.is_empty() {
+            "none".to_string()
+        } else {
+            held.join("; ")
+        }
+    ));
+    Ok(out)
+}

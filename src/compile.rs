@@ -1,0 +1,1884 @@
+//! Compilation: a [`LoadedScenario`] in, a validated, flat [`Model`] out.
+//!
+//! In: the merged raw scenario with its spans. Out: a [`Model`] whose state is one flat array
+//! of `f64` slots and whose expressions are stack-machine [`Program`]s over those slots, so the
+//! simulation does no parsing, hashing, string lookup or allocation. Every problem found becomes
+//! a [`Diagnostic`] with the file, line and column of the offending text; all of them are
+//! reported together.
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use toml::Spanned;
+
+use crate::aggregate::{ActorInfo, OutcomeInfo, ParamInfo, ScenarioInfo, TriggerInfo};
+use crate::diagnostic::{Diagnostic, ScenarioError, Sources};
+use crate::expr::{self, AssignOp, BinaryOp, Expr, ExprKind, UnaryOp};
+use crate::load::{ExprSource, Literal, LoadedScenario, RawDelay, RawParam, RawRepeat, RawVar};
+use crate::rng;
+
+/// `since.X` before X has ever fired: larger than any horizon, so `since.X > n` holds.
+pub const NEVER_FIRED_SINCE: f64 = 1_000_000.0;
+pub const MAX_STEPS: usize = 10_000;
+/// Deepest nesting an expression may have; deeper ones are refused at compile time (evaluation
+/// recurses over the tree).
+pub const MAX_STACK: usize = 32;
+const DEFAULT_RUNS: u64 = 10_000;
+const DEFAULT_SEED: u64 = 1;
+
+pub const SLOT_T: u32 = 0;
+pub const SLOT_ESCALATION: u32 = 1;
+
+/// One instruction of the postfix code the type checker emits. Booleans are 0.0 / 1.0,
+/// enumeration values their level index. [`lower`] turns it into [`Node`]s.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Op {
+    Const(f64),
+    Load(u32),
+    Neg,
+    Not,
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+    Min,
+    Max,
+    Abs,
+    Clamp,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl Cmp {
+    #[inline]
+    fn test(self, a: f64, b: f64) -> bool {
+        match self {
+            Cmp::Eq => a == b,
+            Cmp::Ne => a != b,
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+        }
+    }
+
+    /// The comparison with its operands swapped: `c < x` is `x > c`.
+    fn flipped(self) -> Cmp {
+        match self {
+            Cmp::Lt => Cmp::Gt,
+            Cmp::Le => Cmp::Ge,
+            Cmp::Gt => Cmp::Lt,
+            Cmp::Ge => Cmp::Le,
+            same => same,
+        }
+    }
+}
+
+/// A node of a compiled expression; children are indices into [`Model::code`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Node {
+    Const(f64),
+    Load(u32),
+    /// `slot <cmp> constant`, the most common condition, in one node.
+    CompareSlot(Cmp, u32, f64),
+    Compare(Cmp, u32, u32),
+    Neg(u32),
+    Not(u32),
+    Abs(u32),
+    Add(u32, u32),
+    Sub(u32, u32),
+    Mul(u32, u32),
+    Div(u32, u32),
+    /// Short-circuit: the right side is evaluated only when needed.
+    And(u32, u32),
+    Or(u32, u32),
+    Min(u32, u32),
+    Max(u32, u32),
+    Clamp(u32, u32, u32),
+}
+
+/// A compiled expression: the index of its root in [`Model::code`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Program {
+    root: u32,
+}
+
+impl Program {
+    /// True when the program reads a slot for which `pred` holds.
+    pub fn reads(self, code: &[Node], pred: &impl Fn(u32) -> bool) -> bool {
+        let child = |n: u32| Program { root: n }.reads(code, pred);
+        match code[self.root as usize] {
+            Node::Const(_) => false,
+            Node::Load(slot) | Node::CompareSlot(_, slot, _) => pred(slot),
+            Node::Neg(a) | Node::Not(a) | Node::Abs(a) => child(a),
+            Node::Compare(_, a, b)
+            | Node::Add(a, b)
+            | Node::Sub(a, b)
+            | Node::Mul(a, b)
+            | Node::Div(a, b)
+            | Node::And(a, b)
+            | Node::Or(a, b)
+            | Node::Min(a, b)
+            | Node::Max(a, b) => child(a) || child(b),
+            Node::Clamp(a, b, c) => child(a) || child(b) || child(c),
+        }
+    }
+
+    /// Evaluates on the state `slots`. Allocates nothing.
+    #[inline]
+    pub fn eval(self, code: &[Node], slots: &[f64]) -> f64 {
+        eval_node(code, self.root, slots)
+    }
+}
+
+fn eval_node(code: &[Node], node: u32, slots: &[f64]) -> f64 {
+    let eval = |n: u32| eval_node(code, n, slots);
+    match code[node as usize] {
+        Node::Const(value) => value,
+        Node::Load(slot) => slots[slot as usize],
+        Node::CompareSlot(cmp, slot, value) => truth(cmp.test(slots[slot as usize], value)),
+        Node::Compare(cmp, a, b) => truth(cmp.test(eval(a), eval(b))),
+        Node::Neg(a) => -eval(a),
+        Node::Not(a) => truth(eval(a) == 0.0),
+        Node::Abs(a) => eval(a).abs(),
+        Node::Add(a, b) => eval(a) + eval(b),
+        Node::Sub(a, b) => eval(a) - eval(b),
+        Node::Mul(a, b) => eval(a) * eval(b),
+        Node::Div(a, b) => eval(a) / eval(b),
+        Node::And(a, b) => truth(eval(a) != 0.0 && eval(b) != 0.0),
+        Node::Or(a, b) => truth(eval(a) != 0.0 || eval(b) != 0.0),
+        Node::Min(a, b) => eval(a).min(eval(b)),
+        Node::Max(a, b) => eval(a).max(eval(b)),
+        Node::Clamp(x, lo, hi) => eval(x).max(eval(lo)).min(eval(hi)),
+    }
+}
+
+/// Turns type-checked postfix code into nodes appended to `code`; returns the root.
+fn lower(ops: &[Op], code: &mut Vec<Node>) -> u32 {
+    let mut stack: Vec<u32> = Vec::new();
+    let push = |code: &mut Vec<Node>, node: Node| {
+        code.push(node);
+        (code.len() - 1) as u32
+    };
+    for op in ops {
+        let node = match *op {
+            Op::Const(v) => Node::Const(v),
+            Op::Load(s) => Node::Load(s),
+            Op::Neg | Op::Not | Op::Abs => {
+                let a = stack.pop().expect("type-checked code is balanced");
+                match op {
+                    Op::Neg => Node::Neg(a),
+                    Op::Not => Node::Not(a),
+                    _ => Node::Abs(a),
+                }
+            }
+            Op::Clamp => {
+                let hi = stack.pop().expect("balanced");
+                let lo = stack.pop().expect("balanced");
+                let x = stack.pop().expect("balanced");
+                Node::Clamp(x, lo, hi)
+            }
+            binary => {
+                let b = stack.pop().expect("balanced");
+                let a = stack.pop().expect("balanced");
+                let cmp = match binary {
+                    Op::Eq => Some(Cmp::Eq),
+                    Op::Ne => Some(Cmp::Ne),
+                    Op::Lt => Some(Cmp::Lt),
+                    Op::Le => Some(Cmp::Le),
+                    Op::Gt => Some(Cmp::Gt),
+                    Op::Ge => Some(Cmp::Ge),
+                    _ => None,
+                };
+                match (cmp, code[a as usize], code[b as usize]) {
+                    (Some(c), Node::Load(slot), Node::Const(v)) => {
+                        code.truncate(a as usize);
+                        Node::CompareSlot(c, slot, v)
+                    }
+                    (Some(c), Node::Const(v), Node::Load(slot)) => {
+                        code.truncate(a as usize);
+                        Node::CompareSlot(c.flipped(), slot, v)
+                    }
+                    (Some(c), _, _) => Node::Compare(c, a, b),
+                    _ => match binary {
+                        Op::Add => Node::Add(a, b),
+                        Op::Sub => Node::Sub(a, b),
+                        Op::Mul => Node::Mul(a, b),
+                        Op::Div => Node::Div(a, b),
+                        Op::And => Node::And(a, b),
+                        Op::Or => Node::Or(a, b),
+                        Op::Min => Node::Min(a, b),
+                        _ => Node::Max(a, b),
+                    },
+                }
+            }
+        };
+        let index = push(code, node);
+        stack.push(index);
+    }
+    stack.pop().expect("an expression has a value")
+}
+
+#[inline]
+fn truth(b: bool) -> f64 {
+    if b { 1.0 } else { 0.0 }
+}
+
+/// How a param is drawn once per run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Distribution {
+    Fixed(f64),
+    Uniform {
+        min: f64,
+        max: f64,
+    },
+    Triangular {
+        min: f64,
+        mode: f64,
+        max: f64,
+    },
+    /// Beta(alpha, beta) scaled to [min, max]; PERT is a Beta in this form.
+    Beta {
+        alpha: f64,
+        beta: f64,
+        min: f64,
+        max: f64,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct ParamModel {
+    pub name: String,
+    pub slot: u32,
+    pub distribution: Distribution,
+    /// `Some(steps_per_year)`: each draw is an annual probability, converted to per-step.
+    pub annual: Option<f64>,
+    /// Random-number region (see `rng`).
+    pub region: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Effect {
+    pub slot: u32,
+    pub op: AssignOp,
+    pub value: Program,
+    /// Every assignment is clamped to `[lo, hi]` as it is applied.
+    pub lo: f64,
+    pub hi: f64,
+    /// Enumeration targets move by whole levels.
+    pub round: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct TriggerModel {
+    pub id: String,
+    pub label: String,
+    pub actor: String,
+    pub when: Program,
+    pub probability: Program,
+    pub delay_min: u32,
+    pub delay_max: u32,
+    pub max_firings: u32,
+    pub cooldown: u32,
+    pub effects: Range<usize>,
+    pub fired_slot: u32,
+    pub count_slot: u32,
+    pub since_slot: u32,
+    pub fire_region: u64,
+    pub delay_region: u64,
+    /// The program reads `t` or a `since.` counter, which change every step, so its value
+    /// cannot be reused from the previous step.
+    pub when_volatile: bool,
+    pub probability_volatile: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OutcomeModel {
+    pub id: String,
+    pub label: String,
+    pub when: Program,
+    pub volatile: bool,
+}
+
+/// A scenario ready to simulate.
+#[derive(Debug, Clone)]
+pub struct Model {
+    pub info: ScenarioInfo,
+    pub scenario_digest: String,
+    pub default_runs: u64,
+    pub default_seed: u64,
+    pub steps: usize,
+    pub levels: usize,
+    /// Every slot's value at the start of a run (params are overwritten by their draws).
+    pub initial_slots: Vec<f64>,
+    /// Names of the state slots (`escalation`, `actor.var`), for traces.
+    pub slot_names: Vec<String>,
+    /// Level names of enumeration slots, indexed by slot; empty for numbers and booleans.
+    pub slot_levels: Vec<Vec<String>>,
+    pub params: Vec<ParamModel>,
+    pub triggers: Vec<TriggerModel>,
+    pub effects: Vec<Effect>,
+    pub outcomes: Vec<OutcomeModel>,
+    pub code: Vec<Node>,
+}
+
+/// Validates and compiles a loaded scenario.
+pub fn compile(loaded: &LoadedScenario) -> Result<Model, ScenarioError> {
+    let mut compiler = Compiler::new(&loaded.sources);
+    let model = compiler.model(loaded);
+    match model {
+        Some(model) if compiler.errors.is_empty() => Ok(model),
+        _ => Err(ScenarioError {
+            diagnostics: compiler.errors,
+            sources: loaded.sources.clone(),
+        }),
+    }
+}
+
+// ---- Types of expressions -------------------------------------------------------------------
+
+/// An enumeration: the ladder (id 0) or an enumeration variable.
+#[derive(Debug, Clone)]
+struct EnumType {
+    levels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    Num,
+    Bool,
+    Enum(usize),
+    /// A quoted level whose enumeration is known only from what it is compared with.
+    Level,
+}
+
+struct Typed {
+    ty: Ty,
+    code: Vec<Op>,
+    /// For `Ty::Level`: the level name, resolved by the comparison that uses it.
+    level: Option<String>,
+    depth: usize,
+}
+
+#[derive(Debug, Clone)]
+struct VarSlot {
+    slot: u32,
+    ty: Ty,
+    lo: f64,
+    hi: f64,
+}
+
+struct Compiler<'a> {
+    sources: &'a Sources,
+    errors: Vec<Diagnostic>,
+    enums: Vec<EnumType>,
+    params: HashMap<String, u32>,
+    actors: Vec<(String, HashMap<String, VarSlot>, Vec<String>)>,
+    triggers: Vec<String>,
+    trigger_slots: HashMap<String, (u32, u32, u32)>,
+    code: Vec<Node>,
+}
+
+impl<'a> Compiler<'a> {
+    fn new(sources: &'a Sources) -> Self {
+        Compiler {
+            sources,
+            errors: Vec::new(),
+            enums: Vec::new(),
+            params: HashMap::new(),
+            actors: Vec::new(),
+            triggers: Vec::new(),
+            trigger_slots: HashMap::new(),
+            code: Vec::new(),
+        }
+    }
+
+    fn error(&mut self, diagnostic: Diagnostic) {
+        self.errors.push(diagnostic);
+    }
+
+    fn model(&mut self, loaded: &LoadedScenario) -> Option<Model> {
+        let raw = &loaded.raw;
+        let header = &raw.scenario;
+        let whole = loaded.file_span.start..loaded.file_span.start;
+
+        let id = match &header.id {
+            Some(id) => self.checked_scenario_id(id.get_ref(), id.span(), "change `id`"),
+            None => {
+                let stem = loaded.path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+                self.checked_scenario_id(stem, whole.clone(), "set `id` in `[scenario]`")
+            }
+        };
+        let name = self.required(&header.name, "name", "[scenario]", &whole);
+        let steps = match &header.steps {
+            Some(steps) if (1..=MAX_STEPS as i64).contains(steps.get_ref()) => *steps.get_ref() as usize,
+            Some(steps) => {
+                self.error(
+                    Diagnostic::new(
+                        format!("`steps` must be between 1 and {MAX_STEPS}, found {}", steps.get_ref()),
+                        steps.span(),
+                    )
+                    .label("out of range"),
+                );
+                1
+            }
+            None => {
+                self.error(
+                    Diagnostic::new("`[scenario]` has no `steps`", whole.clone())
+                        .help("add `steps = 36` (the horizon, in steps) to `[scenario]`"),
+                );
+                1
+            }
+        };
+        let step_unit = self.required(&header.step_unit, "step_unit", "[scenario]", &whole);
+        let steps_per_year = steps_per_year(&step_unit);
+        let start = header.start.as_ref().map(|s| {
+            if parse_start(s.get_ref()).is_none() {
+                self.error(
+                    Diagnostic::new(
+                        format!(
+                            "`start` must be a date YYYY, YYYY-MM or YYYY-MM-DD, found `{}`",
+                            s.get_ref()
+                        ),
+                        s.span(),
+                    )
+                    .help("for example `start = \"2025-05\"`"),
+                );
+            }
+            s.get_ref().clone()
+        });
+        let default_runs = match &header.runs {
+            Some(runs) if *runs.get_ref() >= 1 => *runs.get_ref() as u64,
+            Some(runs) => {
+                self.error(Diagnostic::new("`runs` must be at least 1", runs.span()));
+                DEFAULT_RUNS
+            }
+            None => DEFAULT_RUNS,
+        };
+        let default_seed = match &header.seed {
+            Some(seed) if *seed.get_ref() >= 0 => *seed.get_ref() as u64,
+            Some(seed) => {
+                self.error(Diagnostic::new("`seed` must not be negative", seed.span()));
+                DEFAULT_SEED
+            }
+            None => DEFAULT_SEED,
+        };
+
+        // The ladder.
+        let Some(escalation) = &raw.escalation else {
+            self.error(
+                Diagnostic::new("the scenario has no `[escalation]` ladder", whole.clone())
+                    .help("add `[escalation]` with `levels = [\"calm\", ...]` and `initial = \"calm\"`"),
+            );
+            return None;
+        };
+        let ladder = self.level_list(&escalation.get_ref().levels, escalation.span(), "the ladder");
+        let initial_level = self
+            .level_index(&ladder, &escalation.get_ref().initial, "the ladder")
+            .unwrap_or(0);
+        self.enums.push(EnumType { levels: ladder.clone() });
+
+        // Slots: t, escalation, actor variables, params, trigger counters.
+        let mut initial_slots = vec![0.0, initial_level as f64];
+        let mut slot_names = vec!["t".to_string(), "escalation".to_string()];
+        let mut slot_levels = vec![Vec::new(), ladder.clone()];
+        let mut actor_infos = Vec::new();
+        for (actor_id, keys) in &raw.actors {
+            self.check_identifier(actor_id, "actor");
+            let mut display_name = None;
+            let mut vars = HashMap::new();
+            let mut var_names = Vec::new();
+            for (key, var) in keys {
+                if key.get_ref() == "name" || key.get_ref() == "note" {
+                    match var.get_ref().initial.as_ref().map(|v| v.get_ref()) {
+                        Some(Literal::Text(text)) if var.get_ref().levels.is_none() => {
+                            if key.get_ref() == "name" {
+                                display_name = Some(text.clone());
+                            }
+                        }
+                        _ => self.error(
+                            Diagnostic::new(format!("`{}` of an actor must be a string", key.get_ref()), var.span())
+                                .help(format!(
+                                    "`{}` is reserved for the actor's display text; name the variable differently",
+                                    key.get_ref()
+                                )),
+                        ),
+                    }
+                    continue;
+                }
+                self.check_identifier(key, "variable");
+                let slot = initial_slots.len() as u32;
+                let (value, var_slot, levels) = self.variable(var, slot);
+                initial_slots.push(value);
+                slot_names.push(format!("{}.{}", actor_id.get_ref(), key.get_ref()));
+                slot_levels.push(levels);
+                var_names.push(key.get_ref().clone());
+                vars.insert(key.get_ref().clone(), var_slot);
+            }
+            let name = display_name.unwrap_or_else(|| {
+                self.error(
+                    Diagnostic::new(format!("actor `{}` has no `name`", actor_id.get_ref()), actor_id.span())
+                        .help(format!("add `name = \"...\"` under `[actors.{}]`", actor_id.get_ref())),
+                );
+                String::new()
+            });
+            actor_infos.push(ActorInfo {
+                id: actor_id.get_ref().clone(),
+                name,
+            });
+            self.actors.push((actor_id.get_ref().clone(), vars, var_names));
+        }
+
+        let mut params = Vec::new();
+        let mut param_infos = Vec::new();
+        for (name, param) in &raw.params {
+            self.check_identifier(name, "param");
+            if RESERVED.contains(&name.get_ref().as_str()) || self.actors.iter().any(|(a, _, _)| a == name.get_ref()) {
+                self.error(
+                    Diagnostic::new(
+                        format!(
+                            "the param name `{}` is already taken by an actor or a reserved word",
+                            name.get_ref()
+                        ),
+                        name.span(),
+                    )
+                    .help("rename the param, e.g. with a `p_` prefix"),
+                );
+            }
+            let slot = initial_slots.len() as u32;
+            let Some((distribution, annual, definition)) = self.param(param, steps_per_year, &step_unit) else {
+                continue;
+            };
+            if let Distribution::Fixed(value) = distribution {
+                initial_slots.push(value);
+            } else {
+                initial_slots.push(f64::NAN);
+            }
+            slot_names.push(name.get_ref().clone());
+            slot_levels.push(Vec::new());
+            self.params.insert(name.get_ref().clone(), slot);
+            param_infos.push(ParamInfo {
+                name: name.get_ref().clone(),
+                definition,
+            });
+            params.push(ParamModel {
+                name: name.get_ref().clone(),
+                slot,
+                distribution,
+                annual,
+                region: rng::region(&format!("param:{}", name.get_ref())),
+            });
+        }
+
+        // Trigger ids first: any expression may refer to any trigger.
+        for trigger in &raw.triggers {
+            let id = &trigger.get_ref().id;
+            self.check_identifier(id, "trigger");
+            if self.triggers.contains(id.get_ref()) {
+                self.error(
+                    Diagnostic::new(format!("trigger id `{}` is used twice", id.get_ref()), id.span()).help(
+                        "trigger ids must be unique; in a variant, an entry with an existing id patches that trigger",
+                    ),
+                );
+                continue;
+            }
+            let base = initial_slots.len() as u32;
+            initial_slots.extend([0.0, 0.0, NEVER_FIRED_SINCE]);
+            for counter in ["fired", "count", "since"] {
+                slot_names.push(format!("{counter}.{}", id.get_ref()));
+                slot_levels.push(Vec::new());
+            }
+            self.triggers.push(id.get_ref().clone());
+            self.trigger_slots
+                .insert(id.get_ref().clone(), (base, base + 1, base + 2));
+        }
+
+        let mut triggers = Vec::new();
+        let mut trigger_infos = Vec::new();
+        let mut effects = Vec::new();
+        for trigger in &raw.triggers {
+            let t = trigger.get_ref();
+            let id = t.id.get_ref().clone();
+            if triggers.iter().any(|m: &TriggerModel| m.id == id) {
+                continue; // a duplicate id, already reported
+            }
+            let what = format!("trigger `{id}`");
+            let label = self.required(&t.label, "label", &what, &trigger.span());
+            let actor = match &t.actor {
+                Some(actor) => {
+                    if !self.actors.iter().any(|(a, _, _)| a == actor.get_ref()) {
+                        let known: Vec<String> = self.actors.iter().map(|(a, _, _)| a.clone()).collect();
+                        self.error(
+                            Diagnostic::new(format!("unknown actor `{}`", actor.get_ref()), actor.span())
+                                .label("not declared under [actors]")
+                                .suggest(actor.get_ref(), known.iter().map(String::as_str)),
+                        );
+                    }
+                    actor.get_ref().clone()
+                }
+                None => {
+                    self.error(
+                        Diagnostic::new(format!("{what} has no `actor`"), trigger.span())
+                            .help("add `actor = \"...\"`: the id of the actor who acts"),
+                    );
+                    String::new()
+                }
+            };
+            let when = match &t.when {
+                Some(when) => self.program(when, Ty::Bool, "`when`"),
+                None => self.constant(1.0),
+            };
+            let probability = match &t.probability {
+                Some(p) => self.probability(p),
+                None => {
+                    self.error(
+                        Diagnostic::new(format!("{what} has no `probability`"), trigger.span())
+                            .help("add `probability = 0.05` (per step), or the name of a param"),
+                    );
+                    self.constant(0.0)
+                }
+            };
+            let (delay_min, delay_max) = match t.delay.as_ref().map(|d| (*d.get_ref(), d.span())) {
+                None => (0, 0),
+                Some((RawDelay::Fixed(d), _)) if d >= 0 => (d as u32, d as u32),
+                Some((RawDelay::Range(a, b), _)) if 0 <= a && a <= b => (a as u32, b as u32),
+                Some((_, span)) => {
+                    self.error(Diagnostic::new(
+                        "`delay` must be a number of steps >= 0, or [min, max] with 0 <= min <= max",
+                        span,
+                    ));
+                    (0, 0)
+                }
+            };
+            let max_firings = match t.repeat.as_ref().map(|r| (*r.get_ref(), r.span())) {
+                None | Some((RawRepeat::Flag(false), _)) => 1,
+                Some((RawRepeat::Flag(true), _)) => u32::MAX,
+                Some((RawRepeat::Max(n), _)) if n >= 1 => n.min(u32::MAX as i64) as u32,
+                Some((_, span)) => {
+                    self.error(Diagnostic::new(
+                        "`repeat` must be true, false, or a maximum number of firings >= 1",
+                        span,
+                    ));
+                    1
+                }
+            };
+            let cooldown = match &t.cooldown {
+                None => 0,
+                Some(c) if *c.get_ref() >= 0 => *c.get_ref() as u32,
+                Some(c) => {
+                    self.error(Diagnostic::new("`cooldown` must be a number of steps >= 0", c.span()));
+                    0
+                }
+            };
+            let first_effect = effects.len();
+            for statement in t.effects.iter().flatten() {
+                if let Some(effect) = self.effect(statement) {
+                    effects.push(effect);
+                }
+            }
+            let (fired_slot, count_slot, since_slot) = self.trigger_slots.get(&id).copied().unwrap_or((0, 0, 0));
+            trigger_infos.push(TriggerInfo {
+                id: id.clone(),
+                label: label.clone(),
+                actor: actor.clone(),
+            });
+            triggers.push(TriggerModel {
+                when_volatile: false,
+                probability_volatile: false,
+                fire_region: rng::region(&format!("trigger:{id}")),
+                delay_region: rng::region(&format!("delay:{id}")),
+                id,
+                label,
+                actor,
+                when,
+                probability,
+                delay_min,
+                delay_max,
+                max_firings,
+                cooldown,
+                effects: first_effect..effects.len(),
+                fired_slot,
+                count_slot,
+                since_slot,
+            });
+        }
+
+        let mut outcomes = Vec::new();
+        let mut outcome_ids: Vec<String> = Vec::new();
+        for outcome in &raw.outcomes {
+            let o = outcome.get_ref();
+            self.check_identifier(&o.id, "outcome");
+            if outcome_ids.contains(o.id.get_ref()) {
+                self.error(Diagnostic::new(
+                    format!("outcome id `{}` is used twice", o.id.get_ref()),
+                    o.id.span(),
+                ));
+            }
+            outcome_ids.push(o.id.get_ref().clone());
+            let what = format!("outcome `{}`", o.id.get_ref());
+            let label = self.required(&o.label, "label", &what, &outcome.span());
+            let when = match &o.when {
+                Some(when) => self.program(when, Ty::Bool, "`when`"),
+                None => {
+                    self.error(
+                        Diagnostic::new(format!("{what} has no `when`"), outcome.span())
+                            .help("add `when = \"...\"`, a condition on the state, e.g. \"escalation >= 'clash'\""),
+                    );
+                    self.constant(0.0)
+                }
+            };
+            outcomes.push(OutcomeModel {
+                id: o.id.get_ref().clone(),
+                label,
+                when,
+                volatile: false,
+            });
+        }
+
+        self.check_regions(&params, &triggers);
+        let since_slots: Vec<u32> = triggers.iter().map(|t| t.since_slot).collect();
+        let volatile =
+            |program: Program| program.reads(&self.code, &|slot| slot == SLOT_T || since_slots.contains(&slot));
+        for trigger in &mut triggers {
+            trigger.when_volatile = volatile(trigger.when);
+            trigger.probability_volatile = volatile(trigger.probability);
+        }
+        for outcome in &mut outcomes {
+            outcome.volatile = volatile(outcome.when);
+        }
+
+        let info = ScenarioInfo {
+            id,
+            name,
+            description: header
+                .description
+                .as_ref()
+                .map(|d| d.get_ref().trim().to_string())
+                .unwrap_or_default(),
+            steps,
+            step_labels: step_labels(start.as_deref(), &step_unit, steps),
+            step_unit,
+            start,
+            levels: ladder.clone(),
+            initial_level,
+            params: param_infos,
+            actors: actor_infos,
+            triggers: trigger_infos,
+            outcomes: outcomes
+                .iter()
+                .map(|o| OutcomeInfo {
+                    id: o.id.clone(),
+                    label: o.label.clone(),
+                })
+                .collect(),
+        };
+        Some(Model {
+            info,
+            scenario_digest: raw.digest(),
+            default_runs,
+            default_seed,
+            steps,
+            levels: ladder.len(),
+            initial_slots,
+            slot_names,
+            slot_levels,
+            params,
+            triggers,
+            effects,
+            outcomes,
+            code: std::mem::take(&mut self.code),
+        })
+    }
+
+    fn required(&mut self, value: &Option<Spanned<String>>, key: &str, owner: &str, span: &Range<usize>) -> String {
+        match value {
+            Some(v) if !v.get_ref().trim().is_empty() => v.get_ref().clone(),
+            Some(v) => {
+                self.error(Diagnostic::new(format!("`{key}` of {owner} is empty"), v.span()));
+                String::new()
+            }
+            None => {
+                self.error(
+                    Diagnostic::new(format!("{owner} has no `{key}`"), span.clone())
+                        .help(format!("add `{key} = \"...\"`")),
+                );
+                String::new()
+            }
+        }
+    }
+
+    fn checked_scenario_id(&mut self, id: &str, span: Range<usize>, fix: &str) -> String {
+        let valid = id
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !valid {
+            self.error(
+                Diagnostic::new(
+                    format!("`{id}` cannot be a scenario id: it names the output directory"),
+                    span,
+                )
+                .help(format!("use lowercase letters, digits, `_` and `-` only: {fix}")),
+            );
+            return "invalid".into();
+        }
+        id.to_string()
+    }
+
+    fn check_identifier(&mut self, name: &Spanned<String>, kind: &str) {
+        let text = name.get_ref();
+        let valid = text.bytes().next().is_some_and(|b| b.is_ascii_lowercase())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if !valid {
+            self.error(
+                Diagnostic::new(format!("`{text}` is not a valid {kind} name"), name.span())
+                    .help("names start with a lowercase letter and contain only lowercase letters, digits and `_`"),
+            );
+        }
+    }
+
+    fn level_list(&mut self, levels: &[Spanned<String>], span: Range<usize>, what: &str) -> Vec<String> {
+        if levels.len() < 2 {
+            self.error(Diagnostic::new(format!("{what} needs at least two levels"), span));
+        }
+        let mut seen: Vec<String> = Vec::new();
+        for level in levels {
+            self.check_identifier(level, "level");
+            if seen.contains(level.get_ref()) {
+                self.error(Diagnostic::new(
+                    format!("level `{}` appears twice in {what}", level.get_ref()),
+                    level.span(),
+                ));
+            }
+            seen.push(level.get_ref().clone());
+        }
+        seen
+    }
+
+    fn level_index(&mut self, levels: &[String], level: &Spanned<String>, what: &str) -> Option<usize> {
+        let found = levels.iter().position(|l| l == level.get_ref());
+        if found.is_none() {
+            self.error(
+                Diagnostic::new(format!("`{}` is not a level of {what}", level.get_ref()), level.span())
+                    .label("unknown level")
+                    .suggest(level.get_ref(), levels.iter().map(String::as_str)),
+            );
+        }
+        found
+    }
+
+    /// A state variable: its initial value, slot description and level names.
+    fn variable(&mut self, var: &Spanned<RawVar>, slot: u32) -> (f64, VarSlot, Vec<String>) {
+        let v = var.get_ref();
+        let span_of = |s: &Spanned<Literal>| if s.span().is_empty() { var.span() } else { s.span() };
+        if let Some(levels) = &v.levels {
+            let names = self.level_list(levels, var.span(), "this enumeration");
+            if let Some(bound) = v.min.as_ref().or(v.max.as_ref()) {
+                self.error(Diagnostic::new(
+                    "an enumeration has no `min`/`max`; its levels bound it",
+                    bound.span(),
+                ));
+            }
+            let index = match &v.initial {
+                Some(initial) => match initial.get_ref() {
+                    Literal::Text(text) => self.level_index(
+                        &names,
+                        &Spanned::new(span_of(initial), text.clone()),
+                        "this enumeration",
+                    ),
+                    _ => {
+                        self.error(Diagnostic::new(
+                            "the `initial` value of an enumeration must be one of its levels, as a string",
+                            span_of(initial),
+                        ));
+                        None
+                    }
+                },
+                None => {
+                    self.error(Diagnostic::new("this enumeration has no `initial` level", var.span()));
+                    None
+                }
+            };
+            let enum_id = self.enums.len();
+            self.enums.push(EnumType { levels: names.clone() });
+            let hi = names.len().saturating_sub(1) as f64;
+            return (
+                index.unwrap_or(0) as f64,
+                VarSlot {
+                    slot,
+                    ty: Ty::Enum(enum_id),
+                    lo: 0.0,
+                    hi,
+                },
+                names,
+            );
+        }
+        let Some(initial) = &v.initial else {
+            self.error(
+                Diagnostic::new("this variable has no `initial` value", var.span())
+                    .help("write `v = 3`, `v = false`, or `v = { initial = 1, min = 0, max = 3 }`"),
+            );
+            return (
+                0.0,
+                VarSlot {
+                    slot,
+                    ty: Ty::Num,
+                    lo: f64::NEG_INFINITY,
+                    hi: f64::INFINITY,
+                },
+                Vec::new(),
+            );
+        };
+        match initial.get_ref() {
+            Literal::Bool(b) => {
+                if let Some(bound) = v.min.as_ref().or(v.max.as_ref()) {
+                    self.error(Diagnostic::new("a boolean has no `min`/`max`", bound.span()));
+                }
+                (
+                    truth(*b),
+                    VarSlot {
+                        slot,
+                        ty: Ty::Bool,
+                        lo: 0.0,
+                        hi: 1.0,
+                    },
+                    Vec::new(),
+                )
+            }
+            Literal::Number(n) => {
+                let lo = v.min.as_ref().map_or(f64::NEG_INFINITY, |m| *m.get_ref());
+                let hi = v.max.as_ref().map_or(f64::INFINITY, |m| *m.get_ref());
+                if lo > hi {
+                    self.error(Diagnostic::new(
+                        format!("`min` ({lo}) is greater than `max` ({hi})"),
+                        var.span(),
+                    ));
+                } else if *n < lo || *n > hi {
+                    self.error(
+                        Diagnostic::new(format!("initial value {n} is outside [{lo}, {hi}]"), span_of(initial))
+                            .help("values are never clamped silently at load: fix the initial value or the bounds"),
+                    );
+                }
+                (
+                    *n,
+                    VarSlot {
+                        slot,
+                        ty: Ty::Num,
+                        lo,
+                        hi,
+                    },
+                    Vec::new(),
+                )
+            }
+            Literal::Text(text) => {
+                self.error(
+                    Diagnostic::new(
+                        format!("`\"{text}\"` is text, but this variable declares no `levels`"),
+                        span_of(initial),
+                    )
+                    .help(format!(
+                        "declare an enumeration: `{{ levels = [\"{text}\", ...], initial = \"{text}\" }}`"
+                    )),
+                );
+                (
+                    0.0,
+                    VarSlot {
+                        slot,
+                        ty: Ty::Num,
+                        lo: f64::NEG_INFINITY,
+                        hi: f64::INFINITY,
+                    },
+                    Vec::new(),
+                )
+            }
+        }
+    }
+
+    fn param(
+        &mut self,
+        param: &Spanned<RawParam>,
+        steps_per_year: Option<f64>,
+        step_unit: &str,
+    ) -> Option<(Distribution, Option<f64>, String)> {
+        let p = param.get_ref();
+        let span = param.span();
+        let forms: Vec<(&str, Range<usize>)> = [
+            ("value", p.value.as_ref().map(|v| v.span())),
+            ("annual", p.annual.as_ref().map(|v| v.span())),
+            ("uniform", p.uniform.as_ref().map(|v| v.span())),
+            ("triangular", p.triangular.as_ref().map(|v| v.span())),
+            ("pert", p.pert.as_ref().map(|v| v.span())),
+            ("beta", p.beta.as_ref().map(|v| v.span())),
+        ]
+        .into_iter()
+        .filter_map(|(name, s)| Some((name, s?)))
+        .collect();
+        if forms.len() != 1 {
+            let message = if forms.is_empty() {
+                "this param gives no value or distribution".to_string()
+            } else {
+                format!(
+                    "this param gives {} forms ({}); give exactly one",
+                    forms.len(),
+                    forms
+                        .iter()
+                        .map(|(n, _)| format!("`{n}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            self.error(
+                Diagnostic::new(message, span)
+                    .help("use one of `value`, `annual`, `uniform`, `triangular`, `pert`, `beta`"),
+            );
+            return None;
+        }
+        let mut annual = match p.basis.as_ref().map(|b| (b.get_ref().as_str(), b.span())) {
+            None | Some(("step", _)) => false,
+            Some(("annual", _)) => true,
+            Some((other, s)) => {
+                self.error(Diagnostic::new(format!("unknown basis `{other}`"), s).suggest(other, ["step", "annual"]));
+                return None;
+            }
+        };
+        let (form, form_span) = forms[0].clone();
+        let numbers = |v: &Option<Spanned<Vec<f64>>>| v.as_ref().map(|v| v.get_ref().clone()).unwrap_or_default();
+        let distribution = match form {
+            "value" => Distribution::Fixed(*p.value.as_ref()?.get_ref()),
+            "annual" => {
+                if p.basis.is_some() {
+                    self.error(Diagnostic::new(
+                        "`annual` already states the basis; drop `basis`",
+                        span.clone(),
+                    ));
+                }
+                annual = true;
+                Distribution::Fixed(*p.annual.as_ref()?.get_ref())
+            }
+            "uniform" => match numbers(&p.uniform)[..] {
+                [min, max] if min <= max => Distribution::Uniform { min, max },
+                _ => return self.bad_param(form_span, "`uniform` takes [min, max] with min <= max"),
+            },
+            "triangular" => match numbers(&p.triangular)[..] {
+                [min, mode, max] if min <= mode && mode <= max && min < max => {
+                    Distribution::Triangular { min, mode, max }
+                }
+                _ => {
+                    return self.bad_param(
+                        form_span,
+                        "`triangular` takes [min, mode, max] with min <= mode <= max and min < max",
+                    );
+                }
+            },
+            "pert" => match numbers(&p.pert)[..] {
+                [min, mode, max] if min <= mode && mode <= max && min < max => Distribution::Beta {
+                    alpha: 1.0 + 4.0 * (mode - min) / (max - min),
+                    beta: 1.0 + 4.0 * (max - mode) / (max - min),
+                    min,
+                    max,
+                },
+                _ => {
+                    return self.bad_param(
+                        form_span,
+                        "`pert` takes [min, mode, max] with min <= mode <= max and min < max",
+                    );
+                }
+            },
+            _ => match numbers(&p.beta)[..] {
+                [alpha, beta] if alpha > 0.0 && beta > 0.0 => Distribution::Beta {
+                    alpha,
+                    beta,
+                    min: 0.0,
+                    max: 1.0,
+                },
+                _ => return self.bad_param(form_span, "`beta` takes [alpha, beta], both > 0"),
+            },
+        };
+        let (lo, hi) = distribution.support();
+        if !(lo.is_finite() && hi.is_finite()) {
+            return self.bad_param(form_span, "param values must be finite numbers");
+        }
+        let per_year = if annual {
+            if !(0.0..=1.0).contains(&lo) || !(0.0..=1.0).contains(&hi) {
+                return self.bad_param(
+                    form_span,
+                    &format!("an annual probability must lie in [0, 1]; this one reaches [{lo}, {hi}]"),
+                );
+            }
+            match steps_per_year {
+                Some(n) => Some(n),
+                None => {
+                    self.error(
+                        Diagnostic::new(
+                            format!(
+                                "cannot convert an annual probability: step_unit `{step_unit}` has no fixed length"
+                            ),
+                            span,
+                        )
+                        .help("use step_unit day, week, month, quarter or year, or give the probability per step"),
+                    );
+                    return None;
+                }
+            }
+        } else {
+            None
+        };
+        let mut definition = distribution.describe();
+        if annual {
+            definition.push_str(" per year");
+        }
+        // A fixed annual probability is converted once, here.
+        let distribution = match (distribution, per_year) {
+            (Distribution::Fixed(p), Some(n)) => {
+                definition.push_str(&format!(" (= {:.6} per {step_unit})", per_step(p, n)));
+                return Some((Distribution::Fixed(per_step(p, n)), None, definition));
+            }
+            (d, _) => d,
+        };
+        Some((distribution, per_year, definition))
+    }
+
+    fn bad_param<T>(&mut self, span: Range<usize>, message: &str) -> Option<T> {
+        self.error(Diagnostic::new(message, span).label("invalid parameters"));
+        None
+    }
+
+    fn constant(&mut self, value: f64) -> Program {
+        self.emit(vec![Op::Const(value)])
+    }
+
+    fn emit(&mut self, ops: Vec<Op>) -> Program {
+        Program {
+            root: lower(&ops, &mut self.code),
+        }
+    }
+
+    /// Offset of an expression's text within the file: after the opening quote(s).
+    fn text_offset(&self, span: &Range<usize>) -> usize {
+        let text = self.sources.text(span);
+        span.start
+            + if text.starts_with("\"\"\"") || text.starts_with("'''") {
+                3
+            } else {
+                1
+            }
+    }
+
+    fn program(&mut self, source: &Spanned<ExprSource>, want: Ty, what: &str) -> Program {
+        let typed = match source.get_ref() {
+            ExprSource::Literal(Literal::Bool(b)) => Some(Typed {
+                ty: Ty::Bool,
+                code: vec![Op::Const(truth(*b))],
+                level: None,
+                depth: 1,
+            }),
+            ExprSource::Literal(Literal::Number(n)) => Some(Typed {
+                ty: Ty::Num,
+                code: vec![Op::Const(*n)],
+                level: None,
+                depth: 1,
+            }),
+            ExprSource::Literal(Literal::Text(_)) => None,
+            ExprSource::Text(text) => {
+                let offset = self.text_offset(&source.span());
+                match expr::parse_expr(text) {
+                    Ok(e) => self.typed(&e, offset),
+                    Err(e) => {
+                        let shifted = offset + e.span.start..offset + e.span.end;
+                        let mut d =
+                            Diagnostic::new(format!("syntax error in {what}: {}", e.message), shifted).label("here");
+                        if let Some(help) = e.help {
+                            d = d.help(help);
+                        }
+                        self.error(d);
+                        None
+                    }
+                }
+            }
+        };
+        let Some(typed) = typed else { return self.constant(0.0) };
+        if typed.ty != want {
+            let help = match want {
+                Ty::Bool => "a condition is a comparison or logic, e.g. \"rok.vigilance >= 2 && !fired.talks\"",
+                _ => "a probability is a number, a param or arithmetic on them",
+            };
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "{what} must be {}, but this is {}",
+                        self.describe(want),
+                        self.describe(typed.ty)
+                    ),
+                    source.span(),
+                )
+                .label(format!("{} expression", self.describe(typed.ty)))
+                .help(help),
+            );
+        }
+        self.finish(typed, &source.span())
+    }
+
+    fn finish(&mut self, typed: Typed, span: &Range<usize>) -> Program {
+        if typed.depth > MAX_STACK {
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "this expression is too deeply nested (needs {} stack slots, at most {MAX_STACK})",
+                        typed.depth
+                    ),
+                    span.clone(),
+                )
+                .help("split it with a param, or simplify it"),
+            );
+        }
+        self.emit(typed.code)
+    }
+
+    fn probability(&mut self, source: &Spanned<ExprSource>) -> Program {
+        if let ExprSource::Literal(Literal::Number(p)) = source.get_ref()
+            && !(0.0..=1.0).contains(p)
+        {
+            self.error(Diagnostic::new(format!("probability {p} is outside [0, 1]"), source.span())
+                .label("not a probability")
+                .help("a per-step probability lies between 0 and 1; for a yearly figure use a param `{ annual = ... }`"));
+        }
+        self.program(source, Ty::Num, "`probability`")
+    }
+
+    fn describe(&self, ty: Ty) -> String {
+        match ty {
+            Ty::Num => "a number".into(),
+            Ty::Bool => "a boolean".into(),
+            Ty::Enum(e) => format!("an enumeration ({})", self.enums[e].levels.join(", ")),
+            Ty::Level => "a level literal".into(),
+        }
+    }
+
+    fn typed(&mut self, e: &Expr, offset: usize) -> Option<Typed> {
+        let span = offset + e.span.start..offset + e.span.end;
+        let leaf = |ty, op| {
+            Some(Typed {
+                ty,
+                code: vec![op],
+                level: None,
+                depth: 1,
+            })
+        };
+        match &e.kind {
+            ExprKind::Number(n) => leaf(Ty::Num, Op::Const(*n)),
+            ExprKind::Bool(b) => leaf(Ty::Bool, Op::Const(truth(*b))),
+            ExprKind::Level(level) => Some(Typed {
+                ty: Ty::Level,
+                code: Vec::new(),
+                level: Some(level.clone()),
+                depth: 1,
+            }),
+            ExprKind::Name(path) => {
+                let (ty, slot) = self.resolve(path, span)?;
+                leaf(ty, Op::Load(slot))
+            }
+            ExprKind::Unary(op, inner) => {
+                let inner_span = offset + inner.span.start..offset + inner.span.end;
+                let mut typed = self.typed(inner, offset)?;
+                let (want, code) = match op {
+                    UnaryOp::Neg => (Ty::Num, Op::Neg),
+                    UnaryOp::Not => (Ty::Bool, Op::Not),
+                };
+                self.expect_type(
+                    &typed,
+                    want,
+                    inner_span,
+                    if *op == UnaryOp::Neg { "`-`" } else { "`!`" },
+                )?;
+                typed.code.push(code);
+                Some(typed)
+            }
+            ExprKind::Binary(op, left, right) => self.binary(*op, left, right, offset, span),
+            ExprKind::Call(name, args) => self.call(name, args, offset, span),
+        }
+    }
+
+    fn expect_type(&mut self, typed: &Typed, want: Ty, span: Range<usize>, context: &str) -> Option<()> {
+        if typed.ty == want {
+            return Some(());
+        }
+        let mut d = Diagnostic::new(
+            format!(
+                "{context} needs {}, but this is {}",
+                self.describe(want),
+                self.describe(typed.ty)
+            ),
+            span,
+        )
+        .label(self.describe(typed.ty));
+        if typed.ty == Ty::Level {
+            d = d.help("a quoted level can only be compared with an enumeration, e.g. `rok.arms == 'lethal'`");
+        }
+        self.error(d);
+        None
+    }
+
+    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr, offset: usize, span: Range<usize>) -> Option<Typed> {
+        let left_span = offset + left.span.start..offset + left.span.end;
+        let right_span = offset + right.span.start..offset + right.span.end;
+        let a = self.typed(left, offset);
+        let b = self.typed(right, offset);
+        let (mut a, mut b) = (a?, b?);
+        let code = match op {
+            BinaryOp::Add => Op::Add,
+            BinaryOp::Sub => Op::Sub,
+            BinaryOp::Mul => Op::Mul,
+            BinaryOp::Div => Op::Div,
+            BinaryOp::Eq => Op::Eq,
+            BinaryOp::Ne => Op::Ne,
+            BinaryOp::Lt => Op::Lt,
+            BinaryOp::Le => Op::Le,
+            BinaryOp::Gt => Op::Gt,
+            BinaryOp::Ge => Op::Ge,
+            BinaryOp::And => Op::And,
+            BinaryOp::Or => Op::Or,
+        };
+        let context = format!("`{}`", op.symbol());
+        let result = if op.is_comparison() {
+            // A quoted level takes its enumeration from the other side.
+            if a.ty == Ty::Level {
+                self.resolve_level(&mut a, b.ty, left_span.clone(), right_span.clone())?;
+            }
+            if b.ty == Ty::Level {
+                self.resolve_level(&mut b, a.ty, right_span.clone(), left_span.clone())?;
+            }
+            let ordered = !matches!(op, BinaryOp::Eq | BinaryOp::Ne);
+            let compatible = match (a.ty, b.ty) {
+                (Ty::Num, Ty::Num) => true,
+                (Ty::Bool, Ty::Bool) => !ordered,
+                (Ty::Enum(x), Ty::Enum(y)) => x == y,
+                _ => false,
+            };
+            if !compatible {
+                let message = if a.ty == Ty::Bool && b.ty == Ty::Bool {
+                    format!("booleans cannot be ordered with {context}")
+                } else {
+                    format!("cannot compare {} with {}", self.describe(a.ty), self.describe(b.ty))
+                };
+                self.error(Diagnostic::new(message, span).label("mismatched types").help("compare numbers with numbers, booleans with booleans (== or !=), and an enumeration with its own levels"));
+                return None;
+            }
+            Ty::Bool
+        } else {
+            let want = if matches!(op, BinaryOp::And | BinaryOp::Or) {
+                Ty::Bool
+            } else {
+                Ty::Num
+            };
+            let ok_a = self.expect_type(&a, want, left_span, &context);
+            let ok_b = self.expect_type(&b, want, right_span, &context);
+            ok_a.and(ok_b)?;
+            want
+        };
+        let depth = a.depth.max(b.depth + 1);
+        a.code.extend(b.code);
+        a.code.push(code);
+        Some(Typed {
+            ty: result,
+            code: a.code,
+            level: None,
+            depth,
+        })
+    }
+
+    fn resolve_level(
+        &mut self,
+        level: &mut Typed,
+        other: Ty,
+        span: Range<usize>,
+        other_span: Range<usize>,
+    ) -> Option<()> {
+        let name = level.level.clone().unwrap_or_default();
+        let Ty::Enum(e) = other else {
+            self.error(
+                Diagnostic::new(
+                    format!("the level `'{name}'` is compared with {}", self.describe(other)),
+                    other_span,
+                )
+                .label(self.describe(other))
+                .help("a quoted level can only be compared with an enumeration such as `escalation` or `rok.arms`"),
+            );
+            return None;
+        };
+        let levels = self.enums[e].levels.clone();
+        let Some(index) = levels.iter().position(|l| *l == name) else {
+            let owner = if e == 0 {
+                "the escalation ladder".to_string()
+            } else {
+                "this enumeration".to_string()
+            };
+            self.error(
+                Diagnostic::new(format!("`'{name}'` is not a level of {owner}"), span)
+                    .label("unknown level")
+                    .suggest(&name, levels.iter().map(String::as_str)),
+            );
+            return None;
+        };
+        *level = Typed {
+            ty: Ty::Enum(e),
+            code: vec![Op::Const(index as f64)],
+            level: None,
+            depth: 1,
+        };
+        Some(())
+    }
+
+    fn call(&mut self, name: &str, args: &[Expr], offset: usize, span: Range<usize>) -> Option<Typed> {
+        let (arity, op) = match name {
+            "min" => (2, Op::Min),
+            "max" => (2, Op::Max),
+            "abs" => (1, Op::Abs),
+            "clamp" => (3, Op::Clamp),
+            _ => {
+                self.error(
+                    Diagnostic::new(format!("unknown function `{name}`"), span)
+                        .suggest(name, ["min", "max", "abs", "clamp"]),
+                );
+                return None;
+            }
+        };
+        if args.len() != arity {
+            self.error(Diagnostic::new(
+                format!(
+                    "`{name}` takes {arity} argument{}, found {}",
+                    if arity == 1 { "" } else { "s" },
+                    args.len()
+                ),
+                span,
+            ));
+            return None;
+        }
+        let mut code = Vec::new();
+        let mut depth = 0;
+        let mut ok = true;
+        for (i, arg) in args.iter().enumerate() {
+            let arg_span = offset + arg.span.start..offset + arg.span.end;
+            match self.typed(arg, offset) {
+                Some(typed) => {
+                    ok &= self
+                        .expect_type(&typed, Ty::Num, arg_span, &format!("`{name}`"))
+                        .is_some();
+                    depth = depth.max(typed.depth + i);
+                    code.extend(typed.code);
+                }
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return None;
+        }
+        code.push(op);
+        Some(Typed {
+            ty: Ty::Num,
+            code,
+            level: None,
+            depth,
+        })
+    }
+
+    /// Resolves a name to its type and slot.
+    fn resolve(&mut self, path: &[String], span: Range<usize>) -> Option<(Ty, u32)> {
+        match path {
+            [name] if name == "t" => Some((Ty::Num, SLOT_T)),
+            [name] if name == "escalation" => Some((Ty::Enum(0), SLOT_ESCALATION)),
+            [name] => {
+                if let Some(slot) = self.params.get(name) {
+                    return Some((Ty::Num, *slot));
+                }
+                let mut d =
+                    Diagnostic::new(format!("unknown name `{name}`"), span).label("not a param, `t` or `escalation`");
+                if self.actors.iter().any(|(a, _, _)| a == name) {
+                    d = d.help(format!(
+                        "`{name}` is an actor: name one of its variables, e.g. `{name}.{}`",
+                        self.first_var(name)
+                    ));
+                } else if ["fired", "count", "since"].contains(&name.as_str()) {
+                    d = d.help(format!("name the trigger: `{name}.<trigger id>`"));
+                } else {
+                    let mut candidates: Vec<String> = self.params.keys().cloned().collect();
+                    candidates.sort();
+                    candidates.extend(["t".into(), "escalation".into()]);
+                    d = d.suggest(name, candidates.iter().map(String::as_str));
+                }
+                self.error(d);
+                None
+            }
+            [kind, trigger] if ["fired", "count", "since"].contains(&kind.as_str()) => {
+                let Some(&(fired, count, since)) = self.trigger_slots.get(trigger) else {
+                    let known = self.triggers.clone();
+                    self.error(
+                        Diagnostic::new(format!("unknown trigger `{trigger}`"), span)
+                            .label("no trigger has this id")
+                            .suggest(trigger, known.iter().map(String::as_str)),
+                    );
+                    return None;
+                };
+                Some(match kind.as_str() {
+                    "fired" => (Ty::Bool, fired),
+                    "count" => (Ty::Num, count),
+                    _ => (Ty::Num, since),
+                })
+            }
+            [actor, var] => {
+                let Some((_, vars, names)) = self.actors.iter().find(|(a, _, _)| a == actor) else {
+                    let mut candidates: Vec<String> = self.actors.iter().map(|(a, _, _)| a.clone()).collect();
+                    candidates.extend(["fired".into(), "count".into(), "since".into()]);
+                    self.error(
+                        Diagnostic::new(format!("unknown actor `{actor}`"), span)
+                            .label("not declared under [actors]")
+                            .suggest(actor, candidates.iter().map(String::as_str)),
+                    );
+                    return None;
+                };
+                match vars.get(var) {
+                    Some(v) => Some((v.ty, v.slot)),
+                    None => {
+                        let names = names.clone();
+                        self.error(
+                            Diagnostic::new(format!("actor `{actor}` has no variable `{var}`"), span)
+                                .label("unknown variable")
+                                .suggest(var, names.iter().map(String::as_str)),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.error(
+                    Diagnostic::new(format!("`{}` has too many parts", path.join(".")), span)
+                        .help("names are `param`, `actor.var`, or `fired.`/`count.`/`since.` followed by a trigger id"),
+                );
+                None
+            }
+        }
+    }
+
+    fn first_var(&self, actor: &str) -> String {
+        self.actors
+            .iter()
+            .find(|(a, _, _)| a == actor)
+            .and_then(|(_, _, names)| names.first().cloned())
+            .unwrap_or_else(|| "var".into())
+    }
+
+    fn target(&mut self, path: &[String], span: Range<usize>) -> Option<VarSlot> {
+        match path {
+            [name] if name == "escalation" => {
+                let hi = self.enums[0].levels.len() as f64 - 1.0;
+                Some(VarSlot {
+                    slot: SLOT_ESCALATION,
+                    ty: Ty::Enum(0),
+                    lo: 0.0,
+                    hi,
+                })
+            }
+            [actor, var] if self.actors.iter().any(|(a, _, _)| a == actor) => {
+                let (_, vars, names) = self.actors.iter().find(|(a, _, _)| a == actor)?;
+                if let Some(v) = vars.get(var) {
+                    return Some(v.clone());
+                }
+                let names = names.clone();
+                self.error(
+                    Diagnostic::new(format!("actor `{actor}` has no variable `{var}`"), span)
+                        .label("unknown variable")
+                        .suggest(var, names.iter().map(String::as_str)),
+                );
+                None
+            }
+            _ => {
+                let d = Diagnostic::new(format!("`{}` cannot be assigned", path.join(".")), span)
+                    .label("not a state variable")
+                    .help("an effect assigns `escalation` or an actor's variable (`actor.var`); params and trigger counters are read-only");
+                let mut candidates: Vec<String> = vec!["escalation".into()];
+                candidates.extend(self.actors.iter().map(|(a, _, _)| a.clone()));
+                let d = match path.first() {
+                    Some(first) if path.len() <= 2 && !self.params.contains_key(first) => {
+                        d.suggest(first, candidates.iter().map(String::as_str))
+                    }
+                    _ => d,
+                };
+                self.error(d);
+                None
+            }
+        }
+    }
+
+    fn effect(&mut self, statement: &Spanned<String>) -> Option<Effect> {
+        let offset = self.text_offset(&statement.span());
+        let parsed = match expr::parse_statement(statement.get_ref()) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                let mut d = Diagnostic::new(
+                    format!("syntax error in effect: {}", e.message),
+                    offset + e.span.start..offset + e.span.end,
+                )
+                .label("here");
+                if let Some(help) = e.help {
+                    d = d.help(help);
+                }
+                self.error(d);
+                return None;
+            }
+        };
+        let target_span = offset + parsed.target_span.start..offset + parsed.target_span.end;
+        let value_span = offset + parsed.value.span.start..offset + parsed.value.span.end;
+        let target = self.target(&parsed.target, target_span.clone());
+        let value = self.typed(&parsed.value, offset);
+        let (target, mut value) = (target?, value?);
+        let round = matches!(target.ty, Ty::Enum(_));
+        let wanted = match (target.ty, parsed.op) {
+            (Ty::Enum(_), AssignOp::Add | AssignOp::Sub) => Ty::Num,
+            (Ty::Bool, AssignOp::Add | AssignOp::Sub) => {
+                self.error(
+                    Diagnostic::new("a boolean can only be set with `=`", target_span)
+                        .help("write `flag = true` or `flag = !flag`"),
+                );
+                return None;
+            }
+            (ty, _) => ty,
+        };
+        if value.ty == Ty::Level && matches!(wanted, Ty::Enum(_)) {
+            self.resolve_level(&mut value, wanted, value_span.clone(), target_span)?;
+        }
+        if value.ty != wanted {
+            let help = match (target.ty, parsed.op) {
+                (Ty::Enum(_), AssignOp::Set) => {
+                    "set an enumeration to one of its levels (`= 'lethal'`), or move it with `+= 1`"
+                }
+                (Ty::Enum(_), _) => "`+=`/`-=` on an enumeration moves it by a number of levels",
+                _ => "the value must have the variable's type",
+            };
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "cannot assign {} to {}",
+                        self.describe(value.ty),
+                        self.describe(target.ty)
+                    ),
+                    value_span.clone(),
+                )
+                .label("wrong type")
+                .help(help),
+            );
+            return None;
+        }
+        let program = self.finish(value, &value_span);
+        Some(Effect {
+            slot: target.slot,
+            op: parsed.op,
+            value: program,
+            lo: target.lo,
+            hi: target.hi,
+            round,
+        })
+    }
+
+    /// Two random-number keys that hash to one region would share draws: refuse them.
+    fn check_regions(&mut self, params: &[ParamModel], triggers: &[TriggerModel]) {
+        let mut seen: HashMap<u64, String> = HashMap::new();
+        let keys = params
+            .iter()
+            .map(|p| (p.region, format!("param `{}`", p.name)))
+            .chain(triggers.iter().flat_map(|t| {
+                [
+                    (t.fire_region, format!("trigger `{}`", t.id)),
+                    (t.delay_region, format!("delay of `{}`", t.id)),
+                ]
+            }));
+        for (region, name) in keys {
+            if let Some(other) = seen.insert(region, name.clone()) {
+                self.error(
+                    Diagnostic::without_span(format!("{name} and {other} hash to the same random-number region"))
+                        .help("rename one of them (this is a 1-in-4-billion coincidence; see docs/determinism.md)"),
+                );
+            }
+        }
+    }
+}
+
+const RESERVED: [&str; 11] = [
+    "t",
+    "escalation",
+    "fired",
+    "count",
+    "since",
+    "true",
+    "false",
+    "min",
+    "max",
+    "abs",
+    "clamp",
+];
+
+impl Distribution {
+    pub fn support(&self) -> (f64, f64) {
+        match *self {
+            Distribution::Fixed(v) => (v, v),
+            Distribution::Uniform { min, max }
+            | Distribution::Triangular { min, max, .. }
+            | Distribution::Beta { min, max, .. } => (min, max),
+        }
+    }
+
+    fn describe(&self) -> String {
+        match *self {
+            Distribution::Fixed(v) => format!("{v}"),
+            Distribution::Uniform { min, max } => format!("uniform({min}, {max})"),
+            Distribution::Triangular { min, mode, max } => format!("triangular({min}, {mode}, {max})"),
+            Distribution::Beta { alpha, beta, min, max } if min == 0.0 && max == 1.0 => {
+                format!("beta({alpha}, {beta})")
+            }
+            Distribution::Beta { alpha, beta, min, max } => {
+                let mode = min + (alpha - 1.0) / 4.0 * (max - min);
+                let _ = beta;
+                format!("pert({min}, {}, {max})", (mode * 1e9).round() / 1e9)
+            }
+        }
+    }
+}
+
+/// The exact per-step probability of an event with probability `annual` per year.
+pub fn per_step(annual: f64, steps_per_year: f64) -> f64 {
+    1.0 - (1.0 - annual).powf(1.0 / steps_per_year)
+}
+
+pub fn steps_per_year(unit: &str) -> Option<f64> {
+    Some(match unit {
+        "day" => 365.0,
+        "week" => 52.0,
+        "month" => 12.0,
+        "quarter" => 4.0,
+        "year" => 1.0,
+        _ => return None,
+    })
+}
+
+fn parse_start(start: &str) -> Option<(i32, u32)> {
+    let mut parts = start.split('-');
+    let year: i32 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next().map_or(Some(1), |m| m.parse().ok())?;
+    if let Some(day) = parts.next() {
+        let day: u32 = day.parse().ok()?;
+        if !(1..=31).contains(&day) {
+            return None;
+        }
+    }
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1000..=9999).contains(&year) {
+        return None;
+    }
+    Some((year, month))
+}
+
+/// Axis labels for steps `0..=steps`: calendar months for monthly, quarterly and yearly steps
+/// with a start date; otherwise "month 3".
+fn step_labels(start: Option<&str>, unit: &str, steps: usize) -> Vec<String> {
+    let months_per_step = match unit {
+        "month" => Some(1),
+        "quarter" => Some(3),
+        "year" => Some(12),
+        _ => None,
+    };
+    (0..=steps)
+        .map(|t| match (start.and_then(parse_start), months_per_step) {
+            (Some((year, month)), Some(m)) => {
+                let months = (year as i64) * 12 + (month as i64 - 1) + (t as i64) * m;
+                if unit == "year" {
+                    format!("{}", months / 12)
+                } else {
+                    format!("{}-{:02}", months / 12, months % 12 + 1)
+                }
+            }
+            _ => format!("{unit} {t}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn annual_conversion_is_exact_hazard() {
+        let p = per_step(0.2, 12.0);
+        assert!(((1.0 - p).powi(12) - 0.8).abs() < 1e-12);
+        assert!(p > 0.2 / 12.0, "never divide by 12");
+    }
+
+    #[test]
+    fn step_labels_follow_calendar() {
+        let labels = step_labels(Some("2025-05"), "month", 9);
+        assert_eq!(labels[0], "2025-05");
+        assert_eq!(labels[8], "2026-01");
+        assert_eq!(step_labels(Some("2025-05"), "quarter", 2)[2], "2025-11");
+        assert_eq!(step_labels(None, "week", 1), vec!["week 0", "week 1"]);
+    }
+
+    #[test]
+    fn lowered_programs_evaluate_like_the_postfix_code() {
+        let mut code = Vec::new();
+        let ops = [
+            Op::Load(0),
+            Op::Const(2.0),
+            Op::Mul,
+            Op::Const(0.0),
+            Op::Const(1.0),
+            Op::Clamp,
+        ];
+        let program = Program {
+            root: lower(&ops, &mut code),
+        };
+        assert_eq!(program.eval(&code, &[0.3]), 0.6);
+        assert_eq!(program.eval(&code, &[0.7]), 1.0);
+        // `3 < x` becomes one fused node testing `x > 3`.
+        let fused = Program {
+            root: lower(&[Op::Const(3.0), Op::Load(0), Op::Lt], &mut code),
+        };
+        assert_eq!(code[fused.root as usize], Node::CompareSlot(Cmp::Gt, 0, 3.0));
+        assert_eq!(fused.eval(&code, &[4.0]), 1.0);
+        assert_eq!(fused.eval(&code, &[3.0]), 0.0);
+        // `!(x == 1) || x / 0 > 1` short-circuits; both branches give the logical answer.
+        let ops = [
+            Op::Load(0),
+            Op::Const(1.0),
+            Op::Eq,
+            Op::Not,
+            Op::Load(0),
+            Op::Const(0.0),
+            Op::Div,
+            Op::Const(1.0),
+            Op::Gt,
+            Op::Or,
+        ];
+        let logic = Program {
+            root: lower(&ops, &mut code),
+        };
+        assert_eq!(logic.eval(&code, &[2.0]), 1.0);
+        assert_eq!(logic.eval(&code, &[1.0]), 1.0);
+    }
+}

@@ -1,0 +1,556 @@
+//! Expression syntax: the text of a `when`, `probability` or effect in, a spanned tree out.
+//!
+//! In: one expression or effect statement as written in the scenario. Out: an [`Expr`] (or
+//! [`Statement`]) tree whose spans are byte offsets into that text, or a [`SyntaxError`]. Names
+//! are not resolved and types are not checked here: `compile` does both. The parser is a Pratt
+//! parser ("Simple but Powerful Pratt Parsing", matklad): one loop over binding powers.
+
+use std::fmt;
+use std::ops::Range;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Expr {
+    pub kind: ExprKind,
+    pub span: Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExprKind {
+    Number(f64),
+    Bool(bool),
+    /// An enumeration level written in single quotes: `'lethal'`.
+    Level(String),
+    /// A name, possibly dotted: `t`, `p_talks`, `rok.arms`, `fired.rok_lethal_aid`.
+    Name(Vec<String>),
+    Unary(UnaryOp, Box<Expr>),
+    Binary(BinaryOp, Box<Expr>, Box<Expr>),
+    Call(String, Vec<Expr>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnaryOp {
+    Neg,
+    Not,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BinaryOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    And,
+    Or,
+}
+
+impl BinaryOp {
+    pub fn symbol(self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Eq => "==",
+            BinaryOp::Ne => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Le => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Ge => ">=",
+            BinaryOp::And => "&&",
+            BinaryOp::Or => "||",
+        }
+    }
+
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge
+        )
+    }
+
+    /// Left and right binding power; higher binds tighter.
+    fn binding_power(self) -> (u8, u8) {
+        match self {
+            BinaryOp::Or => (1, 2),
+            BinaryOp::And => (3, 4),
+            op if op.is_comparison() => (5, 6),
+            BinaryOp::Add | BinaryOp::Sub => (7, 8),
+            _ => (9, 10),
+        }
+    }
+}
+
+const PREFIX_POWER: u8 = 11;
+
+/// An effect: `target = expr`, `target += expr` or `target -= expr`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub target: Vec<String>,
+    pub target_span: Range<usize>,
+    pub op: AssignOp,
+    pub value: Expr,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssignOp {
+    Set,
+    Add,
+    Sub,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyntaxError {
+    pub message: String,
+    pub span: Range<usize>,
+    pub help: Option<String>,
+}
+
+impl SyntaxError {
+    fn new(message: impl Into<String>, span: Range<usize>) -> Self {
+        SyntaxError {
+            message: message.into(),
+            span,
+            help: None,
+        }
+    }
+    fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+// ---- Lexer ----------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    Number(f64),
+    Ident(String),
+    Level(String),
+    Op(&'static str),
+    End,
+}
+
+const OPERATORS: [&str; 21] = [
+    "==", "!=", "<=", ">=", "&&", "||", "+=", "-=", "+", "-", "*", "/", "<", ">", "!", "=", "(", ")", ",", ".", "&",
+];
+
+fn lex(text: &str) -> Result<Vec<(Token, Range<usize>)>, SyntaxError> {
+    let bytes = text.as_bytes();
+    let mut tokens = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let c = bytes[i];
+        let start = i;
+        if c.is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if c.is_ascii_digit() || (c == b'.' && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            while i < bytes.len() && (bytes[i].is_ascii_digit() || bytes[i] == b'.' || bytes[i] == b'_') {
+                i += 1;
+            }
+            if i < bytes.len() && (bytes[i] == b'e' || bytes[i] == b'E') {
+                i += 1;
+                if i < bytes.len() && (bytes[i] == b'+' || bytes[i] == b'-') {
+                    i += 1;
+                }
+                while i < bytes.len() && bytes[i].is_ascii_digit() {
+                    i += 1;
+                }
+            }
+            let literal = text[start..i].replace('_', "");
+            let value = literal
+                .parse::<f64>()
+                .map_err(|_| SyntaxError::new(format!("`{}` is not a number", &text[start..i]), start..i))?;
+            tokens.push((Token::Number(value), start..i));
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                i += 1;
+            }
+            tokens.push((Token::Ident(text[start..i].to_string()), start..i));
+        } else if c == b'\'' {
+            let close = text[i + 1..].find('\'').ok_or_else(|| {
+                SyntaxError::new("unclosed level literal", start..text.len())
+                    .help("close the level name with a single quote: 'lethal'")
+            })?;
+            i += close + 2;
+            tokens.push((Token::Level(text[start + 1..i - 1].to_string()), start..i));
+        } else if let Some(op) = OPERATORS.iter().find(|op| text[i..].starts_with(**op)) {
+            i += op.len();
+            if *op == "&" || (*op == "|") {
+                return Err(SyntaxError::new(format!("unknown operator `{op}`"), start..i)
+                    .help("logical and is `&&`, logical or is `||`"));
+            }
+            tokens.push((Token::Op(op), start..i));
+        } else {
+            let ch = text[i..].chars().next().unwrap_or('?');
+            let mut error = SyntaxError::new(format!("unexpected character `{ch}`"), start..start + ch.len_utf8());
+            if ch == '"' {
+                error = error.help("write enumeration levels in single quotes: 'lethal'");
+            } else if ch == '|' {
+                error = error.help("logical or is `||`");
+            }
+            return Err(error);
+        }
+    }
+    tokens.push((Token::End, text.len()..text.len()));
+    Ok(tokens)
+}
+
+// ---- Parser ---------------------------------------------------------------------------------
+
+struct Parser {
+    tokens: Vec<(Token, Range<usize>)>,
+    position: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> &Token {
+        &self.tokens[self.position].0
+    }
+
+    fn span(&self) -> Range<usize> {
+        self.tokens[self.position].1.clone()
+    }
+
+    fn next(&mut self) -> (Token, Range<usize>) {
+        let token = self.tokens[self.position].clone();
+        if self.position + 1 < self.tokens.len() {
+            self.position += 1;
+        }
+        token
+    }
+
+    fn expect(&mut self, op: &'static str) -> Result<Range<usize>, SyntaxError> {
+        match self.next() {
+            (Token::Op(found), span) if found == op => Ok(span),
+            (token, span) => Err(SyntaxError::new(
+                format!("expected `{op}`, found {}", describe(&token)),
+                span,
+            )),
+        }
+    }
+
+    fn expression(&mut self, min_power: u8) -> Result<Expr, SyntaxError> {
+        let mut left = self.operand()?;
+        loop {
+            let op = match self.peek() {
+                Token::Op(symbol) => match binary_op(symbol) {
+                    Some(op) => op,
+                    None => break,
+                },
+                Token::Ident(word) if matches!(word.as_str(), "and" | "or") => {
+                    let symbol = if word == "and" { "&&" } else { "||" };
+                    return Err(SyntaxError::new(format!("unexpected word `{word}`"), self.span())
+                        .help(format!("write `{symbol}` for `{word}`")));
+                }
+                _ => break,
+            };
+            let (left_power, right_power) = op.binding_power();
+            if left_power < min_power {
+                break;
+            }
+            self.next();
+            let right = self.expression(right_power)?;
+            if op.is_comparison()
+                && let Token::Op(next) = self.peek()
+                && binary_op(next).is_some_and(BinaryOp::is_comparison)
+            {
+                return Err(SyntaxError::new("comparisons cannot be chained", self.span())
+                    .help("combine two comparisons with `&&`, e.g. `a < b && b < c`"));
+            }
+            let span = left.span.start..right.span.end;
+            left = Expr {
+                kind: ExprKind::Binary(op, Box::new(left), Box::new(right)),
+                span,
+            };
+        }
+        Ok(left)
+    }
+
+    fn operand(&mut self) -> Result<Expr, SyntaxError> {
+        let (token, span) = self.next();
+        let kind = match token {
+            Token::Number(value) => ExprKind::Number(value),
+            Token::Level(level) => ExprKind::Level(level),
+            Token::Op("(") => {
+                let inner = self.expression(0)?;
+                let close = self.expect(")")?;
+                return Ok(Expr {
+                    kind: inner.kind,
+                    span: span.start..close.end,
+                });
+            }
+            Token::Op(symbol @ ("-" | "!")) => {
+                let op = if symbol == "-" { UnaryOp::Neg } else { UnaryOp::Not };
+                let operand = self.expression(PREFIX_POWER)?;
+                let full = span.start..operand.span.end;
+                return Ok(Expr {
+                    kind: ExprKind::Unary(op, Box::new(operand)),
+                    span: full,
+                });
+            }
+            Token::Ident(word) if word == "true" || word == "false" => ExprKind::Bool(word == "true"),
+            Token::Ident(word) if word == "not" => {
+                return Err(SyntaxError::new("unexpected word `not`", span).help("write `!` for `not`"));
+            }
+            Token::Ident(word) => {
+                if self.peek() == &Token::Op("(") {
+                    return self.call(word, span);
+                }
+                let (path, path_span) = self.path(word, span)?;
+                return Ok(Expr {
+                    kind: ExprKind::Name(path),
+                    span: path_span,
+                });
+            }
+            other => {
+                return Err(
+                    SyntaxError::new(format!("expected a value, found {}", describe(&other)), span)
+                        .help("a value is a number, `true`/`false`, a 'level', a name or a parenthesised expression"),
+                );
+            }
+        };
+        Ok(Expr { kind, span })
+    }
+
+    fn path(&mut self, first: String, span: Range<usize>) -> Result<(Vec<String>, Range<usize>), SyntaxError> {
+        let mut path = vec![first];
+        let mut end = span.end;
+        while self.peek() == &Token::Op(".") {
+            self.next();
+            match self.next() {
+                (Token::Ident(part), part_span) => {
+                    path.push(part);
+                    end = part_span.end;
+                }
+                (token, bad) => {
+                    return Err(SyntaxError::new(
+                        format!("expected a name after `.`, found {}", describe(&token)),
+                        bad,
+                    ));
+                }
+            }
+        }
+        Ok((path, span.start..end))
+    }
+
+    fn call(&mut self, function: String, span: Range<usize>) -> Result<Expr, SyntaxError> {
+        self.expect("(")?;
+        let mut arguments = Vec::new();
+        if self.peek() != &Token::Op(")") {
+            loop {
+                arguments.push(self.expression(0)?);
+                if self.peek() == &Token::Op(",") {
+                    self.next();
+                } else {
+                    break;
+                }
+            }
+        }
+        let close = self.expect(")")?;
+        Ok(Expr {
+            kind: ExprKind::Call(function, arguments),
+            span: span.start..close.end,
+        })
+    }
+
+    fn finish(&mut self) -> Result<(), SyntaxError> {
+        match self.peek() {
+            Token::End => Ok(()),
+            Token::Op("=") => Err(SyntaxError::new("unexpected `=`", self.span())
+                .help("compare with `==`; assignments belong in `effects`")),
+            token => Err(SyntaxError::new(
+                format!("unexpected {} after a complete expression", describe(token)),
+                self.span(),
+            )
+            .help("join two conditions with `&&` or `||`")),
+        }
+    }
+}
+
+fn binary_op(symbol: &str) -> Option<BinaryOp> {
+    Some(match symbol {
+        "+" => BinaryOp::Add,
+        "-" => BinaryOp::Sub,
+        "*" => BinaryOp::Mul,
+        "/" => BinaryOp::Div,
+        "==" => BinaryOp::Eq,
+        "!=" => BinaryOp::Ne,
+        "<" => BinaryOp::Lt,
+        "<=" => BinaryOp::Le,
+        ">" => BinaryOp::Gt,
+        ">=" => BinaryOp::Ge,
+        "&&" => BinaryOp::And,
+        "||" => BinaryOp::Or,
+        _ => return None,
+    })
+}
+
+fn describe(token: &Token) -> String {
+    match token {
+        Token::Number(n) => format!("number `{n}`"),
+        Token::Ident(name) => format!("name `{name}`"),
+        Token::Level(level) => format!("level `'{level}'`"),
+        Token::Op(op) => format!("`{op}`"),
+        Token::End => "the end of the expression".into(),
+    }
+}
+
+/// Parses an expression.
+pub fn parse_expr(text: &str) -> Result<Expr, SyntaxError> {
+    let mut parser = Parser {
+        tokens: lex(text)?,
+        position: 0,
+    };
+    if parser.peek() == &Token::End {
+        return Err(SyntaxError::new("the expression is empty", 0..text.len()));
+    }
+    let expr = parser.expression(0)?;
+    parser.finish()?;
+    Ok(expr)
+}
+
+/// Parses an effect statement: `target = expr`, `target += expr` or `target -= expr`.
+pub fn parse_statement(text: &str) -> Result<Statement, SyntaxError> {
+    let mut parser = Parser {
+        tokens: lex(text)?,
+        position: 0,
+    };
+    let (target, target_span) = match parser.next() {
+        (Token::Ident(first), span) => parser.path(first, span)?,
+        (token, span) => {
+            return Err(SyntaxError::new(
+                format!(
+                    "expected a target such as `rok.vigilance` or `escalation`, found {}",
+                    describe(&token)
+                ),
+                span,
+            )
+            .help("an effect reads `target = expr`, `target += expr` or `target -= expr`"));
+        }
+    };
+    let op = match parser.next() {
+        (Token::Op("="), _) => AssignOp::Set,
+        (Token::Op("+="), _) => AssignOp::Add,
+        (Token::Op("-="), _) => AssignOp::Sub,
+        (Token::Op("=="), span) => {
+            return Err(SyntaxError::new("`==` compares; an effect assigns", span).help("write `=` to assign"));
+        }
+        (token, span) => {
+            return Err(SyntaxError::new(
+                format!("expected `=`, `+=` or `-=`, found {}", describe(&token)),
+                span,
+            ));
+        }
+    };
+    if parser.peek() == &Token::End {
+        return Err(SyntaxError::new("the effect has no value", parser.span()));
+    }
+    let value = parser.expression(0)?;
+    parser.finish()?;
+    Ok(Statement {
+        target,
+        target_span,
+        op,
+        value,
+    })
+}
+
+/// S-expression form, for tests and debugging: `(+ 1 (* 2 3))`.
+impl fmt::Display for Expr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.kind {
+            ExprKind::Number(n) => write!(f, "{n}"),
+            ExprKind::Bool(b) => write!(f, "{b}"),
+            ExprKind::Level(level) => write!(f, "'{level}'"),
+            ExprKind::Name(path) => write!(f, "{}", path.join(".")),
+            ExprKind::Unary(UnaryOp::Neg, e) => write!(f, "(- {e})"),
+            ExprKind::Unary(UnaryOp::Not, e) => write!(f, "(! {e})"),
+            ExprKind::Binary(op, a, b) => write!(f, "({} {a} {b})", op.symbol()),
+            ExprKind::Call(name, args) => {
+                write!(f, "({name}")?;
+                for arg in args {
+                    write!(f, " {arg}")?;
+                }
+                write!(f, ")")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sexpr(text: &str) -> String {
+        parse_expr(text)
+            .map(|e| e.to_string())
+            .unwrap_or_else(|e| format!("error: {}", e.message))
+    }
+
+    #[test]
+    fn precedence_and_associativity() {
+        assert_eq!(sexpr("1 + 2 * 3"), "(+ 1 (* 2 3))");
+        assert_eq!(sexpr("1 - 2 - 3"), "(- (- 1 2) 3)");
+        assert_eq!(sexpr("a || b && !c"), "(|| a (&& b (! c)))");
+        assert_eq!(sexpr("-x * 2 < 3 && t >= 4"), "(&& (< (* (- x) 2) 3) (>= t 4))");
+        assert_eq!(sexpr("(1 + 2) * 3"), "(* (+ 1 2) 3)");
+    }
+
+    #[test]
+    fn names_levels_and_calls() {
+        assert_eq!(sexpr("rok.arms == 'lethal'"), "(== rok.arms 'lethal')");
+        assert_eq!(sexpr("clamp(p * 2, 0, 1)"), "(clamp (* p 2) 0 1)");
+        assert_eq!(sexpr("since.rok_aid > 3"), "(> since.rok_aid 3)");
+        assert_eq!(sexpr("1e-3 + .5"), "(+ 0.001 0.5)");
+    }
+
+    #[test]
+    fn spans_point_at_the_source() {
+        let e = parse_expr("a + rok.arms").unwrap();
+        let ExprKind::Binary(_, _, right) = e.kind else {
+            panic!()
+        };
+        assert_eq!(right.span, 4..12);
+    }
+
+    #[test]
+    fn errors_explain_the_fix() {
+        let e = parse_expr("a < b < c").unwrap_err();
+        assert!(e.message.contains("chained"));
+        let e = parse_expr("a and b").unwrap_err();
+        assert_eq!(e.help.as_deref(), Some("write `&&` for `and`"));
+        let e = parse_expr("x = 1").unwrap_err();
+        assert!(e.help.unwrap().contains("=="));
+        let e = parse_expr("rok.arms == \"lethal\"").unwrap_err();
+        assert_eq!(e.span, 12..13);
+        assert!(parse_expr("(1 + 2").unwrap_err().message.contains("expected `)`"));
+        assert!(parse_expr("").is_err());
+    }
+
+    #[test]
+    fn statements() {
+        let s = parse_statement("escalation += 1").unwrap();
+        assert_eq!(
+            (s.target, s.op, s.value.to_string()),
+            (vec!["escalation".into()], AssignOp::Add, "1".into())
+        );
+        let s = parse_statement("rok.arms = 'lethal'").unwrap();
+        assert_eq!(s.target_span, 0..8);
+        assert!(
+            parse_statement("rok.arms == 'x'")
+                .unwrap_err()
+                .help
+                .unwrap()
+                .contains("`=`")
+        );
+        assert!(parse_statement("escalation +=").is_err());
+    }
+}

@@ -1,0 +1,542 @@
+//! Loading: scenario files in, one merged [`RawScenario`] out.
+//!
+//! In: the path of a scenario file. Out: the scenario as written (spans kept, nothing checked
+//! beyond TOML syntax and key names), with its `extends` chain resolved into a single
+//! [`RawScenario`], plus the [`Sources`] to report errors against. Meaning is checked by
+//! `compile`. This is the only stage that reads scenario files.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::diagnostic::{Diagnostic, ScenarioError, Sources};
+
+/// One scenario file as written, or several merged through `extends`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    #[serde(default, skip_serializing)]
+    pub extends: Option<Spanned<String>>,
+    #[serde(default, skip_serializing)]
+    pub remove_triggers: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing)]
+    pub remove_outcomes: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub scenario: RawHeader,
+    pub escalation: Option<Spanned<RawEscalation>>,
+    #[serde(default)]
+    pub params: IndexMap<Spanned<String>, Spanned<RawParam>>,
+    #[serde(default)]
+    pub actors: IndexMap<Spanned<String>, IndexMap<Spanned<String>, Spanned<RawVar>>>,
+    #[serde(default)]
+    pub triggers: Vec<Spanned<RawTrigger>>,
+    #[serde(default)]
+    pub outcomes: Vec<Spanned<RawOutcome>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHeader {
+    pub id: Option<Spanned<String>>,
+    pub name: Option<Spanned<String>>,
+    pub description: Option<Spanned<String>>,
+    pub steps: Option<Spanned<i64>>,
+    pub step_unit: Option<Spanned<String>>,
+    pub start: Option<Spanned<String>>,
+    pub runs: Option<Spanned<i64>>,
+    pub seed: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawEscalation {
+    pub levels: Vec<Spanned<String>>,
+    pub initial: Spanned<String>,
+}
+
+/// A param as written: a bare number or a table naming its distribution.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RawParam {
+    pub value: Option<Spanned<f64>>,
+    pub annual: Option<Spanned<f64>>,
+    pub uniform: Option<Spanned<Vec<f64>>>,
+    pub triangular: Option<Spanned<Vec<f64>>>,
+    pub pert: Option<Spanned<Vec<f64>>>,
+    pub beta: Option<Spanned<Vec<f64>>>,
+    pub basis: Option<Spanned<String>>,
+}
+
+/// An actor key as written: a state variable (`initial` alone for the bare forms `v = 3`,
+/// `v = true`, `v = "level"`) or the actor's `name`/`note` text.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RawVar {
+    pub initial: Option<Spanned<Literal>>,
+    pub min: Option<Spanned<f64>>,
+    pub max: Option<Spanned<f64>>,
+    pub levels: Option<Vec<Spanned<String>>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum Literal {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+}
+
+/// An expression as written: a string to parse, or a bare number or boolean.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum ExprSource {
+    Text(String),
+    Literal(Literal),
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTrigger {
+    pub id: Spanned<String>,
+    pub label: Option<Spanned<String>>,
+    pub actor: Option<Spanned<String>>,
+    pub when: Option<Spanned<ExprSource>>,
+    pub probability: Option<Spanned<ExprSource>>,
+    pub delay: Option<Spanned<RawDelay>>,
+    pub repeat: Option<Spanned<RawRepeat>>,
+    pub cooldown: Option<Spanned<i64>>,
+    pub effects: Option<Vec<Spanned<String>>>,
+    pub source: Option<Spanned<String>>,
+    pub note: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutcome {
+    pub id: Spanned<String>,
+    pub label: Option<Spanned<String>>,
+    pub when: Option<Spanned<ExprSource>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum RawDelay {
+    Fixed(i64),
+    Range(i64, i64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub enum RawRepeat {
+    Flag(bool),
+    Max(i64),
+}
+
+/// A scenario read from disk, bases merged in.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    pub path: PathBuf,
+    pub raw: RawScenario,
+    pub sources: Sources,
+    /// Span of the whole main file, for problems that belong to no key (a missing table).
+    pub file_span: Range<usize>,
+}
+
+/// Reads a scenario file and the chain of files it extends.
+pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+    let mut sources = Sources::default();
+    let mut chain = Vec::new();
+    let outcome = load_chain(path, &mut sources, &mut chain);
+    match outcome {
+        Ok((raw, file_span)) => Ok(LoadedScenario {
+            path: path.to_path_buf(),
+            raw,
+            sources,
+            file_span,
+        }),
+        Err(diagnostics) => Err(ScenarioError { diagnostics, sources }),
+    }
+}
+
+fn load_chain(
+    path: &Path,
+    sources: &mut Sources,
+    chain: &mut Vec<PathBuf>,
+) -> Result<(RawScenario, Range<usize>), Vec<Diagnostic>> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        vec![
+            Diagnostic::without_span(format!("cannot read scenario file {}: {e}", path.display()))
+                .help("check the path; globs such as scenarios/*.toml are expanded by `sim`"),
+        ]
+    })?;
+    let len = text.len();
+    let base = sources.add(path, text.clone());
+    let file_span = base..base + len;
+    // Parsing behind `base` spaces puts every span of this file in the shared offset space.
+    let padded = format!("{}{text}", " ".repeat(base));
+    let mut raw: RawScenario = toml::from_str(&padded).map_err(|e| vec![toml_diagnostic(&e, base)])?;
+
+    let Some(extends) = raw.extends.take() else {
+        return Ok((raw, file_span));
+    };
+    let base_path = path.parent().unwrap_or(Path::new(".")).join(extends.get_ref());
+    let identity = std::fs::canonicalize(&base_path).unwrap_or_else(|_| base_path.clone());
+    chain.push(std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()));
+    if chain.contains(&identity) {
+        return Err(vec![
+            Diagnostic::new(
+                format!(
+                    "`extends` makes a cycle: {} is already being loaded",
+                    base_path.display()
+                ),
+                extends.span(),
+            )
+            .label("cycle")
+            .help("a variant extends a base; the base must not extend the variant"),
+        ]);
+    }
+    if !base_path.is_file() {
+        return Err(vec![
+            Diagnostic::new(
+                format!("the base scenario {} does not exist", base_path.display()),
+                extends.span(),
+            )
+            .label("no such file")
+            .help("the path is relative to the directory of this file"),
+        ]);
+    }
+    let (mut merged, _) = load_chain(&base_path, sources, chain)?;
+    apply_variant(&mut merged, raw)?;
+    Ok((merged, file_span))
+}
+
+/// Turns a TOML syntax or shape error into a diagnostic, suggesting the closest key for an
+/// unknown one (serde lists the expected keys in its message).
+fn toml_diagnostic(error: &toml::de::Error, base: usize) -> Diagnostic {
+    let message = error.message().trim().to_string();
+    let span = error.span().unwrap_or(base..base);
+    let diagnostic = Diagnostic::new(message.clone(), span).label("here");
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return diagnostic;
+    };
+    let unknown = rest.split('`').next().unwrap_or_default();
+    let expected: Vec<&str> = rest.split('`').skip(2).step_by(2).collect();
+    diagnostic.suggest(unknown, expected)
+}
+
+/// Patches `base` with a variant's entries (see docs/scenario-format.md, "Variants").
+fn apply_variant(base: &mut RawScenario, variant: RawScenario) -> Result<(), Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    let h = variant.scenario;
+    let b = &mut base.scenario;
+    patch(&mut b.id, h.id);
+    patch(&mut b.name, h.name);
+    patch(&mut b.description, h.description);
+    patch(&mut b.steps, h.steps);
+    patch(&mut b.step_unit, h.step_unit);
+    patch(&mut b.start, h.start);
+    patch(&mut b.runs, h.runs);
+    patch(&mut b.seed, h.seed);
+
+    if let Some(escalation) = variant.escalation {
+        errors.push(
+            Diagnostic::new("a variant cannot redefine the escalation ladder", escalation.span())
+                .label("ladder redefined")
+                .help("variants must keep the base's ladder so their results stay comparable; write a new base scenario instead"),
+        );
+    }
+    for (name, param) in variant.params {
+        base.params.insert(name, param);
+    }
+    for (actor, keys) in variant.actors {
+        let target = base.actors.entry(actor).or_default();
+        for (key, var) in keys {
+            match target.get_mut(&key) {
+                Some(existing) => patch_var(existing, var),
+                None => {
+                    target.insert(key, var);
+                }
+            }
+        }
+    }
+    remove_by_id(
+        &mut base.triggers,
+        &variant.remove_triggers,
+        |t| &t.id,
+        "trigger",
+        &mut errors,
+    );
+    remove_by_id(
+        &mut base.outcomes,
+        &variant.remove_outcomes,
+        |o| &o.id,
+        "outcome",
+        &mut errors,
+    );
+    for trigger in variant.triggers {
+        match base
+            .triggers
+            .iter_mut()
+            .find(|t| t.get_ref().id == trigger.get_ref().id)
+        {
+            Some(existing) => patch_trigger(existing.get_mut(), trigger.into_inner()),
+            None => base.triggers.push(trigger),
+        }
+    }
+    for outcome in variant.outcomes {
+        match base
+            .outcomes
+            .iter_mut()
+            .find(|o| o.get_ref().id == outcome.get_ref().id)
+        {
+            Some(existing) => {
+                let (e, o) = (existing.get_mut(), outcome.into_inner());
+                patch(&mut e.label, o.label);
+                patch(&mut e.when, o.when);
+            }
+            None => base.outcomes.push(outcome),
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+fn patch<T>(base: &mut Option<T>, variant: Option<T>) {
+    if variant.is_some() {
+        *base = variant;
+    }
+}
+
+fn patch_var(base: &mut Spanned<RawVar>, variant: Spanned<RawVar>) {
+    let (b, v) = (base.get_mut(), variant.into_inner());
+    patch(&mut b.initial, v.initial);
+    patch(&mut b.min, v.min);
+    patch(&mut b.max, v.max);
+    patch(&mut b.levels, v.levels);
+}
+
+fn patch_trigger(b: &mut RawTrigger, v: RawTrigger) {
+    patch(&mut b.label, v.label);
+    patch(&mut b.actor, v.actor);
+    patch(&mut b.when, v.when);
+    patch(&mut b.probability, v.probability);
+    patch(&mut b.delay, v.delay);
+    patch(&mut b.repeat, v.repeat);
+    patch(&mut b.cooldown, v.cooldown);
+    patch(&mut b.effects, v.effects);
+    patch(&mut b.source, v.source);
+    patch(&mut b.note, v.note);
+}
+
+fn remove_by_id<T>(
+    items: &mut Vec<Spanned<T>>,
+    ids: &[Spanned<String>],
+    id_of: impl Fn(&T) -> &Spanned<String>,
+    kind: &str,
+    errors: &mut Vec<Diagnostic>,
+) {
+    for id in ids {
+        let before = items.len();
+        items.retain(|item| id_of(item.get_ref()).get_ref() != id.get_ref());
+        if items.len() == before {
+            let known: Vec<&str> = items.iter().map(|i| id_of(i.get_ref()).get_ref().as_str()).collect();
+            errors.push(
+                Diagnostic::new(
+                    format!("the base has no {kind} `{}` to remove", id.get_ref()),
+                    id.span(),
+                )
+                .label(format!("unknown {kind}"))
+                .suggest(id.get_ref(), known),
+            );
+        }
+    }
+}
+
+impl RawScenario {
+    /// BLAKE3 of the canonical JSON of the merged scenario, without the default run count and
+    /// seed (they are recorded separately, and overriding them must not change the identity).
+    pub fn digest(&self) -> String {
+        let mut canonical = self.clone();
+        canonical.scenario.runs = None;
+        canonical.scenario.seed = None;
+        let json = serde_json::to_vec(&canonical).expect("raw scenarios always serialize");
+        blake3::hash(&json).to_hex().to_string()
+    }
+}
+
+// ---- Deserializers for the keys that accept several shapes ----------------------------------
+
+/// Accepts a bare value (number, boolean or string, meaning `initial`) or a full table.
+impl<'de> Deserialize<'de> for RawVar {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct VarVisitor;
+        impl<'de> Visitor<'de> for VarVisitor {
+            type Value = RawVar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, a boolean, a string, or a table such as { initial = 1, min = 0, max = 3 }")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawVar, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Table {
+                    initial: Option<Spanned<Literal>>,
+                    min: Option<Spanned<f64>>,
+                    max: Option<Spanned<f64>>,
+                    levels: Option<Vec<Spanned<String>>>,
+                }
+                let t = Table::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawVar {
+                    initial: t.initial,
+                    min: t.min,
+                    max: t.max,
+                    levels: t.levels,
+                })
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawVar, E> {
+                Ok(RawVar::bare(Literal::Bool(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawVar, E> {
+                Ok(RawVar::bare(Literal::Number(v as f64)))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawVar, E> {
+                Ok(RawVar::bare(Literal::Number(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawVar, E> {
+                Ok(RawVar::bare(Literal::Text(v.to_string())))
+            }
+        }
+        deserializer.deserialize_any(VarVisitor)
+    }
+}
+
+impl RawVar {
+    /// A bare value carries no span of its own; `compile` uses the key's span for it.
+    fn bare(value: Literal) -> RawVar {
+        RawVar {
+            initial: Some(Spanned::new(0..0, value)),
+            ..RawVar::default()
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Literal {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct LiteralVisitor;
+        impl Visitor<'_> for LiteralVisitor {
+            type Value = Literal;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, a boolean or a string")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Literal, E> {
+                Ok(Literal::Bool(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Literal, E> {
+                Ok(Literal::Number(v as f64))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Literal, E> {
+                Ok(Literal::Number(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Literal, E> {
+                Ok(Literal::Text(v.to_string()))
+            }
+        }
+        deserializer.deserialize_any(LiteralVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for ExprSource {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match Literal::deserialize(deserializer)? {
+            Literal::Text(text) => ExprSource::Text(text),
+            literal => ExprSource::Literal(literal),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for RawParam {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ParamVisitor;
+        impl<'de> Visitor<'de> for ParamVisitor {
+            type Value = RawParam;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number or a table such as { pert = [min, mode, max] }")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawParam, E> {
+                self.visit_f64(v as f64)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<RawParam, E> {
+                Ok(RawParam {
+                    value: Some(Spanned::new(0..0, v)),
+                    ..RawParam::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawParam, A::Error> {
+                #[derive(Deserialize)]
+                #[serde(deny_unknown_fields)]
+                struct Table {
+                    value: Option<Spanned<f64>>,
+                    annual: Option<Spanned<f64>>,
+                    uniform: Option<Spanned<Vec<f64>>>,
+                    triangular: Option<Spanned<Vec<f64>>>,
+                    pert: Option<Spanned<Vec<f64>>>,
+                    beta: Option<Spanned<Vec<f64>>>,
+                    basis: Option<Spanned<String>>,
+                }
+                let t = Table::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(RawParam {
+                    value: t.value,
+                    annual: t.annual,
+                    uniform: t.uniform,
+                    triangular: t.triangular,
+                    pert: t.pert,
+                    beta: t.beta,
+                    basis: t.basis,
+                })
+            }
+        }
+        deserializer.deserialize_any(ParamVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawDelay {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct DelayVisitor;
+        impl<'de> Visitor<'de> for DelayVisitor {
+            type Value = RawDelay;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number of steps or a range [min, max]")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawDelay, E> {
+                Ok(RawDelay::Fixed(v))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawDelay, A::Error> {
+                let min = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let max = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                if seq.next_element::<i64>()?.is_some() {
+                    return Err(de::Error::invalid_length(3, &self));
+                }
+                Ok(RawDelay::Range(min, max))
+            }
+        }
+        deserializer.deserialize_any(DelayVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawRepeat {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RepeatVisitor;
+        impl Visitor<'_> for RepeatVisitor {
+            type Value = RawRepeat;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("true, false or a maximum number of firings")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawRepeat, E> {
+                Ok(RawRepeat::Flag(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawRepeat, E> {
+                Ok(RawRepeat::Max(v))
+            }
+        }
+        deserializer.deserialize_any(RepeatVisitor)
+    }
+}

@@ -1,0 +1,99 @@
+//! Tables: a [`Summary`] in, `summary.json` and one CSV per table out.
+//!
+//! Files are written with `output::write_atomic`; the CLI writes them into a staging directory
+//! that is published as a whole. Nothing here computes: values are printed as the summary holds
+//! them (already rounded to the precision the run count supports).
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::aggregate::{Series, Summary};
+use crate::output::write_atomic;
+
+/// Serializes a summary: pretty JSON, stable key order, trailing newline.
+pub fn summary_json(summary: &Summary) -> String {
+    let mut json = serde_json::to_string_pretty(summary).expect("summaries always serialize");
+    json.push('\n');
+    json
+}
+
+pub fn read_summary(path: &Path) -> Result<Summary> {
+    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a sim summary: {e}", path.display()))
+}
+
+/// Writes `summary.json` and the CSV tables into `dir`.
+pub fn write_tables(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
+    let tables = &summary.tables;
+    let mut files = vec![(dir.join("summary.json"), summary_json(summary))];
+    for (name, series) in [
+        ("level_distribution", &tables.level_distribution),
+        ("rung_reached", &tables.rung_reached),
+        ("outcome_by", &tables.outcome_by),
+        ("outcome_holds", &tables.outcome_holds),
+        ("trigger_fired_by", &tables.trigger_fired_by),
+    ] {
+        files.push((dir.join(format!("{name}.csv")), series_csv(summary, series)?));
+    }
+    files.push((dir.join("final_level.csv"), final_level_csv(summary)?));
+    files.push((dir.join("mean_level.csv"), mean_level_csv(summary)?));
+    for (path, text) in &files {
+        write_atomic(path, text.as_bytes())?;
+    }
+    Ok(files.into_iter().map(|(path, _)| path).collect())
+}
+
+/// Long format: one row per series and step, with the run count on every row.
+fn series_csv(summary: &Summary, series: &[Series]) -> Result<String> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["id", "label", "step", "date", "count", "runs", "p", "lo95", "hi95"])?;
+    for s in series {
+        for (t, e) in s.points.iter().enumerate() {
+            out.write_record([
+                s.id.clone(),
+                s.label.clone(),
+                t.to_string(),
+                summary.scenario.step_labels[t].clone(),
+                e.count.to_string(),
+                summary.runs.to_string(),
+                e.p.to_string(),
+                e.lo.to_string(),
+                e.hi.to_string(),
+            ])?;
+        }
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+fn final_level_csv(summary: &Summary) -> Result<String> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["rung", "level", "count", "runs", "p", "lo95", "hi95"])?;
+    for (k, s) in summary.tables.final_level.iter().enumerate() {
+        let e = s.points[0];
+        out.write_record([
+            k.to_string(),
+            s.id.clone(),
+            e.count.to_string(),
+            summary.runs.to_string(),
+            e.p.to_string(),
+            e.lo.to_string(),
+            e.hi.to_string(),
+        ])?;
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+fn mean_level_csv(summary: &Summary) -> Result<String> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["step", "date", "runs", "mean_rung"])?;
+    for (t, mean) in summary.tables.mean_level.iter().enumerate() {
+        out.write_record([
+            t.to_string(),
+            summary.scenario.step_labels[t].clone(),
+            summary.runs.to_string(),
+            mean.to_string(),
+        ])?;
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
