@@ -158,17 +158,6 @@ pub fn round_to(x: f64, decimals: u32) -> f64 {
     (x * scale).round() / scale
 }
 
-/// `12.3% [11.8, 12.9]`: a percentage with the decimals the run count supports.
-pub fn format_estimate(e: &Estimate, decimals: u32) -> String {
-    let places = decimals.saturating_sub(2) as usize;
-    format!(
-        "{:.places$}% [{:.places$}, {:.places$}]",
-        e.p * 100.0,
-        e.lo * 100.0,
-        e.hi * 100.0
-    )
-}
-
 fn estimate(count: u64, runs: u64, decimals: u32) -> Estimate {
     let (lo, hi) = wilson(count, runs);
     let p = if runs == 0 { 0.0 } else { count as f64 / runs as f64 };

@@ -26,6 +26,8 @@ pub mod exit {
     pub const SIMULATION: u8 = 3;
     /// Anything else: I/O, unreadable files.
     pub const OTHER: u8 = 5;
+    /// `sim compare` was given results whose horizons or ladders do not line up.
+    pub const INCOMPARABLE: u8 = 6;
 }
 
 const EXAMPLES: &str = "\
@@ -33,7 +35,8 @@ Examples:
   sim run scenarios/*.toml                      run every shipped scenario into output/
   sim run scenarios/baseline.toml --runs 100000 --seed 7 --threads 2
   sim check scenarios/*.toml                    validate only
-  sim trace scenarios/baseline.toml --run 42    narrate run 42 of `sim run`";
+  sim trace scenarios/baseline.toml --run 42    narrate run 42 of `sim run`
+  sim compare output/baseline output/seoul_arms_kyiv --out output   redraw the comparison";
 
 #[derive(Parser, Debug)]
 #[command(name = "sim", version, about = "Seeded, parallel Monte Carlo simulation of escalation scenarios", after_help = EXAMPLES)]
@@ -52,6 +55,15 @@ enum Command {
         /// Scenario files or globs.
         #[arg(required = true)]
         files: Vec<String>,
+    },
+    /// Redraw the comparison charts and report from earlier results, without re-running.
+    Compare {
+        /// Result directories (holding summary.json) or summary.json files, first = reference.
+        #[arg(required = true, num_args = 2..)]
+        results: Vec<PathBuf>,
+        /// Where to write `compare/` and `index.html`.
+        #[arg(long, default_value = "output")]
+        out: PathBuf,
     },
     /// Print one run as a dated narrative: exactly run I of `sim run` with the same seed.
     Trace {
@@ -141,6 +153,26 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                     model.steps
                 );
             }
+            Ok(())
+        }
+        Command::Compare { results, out } => {
+            let summaries = results
+                .iter()
+                .map(|path| {
+                    let file = if path.is_dir() {
+                        path.join("summary.json")
+                    } else {
+                        path.clone()
+                    };
+                    crate::report::read_summary(&file)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            crate::plot::check_comparable(&summaries).map_err(|why| Failure {
+                message: format!("error: cannot compare these results: {why}"),
+                code: exit::INCOMPARABLE,
+            })?;
+            write_comparison(&summaries, &out)?;
+            print!("{}", crate::html::headline_table(&summaries));
             Ok(())
         }
         Command::Trace { file, run, seed } => {
@@ -265,7 +297,24 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         let dir = write_scenario(summary, &args.out)?;
         eprintln!("wrote {}", dir.display());
     }
-    print!("{}", headline(&summaries));
+    if summaries.len() > 1 {
+        match crate::plot::check_comparable(&summaries) {
+            Ok(()) => write_comparison(&summaries, &args.out)?,
+            Err(why) => eprintln!("note: no comparison charts: {why}"),
+        }
+    }
+    let report = crate::html::write_report(&summaries, &args.out)?;
+    eprintln!("wrote {}", report.display());
+    print!("{}", crate::html::headline_table(&summaries));
+    Ok(())
+}
+
+/// Writes `out/compare/` (replaced as a whole) and `out/index.html`.
+fn write_comparison(summaries: &[Summary], out: &Path) -> Result<()> {
+    let staging = Staging::new(out.join("compare"))?;
+    crate::plot::write_comparison(summaries, staging.path())?;
+    let dir = staging.publish()?;
+    eprintln!("wrote {}", dir.display());
     Ok(())
 }
 
@@ -273,24 +322,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
 fn write_scenario(summary: &Summary, out: &Path) -> Result<PathBuf> {
     let staging = Staging::new(scenario_dir(out, &summary.scenario.id))?;
     crate::report::write_tables(summary, staging.path())?;
+    crate::plot::write_scenario_charts(summary, staging.path())?;
     staging.publish()
-}
-
-fn headline(summaries: &[Summary]) -> String {
-    let mut text = String::new();
-    for s in summaries {
-        let horizon = s.scenario.steps;
-        text.push_str(&format!("\n{} ({} runs, seed {})\n", s.scenario.name, s.runs, s.seed));
-        for series in &s.tables.outcome_by {
-            let e = series.points[horizon];
-            text.push_str(&format!(
-                "  {:<50} {}\n",
-                series.label,
-                crate::aggregate::format_estimate(&e, s.decimals)
-            ));
-        }
-    }
-    text
 }
 
 /// A run as a dated narrative.

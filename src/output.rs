@@ -30,6 +30,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
     let temporary = file.path().to_path_buf();
     register(&temporary);
+    // Temporary files are created private (0600); results are meant to be shared.
+    make_readable(&temporary, 0o644)?;
     let written = file
         .write_all(bytes)
         .and_then(|()| file.as_file().sync_all())
@@ -41,6 +43,18 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         });
     unregister(&temporary);
     written
+}
+
+#[cfg(unix)]
+fn make_readable(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("cannot set permissions of {}", path.display()))
+}
+
+#[cfg(not(unix))]
+fn make_readable(_path: &Path, _mode: u32) -> Result<()> {
+    Ok(())
 }
 
 static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -88,6 +102,7 @@ impl Staging {
             .with_context(|| format!("cannot create a staging directory in {}", parent.display()))?
             .keep();
         register(&path);
+        make_readable(&path, 0o755)?;
         Ok(Staging { path, destination })
     }
 
@@ -178,6 +193,12 @@ mod tests {
         write_atomic(&target, b"first").unwrap();
         write_atomic(&target, b"second").unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"second");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o644, "results are readable by others");
+        }
         let names: Vec<_> = std::fs::read_dir(target.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name())

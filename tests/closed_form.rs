@@ -1,0 +1,203 @@
+//! Statistical checks against closed-form answers: the exact probability must lie inside the
+//! Wilson 95% interval the engine reports. Seeds are fixed, so each check passes or fails the
+//! same way every time; a wrong engine (an off-by-one step, a divided-by-12 annual rate, a
+//! delay applied late) moves the estimate far outside the interval at these run counts.
+
+use crate::util::Workspace;
+use sim::aggregate::{Estimate, Series, Summary};
+
+const RUNS: u64 = 40_000;
+
+fn series<'a>(tables: &'a [Series], id: &str) -> &'a Series {
+    tables
+        .iter()
+        .find(|s| s.id == id)
+        .unwrap_or_else(|| panic!("no series `{id}`"))
+}
+
+#[track_caller]
+fn assert_covers(estimate: &Estimate, exact: f64, what: &str) {
+    assert!(
+        estimate.lo <= exact && exact <= estimate.hi,
+        "{what}: exact {exact:.5} outside the 95% interval [{}, {}] (estimate {}, {} runs)",
+        estimate.lo,
+        estimate.hi,
+        estimate.p,
+        estimate.count
+    );
+}
+
+const LADDER: &str = r#"
+[escalation]
+levels = ["calm", "tense", "crisis", "war"]
+initial = "calm"
+"#;
+
+fn scenario(steps: usize, unit: &str, rest: &str) -> String {
+    format!(
+        "[scenario]\nname = \"closed form\"\nsteps = {steps}\nstep_unit = \"{unit}\"\n{LADDER}\n[actors.a]\nname = \"A\"\nready = true\n{rest}"
+    )
+}
+
+fn run(text: &str, seed: u64) -> Summary {
+    let ws = Workspace::new();
+    let file = ws.file("case.toml", text);
+    ws.run(&file, RUNS, seed)
+}
+
+#[test]
+fn single_trigger_fires_by_t_with_probability_one_minus_q_to_the_t() {
+    let p: f64 = 0.07;
+    let summary = run(
+        &scenario(
+            24,
+            "month",
+            &format!(
+                "[[triggers]]\nid = \"x\"\nlabel = \"X\"\nactor = \"a\"\nprobability = {p}\neffects = [\"escalation += 1\"]\n"
+            ),
+        ),
+        11,
+    );
+    let fired = series(&summary.tables.trigger_fired_by, "x");
+    for t in [1, 6, 24] {
+        assert_covers(
+            &fired.points[t],
+            1.0 - (1.0 - p).powi(t as i32),
+            &format!("P(x fired by {t})"),
+        );
+    }
+    assert_eq!(fired.points[0].count, 0, "nothing fires at step 0");
+    let reached = series(&summary.tables.rung_reached, "tense");
+    assert_eq!(
+        reached.points[24].count, fired.points[24].count,
+        "each firing moves the ladder one rung"
+    );
+}
+
+#[test]
+fn two_stage_chain_follows_the_convolution() {
+    let (pa, pb): (f64, f64) = (0.1, 0.2);
+    let steps = 12;
+    let summary = run(
+        &scenario(
+            steps,
+            "month",
+            &format!(
+                "[[triggers]]\nid = \"first\"\nlabel = \"first\"\nactor = \"a\"\nprobability = {pa}\n\n[[triggers]]\nid = \"second\"\nlabel = \"second\"\nactor = \"a\"\nwhen = \"fired.first\"\nprobability = {pb}\n"
+            ),
+        ),
+        12,
+    );
+    // `second` can fire from the step after `first` fired: T - s chances.
+    let exact = |horizon: usize| -> f64 {
+        (1..=horizon)
+            .map(|s| pa * (1.0 - pa).powi(s as i32 - 1) * (1.0 - (1.0 - pb).powi((horizon - s) as i32)))
+            .sum()
+    };
+    let second = series(&summary.tables.trigger_fired_by, "second");
+    assert_eq!(
+        second.points[1].count, 0,
+        "a trigger reacts from the next step on, never within a step"
+    );
+    for t in [4, steps] {
+        assert_covers(&second.points[t], exact(t), &format!("P(second by {t})"));
+    }
+}
+
+#[test]
+fn ladder_matches_markov_chain_matrix_power() {
+    let (up, down): (f64, f64) = (0.15, 0.25);
+    let steps = 10;
+    let summary = run(
+        &scenario(
+            steps,
+            "month",
+            &format!(
+                "[[triggers]]\nid = \"up\"\nlabel = \"up\"\nactor = \"a\"\nwhen = \"escalation < 'war'\"\nprobability = {up}\nrepeat = true\neffects = [\"escalation += 1\"]\n\n\
+                 [[triggers]]\nid = \"down\"\nlabel = \"down\"\nactor = \"a\"\nwhen = \"escalation > 'calm'\"\nprobability = {down}\nrepeat = true\neffects = [\"escalation -= 1\"]\n"
+            ),
+        ),
+        13,
+    );
+    // Both triggers see the same snapshot and may fire in one step; their effects then cancel.
+    let n = 4;
+    let mut matrix = vec![vec![0.0; n]; n];
+    for k in 0..n {
+        let u = if k < n - 1 { up } else { 0.0 };
+        let d = if k > 0 { down } else { 0.0 };
+        if k < n - 1 {
+            matrix[k][k + 1] += u * (1.0 - d);
+        }
+        if k > 0 {
+            matrix[k][k - 1] += d * (1.0 - u);
+        }
+        matrix[k][k] += (1.0 - u) * (1.0 - d) + u * d;
+    }
+    let mut distribution = vec![1.0, 0.0, 0.0, 0.0];
+    for _ in 0..steps {
+        distribution = (0..n)
+            .map(|j| (0..n).map(|i| distribution[i] * matrix[i][j]).sum())
+            .collect();
+    }
+    for (k, level) in summary.tables.level_distribution.iter().enumerate() {
+        assert_covers(
+            &level.points[steps],
+            distribution[k],
+            &format!("P(level {} at {steps})", level.id),
+        );
+    }
+}
+
+#[test]
+fn annual_basis_is_converted_with_the_exact_hazard() {
+    // 20% a year over 36 monthly steps: 1 - 0.8^3 = 0.488 (dividing by 12 would give 0.521).
+    let summary = run(
+        &scenario(
+            36,
+            "month",
+            "[params]\np = { annual = 0.2 }\nq = { uniform = [0.1, 0.3], basis = \"annual\" }\n\n\
+             [[triggers]]\nid = \"fixed\"\nlabel = \"fixed\"\nactor = \"a\"\nprobability = \"p\"\n\n\
+             [[triggers]]\nid = \"drawn\"\nlabel = \"drawn\"\nactor = \"a\"\nprobability = \"q\"\n",
+        ),
+        14,
+    );
+    let fixed = series(&summary.tables.trigger_fired_by, "fixed");
+    assert_covers(&fixed.points[36], 1.0 - 0.8f64.powi(3), "P(fixed annual by 36 months)");
+    assert_covers(&fixed.points[12], 0.2, "P(fixed annual by 12 months)");
+    // Within one year the chance of firing equals the drawn annual probability: E[q] = 0.2.
+    let drawn = series(&summary.tables.trigger_fired_by, "drawn");
+    assert_covers(&drawn.points[12], 0.2, "P(drawn annual by 12 months)");
+}
+
+#[test]
+fn delays_shift_effects_by_whole_steps() {
+    let p: f64 = 0.1;
+    let summary = run(
+        &scenario(
+            15,
+            "month",
+            &format!(
+                "[actors.b]\nname = \"B\"\nhit = false\n\n\
+                 [[triggers]]\nid = \"fixed\"\nlabel = \"fixed\"\nactor = \"a\"\nprobability = {p}\ndelay = 3\neffects = [\"escalation += 1\"]\n\n\
+                 [[triggers]]\nid = \"ranged\"\nlabel = \"ranged\"\nactor = \"b\"\nprobability = {p}\ndelay = [1, 3]\neffects = [\"b.hit = true\"]\n\n\
+                 [[outcomes]]\nid = \"hit\"\nlabel = \"hit\"\nwhen = \"b.hit\"\n"
+            ),
+        ),
+        15,
+    );
+    let fired_by = |t: i32| if t <= 0 { 0.0 } else { 1.0 - (1.0 - p).powi(t) };
+    let reached = series(&summary.tables.rung_reached, "tense");
+    assert_eq!(reached.points[3].count, 0, "a 3-step delay cannot land before step 4");
+    for t in [4, 10, 15] {
+        assert_covers(
+            &reached.points[t],
+            fired_by(t as i32 - 3),
+            &format!("P(delayed effect landed by {t})"),
+        );
+    }
+    let hit = series(&summary.tables.outcome_by, "hit");
+    for t in [2, 8, 15] {
+        let exact = (1..=3).map(|d| fired_by(t as i32 - d)).sum::<f64>() / 3.0;
+        assert_covers(&hit.points[t], exact, &format!("P(ranged delay landed by {t})"));
+    }
+}
