@@ -1754,9 +1754,9 @@ impl Distribution {
             Distribution::Beta { alpha, beta, min, max } if min == 0.0 && max == 1.0 => {
                 format!("beta({alpha}, {beta})")
             }
-            Distribution::Beta { alpha, beta, min, max } => {
+            Distribution::Beta { alpha, min, max, .. } => {
+                // PERT is stored as its Beta; its mode is recovered from alpha.
                 let mode = min + (alpha - 1.0) / 4.0 * (max - min);
-                let _ = beta;
                 format!("pert({min}, {}, {max})", (mode * 1e9).round() / 1e9)
             }
         }

@@ -214,7 +214,13 @@ fn load_chain(
 /// Turns a TOML syntax or shape error into a diagnostic, suggesting the closest key for an
 /// unknown one (serde lists the expected keys in its message).
 fn toml_diagnostic(error: &toml::de::Error, base: usize) -> Diagnostic {
-    let message = error.message().trim().to_string();
+    // serde names Rust types; scenario authors think in TOML values.
+    let message = error
+        .message()
+        .trim()
+        .replace("expected i64", "expected a whole number")
+        .replace("expected f64", "expected a number")
+        .replace("expected a string", "expected a quoted string");
     let span = error.span().unwrap_or(base..base);
     let diagnostic = Diagnostic::new(message.clone(), span).label("here");
     let Some(rest) = message.strip_prefix("unknown field `") else {
