@@ -9,6 +9,8 @@
 //! `out/<id>` in one rename, so `out/<id>` always holds one run's complete set of files, even
 //! when two runs write into the same output directory at once. Paths being written are
 //! registered so that Ctrl-C can remove them ([`remove_unfinished`]) before the process exits.
+//! Every step that creates, renames or removes such a path runs under the same lock as
+//! [`remove_unfinished`], so Ctrl-C cannot slip in between creating a file and registering it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,48 +24,67 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
-    // A leading dot keeps half-written files out of globs such as `output/*/summary.json`.
-    let mut file = tempfile::Builder::new()
-        .prefix(".sim-tmp-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let temporary = file.path().to_path_buf();
-    register(&temporary);
+    let mut file = exclusive(|unfinished| -> Result<tempfile::NamedTempFile> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+        // A leading dot keeps half-written files out of globs such as `output/*/summary.json`.
+        let file = tempfile::Builder::new()
+            .prefix(".sim-tmp-")
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        unfinished.push(file.path().to_path_buf());
+        Ok(file)
+    })?;
     let written = file
         .write_all(bytes)
         .and_then(|()| file.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
-        .and_then(|()| {
+        .with_context(|| format!("cannot write {}", path.display()));
+    exclusive(move |unfinished| {
+        unfinished.retain(|p| p != file.path());
+        // On failure `file` is dropped, and so deleted, while the lock is still held.
+        written.and_then(|()| {
             file.persist(path)
                 .map(drop)
                 .with_context(|| format!("cannot move the finished file to {}", path.display()))
-        });
-    unregister(&temporary);
-    written
+        })
+    })
 }
 
-static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-fn register(path: &Path) {
-    UNFINISHED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(path.to_path_buf());
+/// Paths being written, and whether the process is exiting after Ctrl-C.
+struct Unfinished {
+    paths: Vec<PathBuf>,
+    exiting: bool,
 }
 
-fn unregister(path: &Path) {
-    UNFINISHED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|p| p != path);
+static UNFINISHED: Mutex<Unfinished> = Mutex::new(Unfinished {
+    paths: Vec::new(),
+    exiting: false,
+});
+
+fn lock_unfinished() -> std::sync::MutexGuard<'static, Unfinished> {
+    UNFINISHED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Removes every file and staging directory still being written. Called from the Ctrl-C
-/// handler, so that an interrupted run leaves nothing half-written behind.
+/// Runs a step that creates, renames or removes output paths, never at the same time as
+/// [`remove_unfinished`]: the step registers what it leaves unfinished before Ctrl-C can look,
+/// and once Ctrl-C has cleaned up no step starts any more (the thread waits for the exit).
+fn exclusive<T>(step: impl FnOnce(&mut Vec<PathBuf>) -> T) -> T {
+    let mut unfinished = lock_unfinished();
+    if unfinished.exiting {
+        drop(unfinished);
+        loop {
+            std::thread::park();
+        }
+    }
+    step(&mut unfinished.paths)
+}
+
+/// Removes every file and staging directory still being written, and stops all further
+/// writing: any later write blocks forever. Called from the Ctrl-C handler right before the
+/// process exits, so that an interrupted run leaves nothing half-written behind.
 pub fn remove_unfinished() {
-    let paths = std::mem::take(&mut *UNFINISHED.lock().unwrap_or_else(|e| e.into_inner()));
-    for path in paths {
+    let mut unfinished = lock_unfinished();
+    unfinished.exiting = true;
+    for path in std::mem::take(&mut unfinished.paths) {
         let _ = if path.is_dir() {
             std::fs::remove_dir_all(&path)
         } else {
@@ -82,12 +103,15 @@ impl Staging {
     pub fn new(destination: PathBuf) -> Result<Self> {
         let parent = destination.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create directory {}", parent.display()))?;
-        let path = tempfile::Builder::new()
-            .prefix(".sim-tmp-")
-            .tempdir_in(parent)
-            .with_context(|| format!("cannot create a staging directory in {}", parent.display()))?
-            .keep();
-        register(&path);
+        let path = exclusive(|unfinished| -> Result<PathBuf> {
+            let path = tempfile::Builder::new()
+                .prefix(".sim-tmp-")
+                .tempdir_in(parent)
+                .with_context(|| format!("cannot create a staging directory in {}", parent.display()))?
+                .keep();
+            unfinished.push(path.clone());
+            Ok(path)
+        })?;
         Ok(Staging { path, destination })
     }
 
@@ -100,31 +124,37 @@ impl Staging {
     /// is simply replaced in turn.
     pub fn publish(self) -> Result<PathBuf> {
         let parent = self.destination.parent().unwrap_or(Path::new("."));
-        for _attempt in 0..100 {
-            let retired = parent.join(format!(".sim-old-{}", unique_suffix()));
-            let moved_away = std::fs::rename(&self.destination, &retired).is_ok();
-            let placed = std::fs::rename(&self.path, &self.destination);
-            if moved_away {
-                let _ = std::fs::remove_dir_all(&retired);
+        // Under the lock, so that Ctrl-C never exits between the renames and leaves the
+        // retired directory behind.
+        exclusive(|unfinished| {
+            for _attempt in 0..100 {
+                let retired = parent.join(format!(".sim-old-{}", unique_suffix()));
+                let moved_away = std::fs::rename(&self.destination, &retired).is_ok();
+                let placed = std::fs::rename(&self.path, &self.destination);
+                if moved_away {
+                    let _ = std::fs::remove_dir_all(&retired);
+                }
+                if placed.is_ok() {
+                    unfinished.retain(|p| p != &self.path);
+                    return Ok(self.destination.clone());
+                }
             }
-            if placed.is_ok() {
-                unregister(&self.path);
-                return Ok(self.destination.clone());
-            }
-        }
-        Err(anyhow::anyhow!(
-            "cannot replace {}: another process keeps writing it",
-            self.destination.display()
-        ))
+            Err(anyhow::anyhow!(
+                "cannot replace {}: another process keeps writing it",
+                self.destination.display()
+            ))
+        })
     }
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if self.path.exists() {
-            let _ = std::fs::remove_dir_all(&self.path);
-            unregister(&self.path);
-        }
+        exclusive(|unfinished| {
+            if self.path.exists() {
+                let _ = std::fs::remove_dir_all(&self.path);
+                unfinished.retain(|p| p != &self.path);
+            }
+        });
     }
 }
 
