@@ -13,5 +13,6 @@ pub mod load;
 pub mod output;
 pub mod report;
 pub mod rng;
+pub mod shard;
 pub mod simulate;
 pub mod tally;
