@@ -16,3 +16,4 @@ pub mod rng;
 pub mod shard;
 pub mod simulate;
 pub mod tally;
+pub mod verify;

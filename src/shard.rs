@@ -223,14 +223,14 @@ impl Partial {
         identity: &RunIdentity,
         total_runs: u64,
         shard: Shard,
-        engine: &str,
         tallies: Tallies,
     ) -> Partial {
         let runs = shard.runs(total_runs);
         Partial {
             kind: PARTIAL_KIND.into(),
             format_version: RESULT_FORMAT_VERSION,
-            engine: engine.into(),
+            // As `Summary::engine`.
+            engine: format!("sim {}", env!("CARGO_PKG_VERSION")),
             scenario_id: info.id.clone(),
             scenario_digest: identity.scenario_digest.clone(),
             input_digest: input_digest(&identity.scenario_digest, identity.seed, total_runs),
@@ -632,7 +632,7 @@ mod tests {
             scenario_digest: "d".into(),
         };
         let name = shard.file_name("tiny");
-        (name, Partial::new(&info, &identity, total, shard, "sim test", tallies))
+        (name, Partial::new(&info, &identity, total, shard, tallies))
     }
 
     #[test]
