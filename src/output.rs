@@ -26,9 +26,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or(Path::new("."));
     let mut file = exclusive(|unfinished| -> Result<tempfile::NamedTempFile> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
-        // A leading dot keeps half-written files out of globs such as `output/*/summary.json`.
-        let file = tempfile::Builder::new()
-            .prefix(".sim-tmp-")
+        let file = temporary(0o666)
             .tempfile_in(dir)
             .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
         unfinished.push(file.path().to_path_buf());
@@ -47,6 +45,21 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
                 .with_context(|| format!("cannot move the finished file to {}", path.display()))
         })
     })
+}
+
+/// A builder of temporary files or directories, created with `mode` less the umask as
+/// `std::fs` would, not with tempfile's owner-only default: outputs are shared (with a merge
+/// step running as another user, a web server, colleagues).
+fn temporary(#[cfg_attr(not(unix), allow(unused_variables))] mode: u32) -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    // A leading dot keeps half-written files out of globs such as `output/*/summary.json`.
+    builder.prefix(".sim-tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    builder
 }
 
 /// Paths being written, and whether the process is exiting after Ctrl-C.
@@ -104,8 +117,7 @@ impl Staging {
         let parent = destination.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create directory {}", parent.display()))?;
         let path = exclusive(|unfinished| -> Result<PathBuf> {
-            let path = tempfile::Builder::new()
-                .prefix(".sim-tmp-")
+            let path = temporary(0o777)
                 .tempdir_in(parent)
                 .with_context(|| format!("cannot create a staging directory in {}", parent.display()))?
                 .keep();
@@ -199,6 +211,21 @@ mod tests {
         assert_eq!(names, vec![std::ffi::OsString::from("baseline")]);
         assert!(destination.join("summary.json").exists());
         assert!(!destination.join("stale.csv").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_the_permissions_of_ordinary_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        std::fs::write(dir.path().join("plain"), b"x").unwrap();
+        std::fs::create_dir(dir.path().join("plain_dir")).unwrap();
+        let staging = Staging::new(dir.path().join("scenario")).unwrap();
+        write_atomic(&staging.path().join("summary.json"), b"{}").unwrap();
+        let published = staging.publish().unwrap();
+        assert_eq!(mode(&published.join("summary.json")), mode(&dir.path().join("plain")));
+        assert_eq!(mode(&published), mode(&dir.path().join("plain_dir")));
     }
 
     #[test]
