@@ -1,1 +1,5 @@
-
+mod determinism;
+mod golden;
+mod output_safety;
+mod shard;
+mod util;
