@@ -282,6 +282,27 @@ impl Partial {
             problems.push("its input digest does not match its scenario digest, seed and run count".into());
         }
         let info = &self.scenario;
+        // The id names the output directory; the rest is indexed by the summary and reports.
+        let safe_id = self
+            .scenario_id
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+            && self
+                .scenario_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !safe_id || info.id != self.scenario_id {
+            problems.push(format!(
+                "its scenario id `{}` is not a valid scenario id",
+                self.scenario_id
+            ));
+            return problems;
+        }
+        if info.step_labels.len() != info.steps + 1 || info.initial_level >= info.levels.len() {
+            problems.push("its scenario information is inconsistent (the file was changed or damaged)".into());
+            return problems;
+        }
         let shape = Shape {
             steps: info.steps,
             levels: info.levels.len(),
@@ -682,6 +703,12 @@ mod tests {
         damaged.tallies.level_at[0] -= 1;
         let text = merge(vec![(name, damaged)]).unwrap_err().to_string();
         assert!(text.contains("do not match their digest"), "{text}");
+
+        let (name, mut unsafe_id) = part(0, 1, 10, 1);
+        unsafe_id.scenario_id = "../elsewhere".into();
+        unsafe_id.scenario.id = "../elsewhere".into();
+        let text = merge(vec![(name, unsafe_id)]).unwrap_err().to_string();
+        assert!(text.contains("not a valid scenario id"), "{text}");
 
         let (name, mut wrong_range) = part(0, 2, 10, 1);
         wrong_range.end_run = 6;

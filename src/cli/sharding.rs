@@ -36,6 +36,12 @@ pub(super) fn run_shard(
     pool: &rayon::ThreadPool,
 ) -> Result<(), Failure> {
     let shard = match request {
+        ShardRequest::Fixed(shard) if args.shard_count.is_some_and(|n| n != shard.count()) => {
+            return Err(Failure {
+                message: format!("error: --shard-count disagrees with --shard {shard}; drop --shard-count"),
+                code: exit::USAGE,
+            });
+        }
         ShardRequest::Fixed(shard) => shard,
         ShardRequest::Auto => {
             from_scheduler(|name| std::env::var(name).ok(), args.shard_count).map_err(|e| Failure {
