@@ -140,7 +140,7 @@ fn ctrl_c_while_writing_leaves_only_complete_directories() {
 #[test]
 fn concurrent_runs_into_one_directory_do_not_mix_files() {
     let dir = tempfile::tempdir().unwrap();
-    let scenarios = small_copies(dir.path(), 12, 200);
+    let scenarios = small_copies(dir.path(), 8, 100);
     let out = dir.path().join("out");
     for round in 0..2 {
         let children: Vec<Child> = [1, 2]
