@@ -25,8 +25,10 @@ enum Source {
 struct Stored {
     id: String,
     expected: Option<Expected>,
-    /// `None` for a digest given on the command line.
+    /// Where it was looked for; `None` for a digest given on the command line.
     path: Option<PathBuf>,
+    /// Where `--bless` writes it.
+    bless_to: Option<PathBuf>,
 }
 
 /// Expected results of the scenarios of one `sim run`; empty without `--expect`.
@@ -66,11 +68,13 @@ impl Expectations {
                     id,
                     expected: Some(Expected::Digest(digest.clone())),
                     path: None,
+                    bless_to: None,
                 },
                 Source::File(path) => Stored {
                     id,
                     expected: read_if_exists(path)?,
                     path: Some(path.clone()),
+                    bless_to: Some(path.clone()),
                 },
                 Source::Directory(dir) => {
                     // A golden directory holds `<id>.json`; an earlier `--out` holds `<id>/summary.json`.
@@ -79,12 +83,14 @@ impl Expectations {
                     let path = if !flat.exists() && nested.exists() {
                         nested
                     } else {
-                        flat
+                        flat.clone()
                     };
                     Stored {
                         id,
                         expected: read_if_exists(&path)?,
                         path: Some(path),
+                        // Always a golden file, even when comparing with an earlier --out.
+                        bless_to: Some(flat),
                     }
                 }
             };
@@ -183,7 +189,10 @@ impl Expectations {
     fn bless(&self, summaries: &[Summary]) -> Result<(), Failure> {
         for summary in summaries {
             let stored = self.find(&summary.scenario.id).expect("every model has an entry");
-            let path = stored.path.as_ref().expect("blessing needs a path, checked in open");
+            let path = stored
+                .bless_to
+                .as_ref()
+                .expect("blessing needs a path, checked in open");
             let text = summary_json(summary);
             let state = match &stored.expected {
                 None => "new".to_string(),
