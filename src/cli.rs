@@ -15,8 +15,12 @@ use crate::compile::{Model, compile};
 use crate::load::load;
 use crate::output::{Staging, scenario_dir};
 use crate::simulate::{Observer, simulate};
+use crate::tally::Tallies;
 
-/// Exit codes, documented in README.md.
+mod expect;
+mod sharding;
+
+/// Exit codes, documented in docs/cli.md.
 pub mod exit {
     /// A scenario file is invalid (every problem is printed).
     pub const INVALID_SCENARIO: u8 = 1;
@@ -24,10 +28,14 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// A run produced an invalid value (a probability outside [0, 1], a NaN).
     pub const SIMULATION: u8 = 3;
+    /// `--expect`: the results differ from the expected ones (the differences are printed).
+    pub const RESULTS_DIFFER: u8 = 4;
     /// Anything else: I/O, unreadable files.
     pub const OTHER: u8 = 5;
+    /// `sim merge`: the parts are not one complete run (missing, duplicated or foreign shards).
+    pub const PARTS_REFUSED: u8 = 6;
     /// `sim compare` was given results whose horizons or ladders do not line up.
-    pub const INCOMPARABLE: u8 = 6;
+    pub const INCOMPARABLE: u8 = 7;
 }
 
 const EXAMPLES: &str = "\
@@ -36,7 +44,10 @@ Examples:
   sim run scenarios/baseline.toml --runs 100000 --seed 7 --threads 2
   sim check scenarios/*.toml                    validate only
   sim trace scenarios/baseline.toml --run 42    narrate run 42 of `sim run`
-  sim compare output/baseline output/seoul_arms_kyiv --out output   redraw the comparison";
+  sim compare output/baseline output/seoul_arms_kyiv   redraw the comparison from earlier results
+  sim run 'scenarios/*.toml' --expect tests/golden   exit 4 if results changed (docs/cli.md)
+  sim run scenarios/baseline.toml --shard 0/4 --out parts   first of 4 shards (docs/cluster.md)
+  sim merge parts --out output                  merge the shards into output/";
 
 #[derive(Parser, Debug)]
 #[command(name = "sim", version, about = "Seeded, parallel Monte Carlo simulation of escalation scenarios", after_help = EXAMPLES)]
@@ -75,6 +86,8 @@ enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Merge the partial results of `sim run --shard` into the outputs of a single run.
+    Merge(sharding::MergeArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -94,6 +107,23 @@ struct RunArgs {
     /// Output directory.
     #[arg(long, default_value = "output")]
     out: PathBuf,
+    /// Simulate only block K of N (K = 0..N-1) of the runs and write a partial result
+    /// `<out>/<id>.shard-K-of-N.json` for `sim merge`; `auto` reads K and N from a Slurm job
+    /// array or a Kubernetes indexed Job.
+    #[arg(long, value_name = "K/N|auto")]
+    shard: Option<crate::shard::ShardRequest>,
+    /// With `--shard auto` in a Kubernetes indexed Job: the number of shards (the Job's
+    /// `completions`; default: $SIM_SHARD_COUNT).
+    #[arg(long, value_name = "N", requires = "shard")]
+    shard_count: Option<u64>,
+    /// Compare the results with stored ones: a directory of `<id>.json` (or `<id>/summary.json`),
+    /// a summary.json, or a tallies digest. Exit 4 with the differing cells if they differ. Seed
+    /// and runs default to the stored ones.
+    #[arg(long, value_name = "DIR|FILE|DIGEST", conflicts_with = "shard")]
+    expect: Option<String>,
+    /// With --expect: store these results as the expected ones instead of comparing.
+    #[arg(long, requires = "expect")]
+    bless: bool,
 }
 
 pub fn main() -> ExitCode {
@@ -175,6 +205,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             print!("{}", crate::html::headline_table(&summaries));
             Ok(())
         }
+        Command::Merge(args) => sharding::merge(args),
         Command::Trace { file, run, seed } => {
             let (_, model) = compile_all(std::slice::from_ref(&file))?.remove(0);
             print!("{}", trace(&model, seed.unwrap_or(model.default_seed), run)?);
@@ -251,6 +282,22 @@ fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
 
 /// Simulates one model over runs `0..runs` with a progress bar on a terminal.
 fn simulate_model(model: &Model, seed: u64, runs: u64, pool: &rayon::ThreadPool) -> Result<Summary, Failure> {
+    let tallies = simulate_runs(model, seed, 0, runs, pool)?;
+    let identity = RunIdentity {
+        seed,
+        scenario_digest: model.scenario_digest.clone(),
+    };
+    Ok(summarize(&model.info, &identity, &tallies))
+}
+
+/// Simulates runs `first..first + runs` with a progress bar on a terminal.
+fn simulate_runs(
+    model: &Model,
+    seed: u64,
+    first: u64,
+    runs: u64,
+    pool: &rayon::ThreadPool,
+) -> Result<Tallies, Failure> {
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(runs);
         bar.set_style(
@@ -264,17 +311,13 @@ fn simulate_model(model: &Model, seed: u64, runs: u64, pool: &rayon::ThreadPool)
         indicatif::ProgressBar::hidden()
     };
     let tallies = pool
-        .install(|| simulate(model, seed, 0, runs, &|n| bar.inc(n)))
+        .install(|| simulate(model, seed, first, runs, &|n| bar.inc(n)))
         .map_err(|e| Failure {
             message: format!("error: {e}"),
             code: exit::SIMULATION,
         })?;
     bar.finish_and_clear();
-    let identity = RunIdentity {
-        seed,
-        scenario_digest: model.scenario_digest.clone(),
-    };
-    Ok(summarize(&model.info, &identity, &tallies))
+    Ok(tallies)
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
@@ -286,30 +329,43 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         });
     }
     let pool = thread_pool(args.threads)?;
+    if let Some(shard) = args.shard {
+        return sharding::run_shard(&models, &args, shard, &pool);
+    }
+    let expected = expect::Expectations::open(args.expect.as_deref(), &models, args.bless)?;
     // Everything is simulated before anything is written: a failure leaves no partial output.
     let mut summaries = Vec::new();
     for (_, model) in &models {
-        let seed = args.seed.unwrap_or(model.default_seed);
-        let runs = args.runs.unwrap_or(model.default_runs);
+        let (stored_seed, stored_runs) = expected.seed_and_runs(&model.info.id);
+        let seed = args.seed.or(stored_seed).unwrap_or(model.default_seed);
+        let runs = args.runs.or(stored_runs).unwrap_or(model.default_runs);
         summaries.push(simulate_model(model, seed, runs, &pool)?);
     }
-    for summary in &summaries {
-        let dir = write_scenario(summary, &args.out)?;
+    write_results(&summaries, &args.out)?;
+    expected.check(&summaries, args.bless)
+}
+
+/// Writes every output of a finished job: each scenario's directory, the comparison when there
+/// are several scenarios, the report, and the headline table on stdout. `sim run` and
+/// `sim merge` both end here, so merged results look exactly like single-machine ones.
+fn write_results(summaries: &[Summary], out: &Path) -> Result<()> {
+    for summary in summaries {
+        let dir = write_scenario(summary, out)?;
         eprintln!("wrote {}", dir.display());
     }
     if summaries.len() > 1 {
-        match crate::plot::check_comparable(&summaries) {
-            Ok(()) => write_comparison(&summaries, &args.out)?,
+        match crate::plot::check_comparable(summaries) {
+            Ok(()) => write_comparison(summaries, out)?,
             Err(why) => eprintln!("note: no comparison charts: {why}"),
         }
     }
-    let report = crate::html::write_report(&summaries, &args.out)?;
+    let report = crate::html::write_report(summaries, out)?;
     eprintln!("wrote {}", report.display());
-    print!("{}", crate::html::headline_table(&summaries));
+    println!("{}", crate::html::headline_table(summaries));
     Ok(())
 }
 
-/// Writes `out/compare/` (replaced as a whole) and `out/index.html`.
+/// Writes `out/compare/`, replaced as a whole.
 fn write_comparison(summaries: &[Summary], out: &Path) -> Result<()> {
     let staging = Staging::new(out.join("compare"))?;
     crate::plot::write_comparison(summaries, staging.path())?;

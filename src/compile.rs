@@ -329,7 +329,8 @@ pub struct Model {
     pub initial_slots: Vec<f64>,
     /// Names of the state slots (`escalation`, `actor.var`), for traces.
     pub slot_names: Vec<String>,
-    /// Level names of enumeration slots, indexed by slot; empty for numbers and booleans.
+    /// How to print the values of a slot, indexed by slot: the level names of an enumeration,
+    /// `false`/`true` for a boolean, empty for a number.
     pub slot_levels: Vec<Vec<String>>,
     pub params: Vec<ParamModel>,
     pub triggers: Vec<TriggerModel>,
@@ -963,7 +964,7 @@ impl<'a> Compiler<'a> {
                         lo: 0.0,
                         hi: 1.0,
                     },
-                    Vec::new(),
+                    vec!["false".into(), "true".into()],
                 )
             }
             Literal::Number(n) => {

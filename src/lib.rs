@@ -15,5 +15,7 @@ pub mod output;
 pub mod plot;
 pub mod report;
 pub mod rng;
+pub mod shard;
 pub mod simulate;
 pub mod tally;
+pub mod verify;

@@ -9,6 +9,8 @@
 //! `out/<id>` in one rename, so `out/<id>` always holds one run's complete set of files, even
 //! when two runs write into the same output directory at once. Paths being written are
 //! registered so that Ctrl-C can remove them ([`remove_unfinished`]) before the process exits.
+//! Every step that creates, renames or removes such a path runs under the same lock as
+//! [`remove_unfinished`], so Ctrl-C cannot slip in between creating a file and registering it.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,62 +24,80 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
-    // A leading dot keeps half-written files out of globs such as `output/*/summary.json`.
-    let mut file = tempfile::Builder::new()
-        .prefix(".sim-tmp-")
-        .tempfile_in(dir)
-        .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
-    let temporary = file.path().to_path_buf();
-    register(&temporary);
-    // Temporary files are created private (0600); results are meant to be shared.
-    make_readable(&temporary, 0o644)?;
+    let mut file = exclusive(|unfinished| -> Result<tempfile::NamedTempFile> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+        let file = temporary(0o666)
+            .tempfile_in(dir)
+            .with_context(|| format!("cannot create a temporary file in {}", dir.display()))?;
+        unfinished.push(file.path().to_path_buf());
+        Ok(file)
+    })?;
     let written = file
         .write_all(bytes)
         .and_then(|()| file.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))
-        .and_then(|()| {
+        .with_context(|| format!("cannot write {}", path.display()));
+    exclusive(move |unfinished| {
+        unfinished.retain(|p| p != file.path());
+        // On failure `file` is dropped, and so deleted, while the lock is still held.
+        written.and_then(|()| {
             file.persist(path)
                 .map(drop)
                 .with_context(|| format!("cannot move the finished file to {}", path.display()))
-        });
-    unregister(&temporary);
-    written
+        })
+    })
 }
 
-#[cfg(unix)]
-fn make_readable(path: &Path, mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .with_context(|| format!("cannot set permissions of {}", path.display()))
+/// A builder of temporary files or directories, created with `mode` less the umask as
+/// `std::fs` would, not with tempfile's owner-only default: outputs are shared (with a merge
+/// step running as another user, a web server, colleagues).
+fn temporary(#[cfg_attr(not(unix), allow(unused_variables))] mode: u32) -> tempfile::Builder<'static, 'static> {
+    let mut builder = tempfile::Builder::new();
+    // A leading dot keeps half-written files out of globs such as `output/*/summary.json`.
+    builder.prefix(".sim-tmp-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(mode));
+    }
+    builder
 }
 
-#[cfg(not(unix))]
-fn make_readable(_path: &Path, _mode: u32) -> Result<()> {
-    Ok(())
+/// Paths being written, and whether the process is exiting after Ctrl-C.
+struct Unfinished {
+    paths: Vec<PathBuf>,
+    exiting: bool,
 }
 
-static UNFINISHED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static UNFINISHED: Mutex<Unfinished> = Mutex::new(Unfinished {
+    paths: Vec::new(),
+    exiting: false,
+});
 
-fn register(path: &Path) {
-    UNFINISHED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(path.to_path_buf());
+fn lock_unfinished() -> std::sync::MutexGuard<'static, Unfinished> {
+    UNFINISHED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn unregister(path: &Path) {
-    UNFINISHED
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|p| p != path);
+/// Runs a step that creates, renames or removes output paths, never at the same time as
+/// [`remove_unfinished`]: the step registers what it leaves unfinished before Ctrl-C can look,
+/// and once Ctrl-C has cleaned up no step starts any more (the thread waits for the exit).
+fn exclusive<T>(step: impl FnOnce(&mut Vec<PathBuf>) -> T) -> T {
+    let mut unfinished = lock_unfinished();
+    if unfinished.exiting {
+        drop(unfinished);
+        loop {
+            std::thread::park();
+        }
+    }
+    step(&mut unfinished.paths)
 }
 
-/// Removes every file and staging directory still being written. Called from the Ctrl-C
-/// handler, so that an interrupted run leaves nothing half-written behind.
+/// Removes every file and staging directory still being written, and stops all further
+/// writing: any later write blocks forever. Called from the Ctrl-C handler right before the
+/// process exits, so that an interrupted run leaves nothing half-written behind.
 pub fn remove_unfinished() {
-    let paths = std::mem::take(&mut *UNFINISHED.lock().unwrap_or_else(|e| e.into_inner()));
-    for path in paths {
+    let mut unfinished = lock_unfinished();
+    unfinished.exiting = true;
+    for path in std::mem::take(&mut unfinished.paths) {
         let _ = if path.is_dir() {
             std::fs::remove_dir_all(&path)
         } else {
@@ -96,13 +116,14 @@ impl Staging {
     pub fn new(destination: PathBuf) -> Result<Self> {
         let parent = destination.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(parent).with_context(|| format!("cannot create directory {}", parent.display()))?;
-        let path = tempfile::Builder::new()
-            .prefix(".sim-tmp-")
-            .tempdir_in(parent)
-            .with_context(|| format!("cannot create a staging directory in {}", parent.display()))?
-            .keep();
-        register(&path);
-        make_readable(&path, 0o755)?;
+        let path = exclusive(|unfinished| -> Result<PathBuf> {
+            let path = temporary(0o777)
+                .tempdir_in(parent)
+                .with_context(|| format!("cannot create a staging directory in {}", parent.display()))?
+                .keep();
+            unfinished.push(path.clone());
+            Ok(path)
+        })?;
         Ok(Staging { path, destination })
     }
 
@@ -115,31 +136,37 @@ impl Staging {
     /// is simply replaced in turn.
     pub fn publish(self) -> Result<PathBuf> {
         let parent = self.destination.parent().unwrap_or(Path::new("."));
-        for _attempt in 0..100 {
-            let retired = parent.join(format!(".sim-old-{}", unique_suffix()));
-            let moved_away = std::fs::rename(&self.destination, &retired).is_ok();
-            let placed = std::fs::rename(&self.path, &self.destination);
-            if moved_away {
-                let _ = std::fs::remove_dir_all(&retired);
+        // Under the lock, so that Ctrl-C never exits between the renames and leaves the
+        // retired directory behind.
+        exclusive(|unfinished| {
+            for _attempt in 0..100 {
+                let retired = parent.join(format!(".sim-old-{}", unique_suffix()));
+                let moved_away = std::fs::rename(&self.destination, &retired).is_ok();
+                let placed = std::fs::rename(&self.path, &self.destination);
+                if moved_away {
+                    let _ = std::fs::remove_dir_all(&retired);
+                }
+                if placed.is_ok() {
+                    unfinished.retain(|p| p != &self.path);
+                    return Ok(self.destination.clone());
+                }
             }
-            if placed.is_ok() {
-                unregister(&self.path);
-                return Ok(self.destination.clone());
-            }
-        }
-        Err(anyhow::anyhow!(
-            "cannot replace {}: another process keeps writing it",
-            self.destination.display()
-        ))
+            Err(anyhow::anyhow!(
+                "cannot replace {}: another process keeps writing it",
+                self.destination.display()
+            ))
+        })
     }
 }
 
 impl Drop for Staging {
     fn drop(&mut self) {
-        if self.path.exists() {
-            let _ = std::fs::remove_dir_all(&self.path);
-            unregister(&self.path);
-        }
+        exclusive(|unfinished| {
+            if self.path.exists() {
+                let _ = std::fs::remove_dir_all(&self.path);
+                unfinished.retain(|p| p != &self.path);
+            }
+        });
     }
 }
 
@@ -186,6 +213,21 @@ mod tests {
         assert!(!destination.join("stale.csv").exists());
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn outputs_get_the_permissions_of_ordinary_files() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        std::fs::write(dir.path().join("plain"), b"x").unwrap();
+        std::fs::create_dir(dir.path().join("plain_dir")).unwrap();
+        let staging = Staging::new(dir.path().join("scenario")).unwrap();
+        write_atomic(&staging.path().join("summary.json"), b"{}").unwrap();
+        let published = staging.publish().unwrap();
+        assert_eq!(mode(&published.join("summary.json")), mode(&dir.path().join("plain")));
+        assert_eq!(mode(&published), mode(&dir.path().join("plain_dir")));
+    }
+
     #[test]
     fn writes_whole_file_and_leaves_no_temporary() {
         let dir = tempfile::tempdir().unwrap();
@@ -193,12 +235,6 @@ mod tests {
         write_atomic(&target, b"first").unwrap();
         write_atomic(&target, b"second").unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"second");
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o644, "results are readable by others");
-        }
         let names: Vec<_> = std::fs::read_dir(target.parent().unwrap())
             .unwrap()
             .map(|e| e.unwrap().file_name())

@@ -13,11 +13,11 @@ use assert_cmd::Command;
 use sim::aggregate::{Estimate, Summary};
 
 /// Runs of the directional checks. The smallest gap they test is about 7 points (armed clash,
-/// Beijing restraining vs backing the axis: 14% [13, 15] vs 21% [20, 23] at this seed); at 3,000
-/// runs a Wilson 95% interval reaches at most 1.8 points either side, so the checks keep a wide
-/// margin. More runs would not fit the time budget of a debug `cargo test`: the five scenarios
-/// cost about 23 s of debug CPU at 3,000 runs (measured November 2026).
-const RUNS: u64 = 3_000;
+/// Beijing restraining vs backing the axis: 14.6% [14.1, 15.1] vs 21.9% [21.4, 22.5] at this
+/// seed); at 20,000 runs a Wilson 95% interval reaches at most 0.7 points either side. The five
+/// scenarios take about 6 s in the test profile (`opt-level = 1`, see Cargo.toml); an
+/// unoptimised build would need about 150 s of CPU for them.
+const RUNS: u64 = 20_000;
 const SEED: u64 = 2025;
 
 /// The scenarios the directional checks compare.

@@ -1,0 +1,179 @@
+//! `sim run --shard` and `sim merge`: partial results out, and a single run's outputs from them.
+//!
+//! In: compiled models and a shard (`--shard K/N` or `auto`), or the partial-result files of
+//! every shard. Out: `<out>/<id>.shard-K-of-N.json` per scenario, or, after `shard::merge` has
+//! checked the parts, the same `out/<id>/` files a single-process `sim run` writes, through the
+//! same `write_scenario`.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use super::{Failure, RunArgs, exit, expand, simulate_runs, write_results};
+use crate::aggregate::{RunIdentity, summarize};
+use crate::compile::Model;
+use crate::shard::{Partial, ShardRequest, from_scheduler, read_partial, write_partial};
+
+#[derive(clap::Args, Debug)]
+pub(super) struct MergeArgs {
+    /// Partial results of `sim run --shard`: files, quoted globs, or directories holding
+    /// `*.shard-K-of-N.json` files. Parts of several scenarios are merged per scenario.
+    #[arg(required = true)]
+    parts: Vec<String>,
+    /// Output directory.
+    #[arg(long, default_value = "output")]
+    out: PathBuf,
+    /// Compare the merged results with stored ones, as `sim run --expect` does.
+    #[arg(long, value_name = "DIR|FILE|DIGEST")]
+    expect: Option<String>,
+}
+
+/// Simulates this shard's block of runs of every model and writes the partial results.
+pub(super) fn run_shard(
+    models: &[(PathBuf, Model)],
+    args: &RunArgs,
+    request: ShardRequest,
+    pool: &rayon::ThreadPool,
+) -> Result<(), Failure> {
+    let shard = match request {
+        ShardRequest::Fixed(shard) if args.shard_count.is_some_and(|n| n != shard.count()) => {
+            return Err(Failure {
+                message: format!("error: --shard-count disagrees with --shard {shard}; drop --shard-count"),
+                code: exit::USAGE,
+            });
+        }
+        ShardRequest::Fixed(shard) => shard,
+        ShardRequest::Auto => {
+            from_scheduler(|name| std::env::var(name).ok(), args.shard_count).map_err(|e| Failure {
+                message: format!("error: {e}"),
+                code: exit::USAGE,
+            })?
+        }
+    };
+    // As in `run`: everything is simulated before anything is written.
+    let mut partials = Vec::new();
+    for (_, model) in models {
+        let seed = args.seed.unwrap_or(model.default_seed);
+        let runs = args.runs.unwrap_or(model.default_runs);
+        let block = shard.runs(runs);
+        let tallies = simulate_runs(model, seed, block.start, block.end - block.start, pool)?;
+        let identity = RunIdentity {
+            seed,
+            scenario_digest: model.scenario_digest.clone(),
+        };
+        partials.push(Partial::new(&model.info, &identity, runs, shard, tallies));
+    }
+    for partial in &partials {
+        let path = write_partial(partial, &args.out)?;
+        eprintln!(
+            "wrote {} (shard {shard}: runs {}..{} of {}, seed {})",
+            path.display(),
+            partial.first_run,
+            partial.end_run,
+            partial.runs,
+            partial.seed
+        );
+    }
+    Ok(())
+}
+
+/// Checks and merges partial results, then writes them like a single-process run.
+pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {
+    let files = part_files(&args.parts)?;
+    let mut parts = Vec::new();
+    for file in &files {
+        parts.push((file.display().to_string(), read_partial(file)?));
+    }
+    let merged = crate::shard::merge(parts).map_err(|refused| Failure {
+        message: refused
+            .problems
+            .iter()
+            .map(|problem| format!("error: {problem}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        code: exit::PARTS_REFUSED,
+    })?;
+    let summaries: Vec<_> = merged
+        .iter()
+        .map(|one| {
+            let mut summary = summarize(&one.info, &one.identity(), &one.tallies);
+            // The engine that simulated the runs, not the one that added them up.
+            summary.engine = one.engine.clone();
+            summary
+        })
+        .collect();
+    let expected = expected_for_merge(args.expect.as_deref(), &summaries)?;
+    write_results(&summaries, &args.out)?;
+    expected.check(&summaries, false)
+}
+
+/// `--expect` of `sim merge`: like `sim run`'s, keyed by the merged scenarios.
+fn expected_for_merge(
+    spec: Option<&str>,
+    summaries: &[crate::aggregate::Summary],
+) -> Result<super::expect::Expectations, Failure> {
+    super::expect::Expectations::open_for_ids(
+        spec,
+        &summaries.iter().map(|s| s.scenario.id.clone()).collect::<Vec<_>>(),
+        false,
+    )
+}
+
+/// The part files named by the arguments: files, globs, and the shard files in directories.
+fn part_files(arguments: &[String]) -> Result<Vec<PathBuf>, Failure> {
+    let mut files = Vec::new();
+    for path in expand(arguments)? {
+        if !path.is_dir() {
+            files.push(path);
+            continue;
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&path)
+            .with_context(|| format!("cannot read directory {}", path.display()))?
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(is_shard_file_name))
+            .collect();
+        if found.is_empty() {
+            return Err(Failure {
+                message: format!(
+                    "error: {} holds no partial results (<id>.shard-K-of-N.json files written by `sim run --shard`)",
+                    path.display()
+                ),
+                code: exit::OTHER,
+            });
+        }
+        found.sort();
+        files.extend(found);
+    }
+    // The same file named twice (`parts parts/x.json`) is one part, not a duplicated shard.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|f| seen.insert(f.clone()));
+    Ok(files)
+}
+
+/// `<id>.shard-K-of-N.json`, as `Shard::file_name` writes it.
+fn is_shard_file_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".json") else {
+        return false;
+    };
+    let Some((_, shard)) = stem.rsplit_once(".shard-") else {
+        return false;
+    };
+    let Some((index, count)) = shard.split_once("-of-") else {
+        return false;
+    };
+    index.parse::<u64>().is_ok() && count.parse::<u64>().is_ok_and(|n| n > 0) && !name.starts_with('.')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::shard::Shard;
+
+    #[test]
+    fn recognizes_the_names_it_writes() {
+        assert!(is_shard_file_name(&Shard::new(3, 8).unwrap().file_name("baseline")));
+        assert!(!is_shard_file_name("summary.json"));
+        assert!(!is_shard_file_name("baseline.shard-1-of-x.json"));
+        assert!(!is_shard_file_name(".sim-tmp-abc"));
+    }
+}

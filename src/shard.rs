@@ -1,0 +1,721 @@
+//! Sharding: one scenario's runs split across processes, and the pieces merged back.
+//!
+//! In (splitting): a total run count and a shard `K/N` (K = 0..N-1, 0-based), given directly or
+//! read from a scheduler's environment ([`from_scheduler`]). Out: the block of run indices that
+//! shard K simulates ([`Shard::runs`]) and, once simulated, a [`Partial`]: the shard's integer
+//! tallies plus everything needed to check and summarize them without the scenario file.
+//!
+//! In (merging): the partials of every shard, in any order. Out: one [`Merged`] per scenario,
+//! whose tallies are exactly those of a single process running all the runs (tallies are
+//! integer counts and runs are independent, so addition in any order is exact). Merging refuses
+//! parts that do not make up one complete run: a missing or duplicated shard, or a part of
+//! another scenario version, seed, run count, shard count or engine.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use anyhow::{Context, Result};
+use indexmap::IndexMap;
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{RESULT_FORMAT_VERSION, RunIdentity, ScenarioInfo, input_digest};
+use crate::tally::{Shape, Tallies};
+
+/// The `kind` of a partial-result file, so that other JSON files are refused by name.
+pub const PARTIAL_KIND: &str = "sim-shard";
+
+/// Environment variable giving the shard count under a Kubernetes indexed Job (which exports
+/// only the index); `--shard-count` overrides it.
+pub const SHARD_COUNT_VAR: &str = "SIM_SHARD_COUNT";
+
+/// Shard `index` of `count`, 0-based: `0/4` is the first of four.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Shard {
+    index: u64,
+    count: u64,
+}
+
+/// A bad `--shard` value or scheduler environment, worded for the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ShardError(String);
+
+impl Shard {
+    pub fn new(index: u64, count: u64) -> Result<Shard, ShardError> {
+        if count == 0 {
+            return Err(ShardError("the shard count must be at least 1".into()));
+        }
+        if index >= count {
+            return Err(ShardError(format!(
+                "shard index {index} is out of range for {count} shards: indices are 0-based, 0 to {}",
+                count - 1
+            )));
+        }
+        Ok(Shard { index, count })
+    }
+
+    pub fn index(self) -> u64 {
+        self.index
+    }
+
+    pub fn count(self) -> u64 {
+        self.count
+    }
+
+    /// The run indices of this shard out of `total`: `[K * total / N, (K + 1) * total / N)`.
+    /// Blocks differ in size by at most one run and cover `0..total` exactly once.
+    pub fn runs(self, total: u64) -> Range<u64> {
+        // u128: `K * total` overflows u64 for large studies.
+        let bound = |k: u64| (u128::from(k) * u128::from(total) / u128::from(self.count)) as u64;
+        bound(self.index)..bound(self.index + 1)
+    }
+
+    /// The file a shard's partial result is written to: `<id>.shard-K-of-N.json`.
+    pub fn file_name(self, scenario_id: &str) -> String {
+        format!("{scenario_id}.shard-{}-of-{}.json", self.index, self.count)
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+impl FromStr for Shard {
+    type Err = ShardError;
+
+    fn from_str(text: &str) -> Result<Shard, ShardError> {
+        let malformed = || {
+            ShardError(format!(
+                "`{text}` is not a shard: write K/N, e.g. 0/4 for the first of four shards (K is 0-based)"
+            ))
+        };
+        let (index, count) = text.split_once('/').ok_or_else(malformed)?;
+        let index = index.trim().parse().map_err(|_| malformed())?;
+        let count = count.trim().parse().map_err(|_| malformed())?;
+        Shard::new(index, count)
+    }
+}
+
+/// The value of `--shard`: a fixed shard, or `auto` (ask the scheduler).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardRequest {
+    Fixed(Shard),
+    Auto,
+}
+
+impl FromStr for ShardRequest {
+    type Err = ShardError;
+
+    fn from_str(text: &str) -> Result<ShardRequest, ShardError> {
+        if text == "auto" {
+            Ok(ShardRequest::Auto)
+        } else {
+            text.parse().map(ShardRequest::Fixed)
+        }
+    }
+}
+
+/// The shard this process is, from a scheduler's environment (`env` looks a variable up):
+///
+/// - Slurm job arrays: `SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN` of
+///   `SLURM_ARRAY_TASK_COUNT`, so `--array=0-9` and `--array=1-10` both give shards 0..9.
+///   The array must be contiguous (no step, no list with gaps).
+/// - Kubernetes indexed Jobs: `JOB_COMPLETION_INDEX` of `count` (from `--shard-count`), else of
+///   [`SHARD_COUNT_VAR`].
+///
+/// `count`, when given under Slurm, must agree with the array's size.
+pub fn from_scheduler(env: impl Fn(&str) -> Option<String>, count: Option<u64>) -> Result<Shard, ShardError> {
+    let number = |name: &str| -> Result<Option<u64>, ShardError> {
+        match env(name) {
+            None => Ok(None),
+            Some(value) => value
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| ShardError(format!("{name}={value:?} is not a non-negative integer"))),
+        }
+    };
+    if let Some(id) = number("SLURM_ARRAY_TASK_ID")? {
+        let size = number("SLURM_ARRAY_TASK_COUNT")?.ok_or_else(|| {
+            ShardError("SLURM_ARRAY_TASK_ID is set but SLURM_ARRAY_TASK_COUNT is not; is this a job array?".into())
+        })?;
+        let min = number("SLURM_ARRAY_TASK_MIN")?.unwrap_or(0);
+        if let Some(step) = number("SLURM_ARRAY_TASK_STEP")?
+            && step != 1
+        {
+            return Err(ShardError(format!(
+                "the Slurm array has step {step}; --shard auto needs a contiguous array such as --array=0-{}",
+                size.saturating_sub(1)
+            )));
+        }
+        if let Some(count) = count
+            && count != size
+        {
+            return Err(ShardError(format!(
+                "--shard-count {count} disagrees with the Slurm array's {size} tasks; drop --shard-count"
+            )));
+        }
+        let index = id.checked_sub(min).filter(|&k| k < size).ok_or_else(|| {
+            ShardError(format!(
+                "Slurm task {id} is not in a contiguous array of {size} tasks starting at {min}; submit with --array={min}-{}",
+                min + size.saturating_sub(1)
+            ))
+        })?;
+        return Shard::new(index, size);
+    }
+    if let Some(index) = number("JOB_COMPLETION_INDEX")? {
+        let count = match count {
+            Some(count) => count,
+            None => number(SHARD_COUNT_VAR)?.ok_or_else(|| {
+                ShardError(format!(
+                    "JOB_COMPLETION_INDEX is set but not the shard count: pass --shard-count N or set {SHARD_COUNT_VAR} to the Job's `completions`"
+                ))
+            })?,
+        };
+        return Shard::new(index, count);
+    }
+    Err(ShardError(
+        "--shard auto found no scheduler: it reads Slurm job arrays (SLURM_ARRAY_TASK_ID, SLURM_ARRAY_TASK_COUNT) \
+         and Kubernetes indexed Jobs (JOB_COMPLETION_INDEX, with --shard-count N or SIM_SHARD_COUNT); \
+         elsewhere give the shard as --shard K/N"
+            .into(),
+    ))
+}
+
+/// One shard's result: its tallies and what identifies the run they belong to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Partial {
+    /// Always [`PARTIAL_KIND`].
+    pub kind: String,
+    /// [`RESULT_FORMAT_VERSION`] of the engine that wrote it.
+    pub format_version: u32,
+    pub engine: String,
+    pub scenario_id: String,
+    pub scenario_digest: String,
+    /// Digest of the whole run (scenario, seed, total runs, format), as in the merged summary.
+    pub input_digest: String,
+    pub seed: u64,
+    /// Runs of the whole study, over all shards.
+    pub runs: u64,
+    /// This shard's index, 0-based.
+    pub shard: u64,
+    /// Number of shards.
+    pub shards: u64,
+    /// First run index simulated.
+    pub first_run: u64,
+    /// One past the last run index simulated.
+    pub end_run: u64,
+    /// Digest of `tallies`, to detect a damaged file.
+    pub tallies_digest: String,
+    /// The scenario as the summary describes it, so merging needs no scenario file.
+    pub scenario: ScenarioInfo,
+    pub tallies: Tallies,
+}
+
+impl Partial {
+    /// The partial result of `shard` of a run of `total_runs` runs, whose tallies are `tallies`.
+    pub fn new(
+        info: &ScenarioInfo,
+        identity: &RunIdentity,
+        total_runs: u64,
+        shard: Shard,
+        tallies: Tallies,
+    ) -> Partial {
+        let runs = shard.runs(total_runs);
+        Partial {
+            kind: PARTIAL_KIND.into(),
+            format_version: RESULT_FORMAT_VERSION,
+            // As `Summary::engine`.
+            engine: format!("sim {}", env!("CARGO_PKG_VERSION")),
+            scenario_id: info.id.clone(),
+            scenario_digest: identity.scenario_digest.clone(),
+            input_digest: input_digest(&identity.scenario_digest, identity.seed, total_runs),
+            seed: identity.seed,
+            runs: total_runs,
+            shard: shard.index,
+            shards: shard.count,
+            first_run: runs.start,
+            end_run: runs.end,
+            tallies_digest: tallies.digest(),
+            scenario: info.clone(),
+            tallies,
+        }
+    }
+
+    /// `shard K/N of <id> (runs a..b)`, for messages.
+    fn describe(&self) -> String {
+        format!(
+            "shard {}/{} of `{}` (runs {}..{})",
+            self.shard, self.shards, self.scenario_id, self.first_run, self.end_run
+        )
+    }
+
+    /// Problems that make this file unusable on its own (format, damage, inconsistency).
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.format_version != RESULT_FORMAT_VERSION {
+            problems.push(format!(
+                "it has result format {} but this sim reads format {RESULT_FORMAT_VERSION}; re-run the shards with this version of sim",
+                self.format_version
+            ));
+            return problems;
+        }
+        let shard = match Shard::new(self.shard, self.shards) {
+            Ok(shard) => shard,
+            Err(e) => {
+                problems.push(e.to_string());
+                return problems;
+            }
+        };
+        let expected_runs = shard.runs(self.runs);
+        if (self.first_run..self.end_run) != expected_runs {
+            problems.push(format!(
+                "it covers runs {}..{}, but shard {shard} of {} runs is runs {}..{}",
+                self.first_run, self.end_run, self.runs, expected_runs.start, expected_runs.end
+            ));
+        }
+        if self.input_digest != input_digest(&self.scenario_digest, self.seed, self.runs) {
+            problems.push("its input digest does not match its scenario digest, seed and run count".into());
+        }
+        let info = &self.scenario;
+        // The id names the output directory; the rest is indexed by the summary and reports.
+        let safe_id = self
+            .scenario_id
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric())
+            && self
+                .scenario_id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !safe_id || info.id != self.scenario_id {
+            problems.push(format!(
+                "its scenario id `{}` is not a valid scenario id",
+                self.scenario_id
+            ));
+            return problems;
+        }
+        if info.step_labels.len() != info.steps + 1 || info.initial_level >= info.levels.len() {
+            problems.push("its scenario information is inconsistent (the file was changed or damaged)".into());
+            return problems;
+        }
+        let shape = Shape {
+            steps: info.steps,
+            levels: info.levels.len(),
+            outcomes: info.outcomes.len(),
+            triggers: info.triggers.len(),
+        };
+        if self.tallies.shape != shape || !self.tallies.is_well_formed() {
+            problems.push("its tallies do not have the shape of its scenario".into());
+        } else if self.tallies.runs != expected_runs.end - expected_runs.start {
+            problems.push(format!(
+                "its tallies count {} runs instead of {}",
+                self.tallies.runs,
+                expected_runs.end - expected_runs.start
+            ));
+        } else if self.tallies.digest() != self.tallies_digest {
+            problems.push("its tallies do not match their digest (the file was changed or damaged)".into());
+        }
+        problems
+    }
+
+    /// What must be equal for two parts to be pieces of the same run, as (field, value).
+    fn identity(&self) -> [(&'static str, String); 5] {
+        [
+            ("scenario_digest", self.scenario_digest.clone()),
+            ("seed", self.seed.to_string()),
+            ("runs", self.runs.to_string()),
+            ("shards", self.shards.to_string()),
+            ("engine", self.engine.clone()),
+        ]
+    }
+}
+
+/// Serializes a partial result: pretty JSON, trailing newline.
+pub fn partial_json(partial: &Partial) -> String {
+    let mut json = serde_json::to_string_pretty(partial).expect("partial results always serialize");
+    json.push('\n');
+    json
+}
+
+/// Reads a partial result, refusing other files with a message that says what they are.
+pub fn read_partial(path: &Path) -> Result<Partial> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a partial result of `sim run --shard` (not JSON)",
+            path.display()
+        )
+    })?;
+    match value.get("kind").and_then(|k| k.as_str()) {
+        Some(PARTIAL_KIND) => {}
+        _ if value.get("tables").is_some() => anyhow::bail!(
+            "{} is a summary, not a partial result of `sim run --shard`; merge the shard files instead",
+            path.display()
+        ),
+        _ => anyhow::bail!("{} is not a partial result of `sim run --shard`", path.display()),
+    }
+    serde_json::from_value(value).with_context(|| format!("{} is a damaged partial result", path.display()))
+}
+
+/// Writes a partial result into `dir` under [`Shard::file_name`], atomically.
+pub fn write_partial(partial: &Partial, dir: &Path) -> Result<PathBuf> {
+    let shard = Shard::new(partial.shard, partial.shards)?;
+    // Through `scenario_dir` for its check that the id is a safe file name.
+    let path =
+        crate::output::scenario_dir(dir, &partial.scenario_id).with_file_name(shard.file_name(&partial.scenario_id));
+    crate::output::write_atomic(&path, partial_json(partial).as_bytes())?;
+    Ok(path)
+}
+
+/// The merged tallies of one scenario, with what [`crate::aggregate::summarize`] needs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Merged {
+    pub info: ScenarioInfo,
+    pub seed: u64,
+    pub scenario_digest: String,
+    /// The engine that simulated the shards.
+    pub engine: String,
+    pub tallies: Tallies,
+}
+
+impl Merged {
+    pub fn identity(&self) -> RunIdentity {
+        RunIdentity {
+            seed: self.seed,
+            scenario_digest: self.scenario_digest.clone(),
+        }
+    }
+}
+
+/// Parts that do not make up complete runs: every problem found, one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", problems.join("\n"))]
+pub struct MergeError {
+    pub problems: Vec<String>,
+}
+
+/// Merges partial results, each named by where it came from (a file name, for messages).
+/// Parts are grouped by scenario id, in order of first appearance; each group must be one run
+/// (same scenario digest, seed, runs, shard count and engine: the most common combination is
+/// taken as the run, the others are reported as foreign) with every shard present once.
+pub fn merge(parts: Vec<(String, Partial)>) -> Result<Vec<Merged>, MergeError> {
+    let mut problems = Vec::new();
+    let mut groups: IndexMap<String, Vec<(String, Partial)>> = IndexMap::new();
+    for (name, part) in parts {
+        let own = part.problems();
+        if own.is_empty() {
+            groups.entry(part.scenario_id.clone()).or_default().push((name, part));
+        } else {
+            problems.extend(own.into_iter().map(|p| format!("{name}: {p}")));
+        }
+    }
+    let mut merged = Vec::new();
+    for (_, group) in groups {
+        match merge_scenario(group) {
+            Ok(one) => merged.push(one),
+            Err(more) => problems.extend(more),
+        }
+    }
+    if problems.is_empty() {
+        Ok(merged)
+    } else {
+        Err(MergeError { problems })
+    }
+}
+
+/// Merges the parts of one scenario id, or lists why they are not one complete run.
+fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut tally: IndexMap<[(&str, String); 5], usize> = IndexMap::new();
+    for (_, part) in &group {
+        *tally.entry(part.identity()).or_default() += 1;
+    }
+    // The most common identity is the run; ties go to the part given first.
+    let mut reference = None;
+    for (identity, &n) in &tally {
+        if reference.as_ref().is_none_or(|(_, best)| n > *best) {
+            reference = Some((identity.clone(), n));
+        }
+    }
+    let (reference, _) = reference.expect("groups are never empty");
+    let reference_name = &group
+        .iter()
+        .find(|(_, part)| part.identity() == reference)
+        .expect("the reference comes from the group")
+        .0;
+
+    let mut by_index: IndexMap<u64, Vec<&(String, Partial)>> = IndexMap::new();
+    for entry in &group {
+        let (name, part) = entry;
+        let identity = part.identity();
+        if identity != reference {
+            let differences: Vec<String> = identity
+                .iter()
+                .zip(&reference)
+                .filter(|(mine, theirs)| mine.1 != theirs.1)
+                .map(|((field, mine), (_, theirs))| match *field {
+                    "scenario_digest" => "scenario_digest differs (the scenario was changed between the shards)".into(),
+                    _ => format!("{field} is {mine} here but {theirs} in {reference_name}"),
+                })
+                .collect();
+            problems.push(format!(
+                "{name}: {} does not belong with {reference_name}: {}",
+                part.describe(),
+                differences.join("; ")
+            ));
+        } else {
+            by_index.entry(part.shard).or_default().push(entry);
+        }
+    }
+    let first = &by_index.values().next().expect("the reference has at least one part")[0].1;
+    let shards = first.shards;
+    for index in 0..shards {
+        match by_index.get(&index).map(Vec::as_slice) {
+            None | Some([]) => {
+                let runs = Shard::new(index, shards).expect("index < shards").runs(first.runs);
+                problems.push(format!(
+                    "shard {index}/{shards} of `{}` is missing (runs {}..{} of {}, seed {}); run it with `sim run <scenario> --runs {} --seed {} --shard {index}/{shards}`",
+                    first.scenario_id, runs.start, runs.end, first.runs, first.seed, first.runs, first.seed
+                ));
+            }
+            Some([_]) => {}
+            Some(several) => {
+                let names: Vec<&str> = several.iter().map(|(name, _)| name.as_str()).collect();
+                problems.push(format!(
+                    "shard {index}/{shards} of `{}` is given {} times: {}; pass each shard once",
+                    first.scenario_id,
+                    several.len(),
+                    names.join(", ")
+                ));
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let tallies = by_index
+        .values()
+        .map(|parts| &parts[0].1.tallies)
+        .fold(Tallies::zero(first.tallies.shape), |sum, part| sum.merge(part));
+    Ok(Merged {
+        info: first.scenario.clone(),
+        seed: first.seed,
+        scenario_digest: first.scenario_digest.clone(),
+        engine: first.engine.clone(),
+        tallies,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cover_every_run_once_and_differ_by_at_most_one() {
+        for total in [0, 1, 7, 10, 1000, 1234] {
+            for count in [1, 2, 3, 7, 16] {
+                let blocks: Vec<Range<u64>> = (0..count).map(|k| Shard::new(k, count).unwrap().runs(total)).collect();
+                assert_eq!(blocks[0].start, 0);
+                assert_eq!(blocks.last().unwrap().end, total);
+                for pair in blocks.windows(2) {
+                    assert_eq!(pair[0].end, pair[1].start);
+                }
+                let sizes: Vec<u64> = blocks.iter().map(|b| b.end - b.start).collect();
+                assert!(
+                    sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
+                    "{sizes:?}"
+                );
+            }
+        }
+        assert_eq!(Shard::new(2, 4).unwrap().runs(10_000), 5000..7500);
+        // No overflow near the top of u64.
+        assert_eq!(Shard::new(1, 2).unwrap().runs(u64::MAX).end, u64::MAX);
+    }
+
+    #[test]
+    fn parses_shards_and_refuses_bad_ones() {
+        assert_eq!("0/4".parse::<Shard>().unwrap(), Shard::new(0, 4).unwrap());
+        assert_eq!("auto".parse::<ShardRequest>().unwrap(), ShardRequest::Auto);
+        assert!(
+            "4/4"
+                .parse::<Shard>()
+                .unwrap_err()
+                .to_string()
+                .contains("0-based, 0 to 3")
+        );
+        assert!("1/0".parse::<Shard>().unwrap_err().to_string().contains("at least 1"));
+        assert!("3".parse::<Shard>().unwrap_err().to_string().contains("write K/N"));
+        assert_eq!(
+            Shard::new(2, 4).unwrap().file_name("baseline"),
+            "baseline.shard-2-of-4.json"
+        );
+    }
+
+    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    #[test]
+    fn reads_slurm_arrays_relative_to_their_first_task() {
+        let slurm = env(&[
+            ("SLURM_ARRAY_TASK_ID", "7"),
+            ("SLURM_ARRAY_TASK_MIN", "5"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+        ]);
+        assert_eq!(from_scheduler(&slurm, None).unwrap(), Shard::new(2, 4).unwrap());
+        assert!(
+            from_scheduler(&slurm, Some(3))
+                .unwrap_err()
+                .to_string()
+                .contains("disagrees")
+        );
+        let stepped = env(&[
+            ("SLURM_ARRAY_TASK_ID", "2"),
+            ("SLURM_ARRAY_TASK_COUNT", "4"),
+            ("SLURM_ARRAY_TASK_STEP", "2"),
+        ]);
+        assert!(
+            from_scheduler(stepped, None)
+                .unwrap_err()
+                .to_string()
+                .contains("contiguous")
+        );
+        let gap = env(&[("SLURM_ARRAY_TASK_ID", "9"), ("SLURM_ARRAY_TASK_COUNT", "3")]);
+        assert!(
+            from_scheduler(gap, None)
+                .unwrap_err()
+                .to_string()
+                .contains("--array=0-2")
+        );
+    }
+
+    #[test]
+    fn reads_kubernetes_index_with_count_from_flag_or_variable() {
+        let k8s = env(&[("JOB_COMPLETION_INDEX", "3"), (SHARD_COUNT_VAR, "8")]);
+        assert_eq!(from_scheduler(&k8s, None).unwrap(), Shard::new(3, 8).unwrap());
+        assert_eq!(from_scheduler(&k8s, Some(5)).unwrap(), Shard::new(3, 5).unwrap());
+        let no_count = env(&[("JOB_COMPLETION_INDEX", "3")]);
+        assert!(
+            from_scheduler(no_count, None)
+                .unwrap_err()
+                .to_string()
+                .contains("--shard-count")
+        );
+        assert!(
+            from_scheduler(env(&[]), None)
+                .unwrap_err()
+                .to_string()
+                .contains("no scheduler")
+        );
+    }
+
+    fn info() -> ScenarioInfo {
+        ScenarioInfo {
+            id: "tiny".into(),
+            name: "Tiny".into(),
+            description: String::new(),
+            steps: 1,
+            step_unit: "month".into(),
+            start: None,
+            step_labels: vec!["month 0".into(), "month 1".into()],
+            levels: vec!["calm".into(), "crisis".into()],
+            initial_level: 0,
+            params: vec![],
+            actors: vec![],
+            triggers: vec![],
+            outcomes: vec![],
+        }
+    }
+
+    /// A partial whose tallies put every run at level 0 at step 0 and level 1 at step 1.
+    fn part(index: u64, count: u64, total: u64, seed: u64) -> (String, Partial) {
+        let shard = Shard::new(index, count).unwrap();
+        let info = info();
+        let shape = Shape {
+            steps: 1,
+            levels: 2,
+            outcomes: 0,
+            triggers: 0,
+        };
+        let mut tallies = Tallies::zero(shape);
+        let runs = shard.runs(total);
+        tallies.runs = runs.end - runs.start;
+        tallies.level_at = vec![tallies.runs, 0, 0, tallies.runs];
+        tallies.max_level_at = tallies.level_at.clone();
+        let identity = RunIdentity {
+            seed,
+            scenario_digest: "d".into(),
+        };
+        let name = shard.file_name("tiny");
+        (name, Partial::new(&info, &identity, total, shard, tallies))
+    }
+
+    #[test]
+    fn merges_complete_parts_in_any_order() {
+        let merged = merge(vec![part(2, 3, 10, 1), part(0, 3, 10, 1), part(1, 3, 10, 1)]).unwrap();
+        assert_eq!(merged.len(), 1);
+        assert_eq!(merged[0].tallies.runs, 10);
+        assert_eq!(merged[0].tallies.level_at, vec![10, 0, 0, 10]);
+        assert_eq!(merged[0].seed, 1);
+    }
+
+    #[test]
+    fn names_missing_duplicated_and_foreign_parts() {
+        let missing = merge(vec![
+            part(0, 4, 10_000, 1),
+            part(1, 4, 10_000, 1),
+            part(3, 4, 10_000, 1),
+        ])
+        .unwrap_err();
+        assert_eq!(missing.problems.len(), 1, "{missing}");
+        assert!(
+            missing.problems[0].contains("shard 2/4 of `tiny` is missing (runs 5000..7500"),
+            "{missing}"
+        );
+
+        let duplicated = merge(vec![part(0, 2, 10, 1), part(1, 2, 10, 1), part(1, 2, 10, 1)]).unwrap_err();
+        assert!(
+            duplicated.to_string().contains("shard 1/2 of `tiny` is given 2 times"),
+            "{duplicated}"
+        );
+
+        let (name, foreign) = part(1, 3, 10, 9);
+        let foreign = (format!("other-{name}"), foreign);
+        let refused = merge(vec![part(0, 3, 10, 1), foreign, part(2, 3, 10, 1)]).unwrap_err();
+        let text = refused.to_string();
+        assert!(text.contains("other-tiny.shard-1-of-3.json: shard 1/3"), "{text}");
+        assert!(
+            text.contains("seed is 9 here but 1 in tiny.shard-0-of-3.json"),
+            "{text}"
+        );
+        assert!(text.contains("shard 1/3 of `tiny` is missing"), "{text}");
+    }
+
+    #[test]
+    fn refuses_damaged_parts() {
+        let (name, mut damaged) = part(0, 1, 10, 1);
+        damaged.tallies.level_at[0] -= 1;
+        let text = merge(vec![(name, damaged)]).unwrap_err().to_string();
+        assert!(text.contains("do not match their digest"), "{text}");
+
+        let (name, mut unsafe_id) = part(0, 1, 10, 1);
+        unsafe_id.scenario_id = "../elsewhere".into();
+        unsafe_id.scenario.id = "../elsewhere".into();
+        let text = merge(vec![(name, unsafe_id)]).unwrap_err().to_string();
+        assert!(text.contains("not a valid scenario id"), "{text}");
+
+        let (name, mut wrong_range) = part(0, 2, 10, 1);
+        wrong_range.end_run = 6;
+        let text = merge(vec![(name, wrong_range)]).unwrap_err().to_string();
+        assert!(
+            text.contains("covers runs 0..6, but shard 0/2 of 10 runs is runs 0..5"),
+            "{text}"
+        );
+    }
+}
