@@ -8,6 +8,7 @@ mod errors;
 mod golden;
 #[cfg(unix)]
 mod output_safety;
+mod report;
 mod shard;
 mod shipped_scenarios;
 mod util;
