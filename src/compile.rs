@@ -1547,7 +1547,7 @@ impl<'a> Compiler<'a> {
                 })
             }
             [actor, var] => {
-                let Some((_, vars, names)) = self.actors.iter().find(|(a, _, _)| a == actor) else {
+                if !self.actors.iter().any(|(a, _, _)| a == actor) {
                     let mut candidates: Vec<String> = self.actors.iter().map(|(a, _, _)| a.clone()).collect();
                     candidates.extend(["fired".into(), "count".into(), "since".into()]);
                     self.error(
@@ -1556,19 +1556,8 @@ impl<'a> Compiler<'a> {
                             .suggest(actor, candidates.iter().map(String::as_str)),
                     );
                     return None;
-                };
-                match vars.get(var) {
-                    Some(v) => Some((v.ty, v.slot)),
-                    None => {
-                        let names = names.clone();
-                        self.error(
-                            Diagnostic::new(format!("actor `{actor}` has no variable `{var}`"), span)
-                                .label("unknown variable")
-                                .suggest(var, names.iter().map(String::as_str)),
-                        );
-                        None
-                    }
                 }
+                self.actor_variable(actor, var, span).map(|v| (v.ty, v.slot))
             }
             _ => {
                 self.error(
@@ -1578,6 +1567,21 @@ impl<'a> Compiler<'a> {
                 None
             }
         }
+    }
+
+    /// The variable `var` of a declared actor, or an error suggesting the closest one.
+    fn actor_variable(&mut self, actor: &str, var: &str, span: Range<usize>) -> Option<VarSlot> {
+        let (_, vars, names) = self.actors.iter().find(|(a, _, _)| a == actor)?;
+        if let Some(v) = vars.get(var) {
+            return Some(v.clone());
+        }
+        let names = names.clone();
+        self.error(
+            Diagnostic::new(format!("actor `{actor}` has no variable `{var}`"), span)
+                .label("unknown variable")
+                .suggest(var, names.iter().map(String::as_str)),
+        );
+        None
     }
 
     fn first_var(&self, actor: &str) -> String {
@@ -1599,19 +1603,7 @@ impl<'a> Compiler<'a> {
                     hi,
                 })
             }
-            [actor, var] if self.actors.iter().any(|(a, _, _)| a == actor) => {
-                let (_, vars, names) = self.actors.iter().find(|(a, _, _)| a == actor)?;
-                if let Some(v) = vars.get(var) {
-                    return Some(v.clone());
-                }
-                let names = names.clone();
-                self.error(
-                    Diagnostic::new(format!("actor `{actor}` has no variable `{var}`"), span)
-                        .label("unknown variable")
-                        .suggest(var, names.iter().map(String::as_str)),
-                );
-                None
-            }
+            [actor, var] if self.actors.iter().any(|(a, _, _)| a == actor) => self.actor_variable(actor, var, span),
             _ => {
                 let d = Diagnostic::new(format!("`{}` cannot be assigned", path.join(".")), span)
                     .label("not a state variable")
