@@ -578,7 +578,7 @@ impl Scratch {
     }
 
     /// (a) Delayed effects landing at step `t`, in firing order.
-    #[inline(never)]
+    #[inline]
     fn land_delayed(
         &mut self,
         model: &Model,
@@ -605,22 +605,22 @@ impl Scratch {
     /// `since.X` of the triggers that have fired (the others keep "never") and that some
     /// expression reads, or of all that have fired if `all`; and the cooldowns that end at step
     /// `t`.
-    #[inline(never)]
+    #[inline]
     fn count_steps(&mut self, model: &Model, plan: &Plan, t: usize, all: bool) {
         for &i in if all { &self.fired } else { &self.counting } {
             let slot = model.triggers[i].since_slot as usize;
             let since = t - self.last_fired[i];
             let old = self.slots[slot];
-            if since as f64 != old {
-                self.slots[slot] = since as f64;
-                // One more step matters only where a comparison's constant is crossed; a
-                // firing resets the count, which always matters.
-                if since as f64 == old + 1.0 {
+            self.slots[slot] = since as f64;
+            // One more step matters only where a comparison's constant is crossed; a firing
+            // resets the count, which always matters (unless it fired the step before too).
+            if since as f64 == old + 1.0 {
+                if plan.moves[(1 + i) * plan.row_len + since] {
                     self.changed |= plan.advance(1 + i, since, &mut self.stale);
-                } else {
-                    self.stale.union_with(plan.readers(slot as u32));
-                    self.changed = true;
                 }
+            } else if since as f64 != old {
+                self.stale.union_with(plan.readers(slot as u32));
+                self.changed = true;
             }
         }
         if !self.cooling.is_empty() {
@@ -664,7 +664,7 @@ impl Scratch {
     /// evaluates only the `when`s of active triggers, and the probabilities of eligible ones,
     /// whose inputs changed. A trigger that becomes eligible, or gets a new probability, is due
     /// now.
-    #[inline(never)]
+    #[inline]
     fn evaluate(&mut self, model: &Model, plan: &Plan, run: u64, t: usize) -> Result<(), SimError> {
         if !self.changed {
             return Ok(());
@@ -728,7 +728,7 @@ impl Scratch {
     /// [0, 1). Only the triggers due now are looked at: each is tested from now to the end of
     /// its current block of draws, and is due again the step it fires (or the step after, if
     /// it fires now) or the step its next block starts.
-    #[inline(never)]
+    #[inline]
     fn draw(&mut self, t: usize) {
         let words = self.eligible.0.len();
         let row = t * words..(t + 1) * words;
@@ -777,7 +777,7 @@ impl Scratch {
     }
 
     /// (d) Counters first, then effects in declaration order.
-    #[inline(never)]
+    #[inline]
     fn fire(
         &mut self,
         model: &Model,
@@ -834,7 +834,7 @@ impl Scratch {
         Ok(())
     }
 
-    #[inline(never)]
+    #[inline]
     fn draw_params(&mut self, model: &Model, run: u64, observer: &mut impl Observer) {
         // Fetch the first block of every drawn param at once.
         self.param_draws.start_run(run);
@@ -940,7 +940,7 @@ impl Scratch {
     }
 
     /// Records step `t >= 1`: only what changed since step `t - 1`.
-    #[inline(never)]
+    #[inline]
     fn record(&mut self, model: &Model, plan: &Plan, t: usize) {
         let shape = self.counts.shape;
         let level = self.slots[SLOT_ESCALATION as usize] as usize;
@@ -957,6 +957,11 @@ impl Scratch {
         }
         let row = t * shape.outcomes;
         let first = plan.outcome(0) / 64;
+        // After step 1 (when outcomes holding since step 0 count as reached), only an outcome
+        // whose inputs changed can change what is recorded.
+        if t > 1 && self.stale.0[first..].iter().all(|&w| w == 0) {
+            return;
+        }
         for word in first..self.stale.0.len() {
             let mut stale = std::mem::take(&mut self.stale.0[word]);
             while stale != 0 {
