@@ -67,7 +67,7 @@ pub enum Cmp {
 
 impl Cmp {
     #[inline]
-    fn test(self, a: f64, b: f64) -> bool {
+    pub fn test(self, a: f64, b: f64) -> bool {
         match self {
             Cmp::Eq => a == b,
             Cmp::Ne => a != b,
@@ -140,32 +140,186 @@ impl Program {
         }
     }
 
+    /// Calls `f(slot, compared_with)` for every read of a slot: `compared_with` is
+    /// `Some((cmp, k))` where the read is the comparison `slot <cmp> k` with a constant
+    /// (`since.x > 6`), and `None` where the value itself is used.
+    pub fn for_each_read(self, code: &[Node], f: &mut impl FnMut(u32, Option<(Cmp, f64)>)) {
+        let mut child = |n: u32| Program { root: n }.for_each_read(code, f);
+        match code[self.root as usize] {
+            Node::Const(_) => {}
+            Node::Load(slot) => f(slot, None),
+            Node::CompareSlot(cmp, slot, k) => f(slot, Some((cmp, k))),
+            Node::Neg(a) | Node::Not(a) | Node::Abs(a) => child(a),
+            Node::Compare(_, a, b)
+            | Node::Add(a, b)
+            | Node::Sub(a, b)
+            | Node::Mul(a, b)
+            | Node::Div(a, b)
+            | Node::And(a, b)
+            | Node::Or(a, b)
+            | Node::Min(a, b)
+            | Node::Max(a, b) => {
+                child(a);
+                child(b);
+            }
+            Node::Clamp(a, b, c) => {
+                child(a);
+                child(b);
+                child(c);
+            }
+        }
+    }
+
     /// Evaluates on the state `slots`. Allocates nothing.
     #[inline]
     pub fn eval(self, code: &[Node], slots: &[f64]) -> f64 {
-        eval_node(code, self.root, slots)
+        eval(code, self.root, slots)
     }
 }
 
-fn eval_node(code: &[Node], node: u32, slots: &[f64]) -> f64 {
-    let eval = |n: u32| eval_node(code, n, slots);
+/// Evaluates a node: leaves (constants, slots, `slot <cmp> constant`, the bulk of all nodes)
+/// right here, inlined into the caller; the rest through a call to [`eval_inner`].
+#[inline(always)]
+fn eval(code: &[Node], node: u32, slots: &[f64]) -> f64 {
     match code[node as usize] {
         Node::Const(value) => value,
         Node::Load(slot) => slots[slot as usize],
         Node::CompareSlot(cmp, slot, value) => truth(cmp.test(slots[slot as usize], value)),
-        Node::Compare(cmp, a, b) => truth(cmp.test(eval(a), eval(b))),
-        Node::Neg(a) => -eval(a),
-        Node::Not(a) => truth(eval(a) == 0.0),
-        Node::Abs(a) => eval(a).abs(),
-        Node::Add(a, b) => eval(a) + eval(b),
-        Node::Sub(a, b) => eval(a) - eval(b),
-        Node::Mul(a, b) => eval(a) * eval(b),
-        Node::Div(a, b) => eval(a) / eval(b),
-        Node::And(a, b) => truth(eval(a) != 0.0 && eval(b) != 0.0),
-        Node::Or(a, b) => truth(eval(a) != 0.0 || eval(b) != 0.0),
-        Node::Min(a, b) => eval(a).min(eval(b)),
-        Node::Max(a, b) => eval(a).max(eval(b)),
-        Node::Clamp(x, lo, hi) => eval(x).max(eval(lo)).min(eval(hi)),
+        _ => eval_inner(code, node, slots),
+    }
+}
+
+#[inline(never)]
+fn eval_inner(code: &[Node], node: u32, slots: &[f64]) -> f64 {
+    // A macro rather than a closure: the closure would be an extra call per node.
+    macro_rules! eval {
+        ($n:expr) => {
+            eval(code, $n, slots)
+        };
+    }
+    match code[node as usize] {
+        Node::Const(_) | Node::Load(_) | Node::CompareSlot(..) => eval!(node),
+        Node::Compare(cmp, a, b) => truth(cmp.test(eval!(a), eval!(b))),
+        Node::Neg(a) => -eval!(a),
+        Node::Not(a) => truth(eval!(a) == 0.0),
+        Node::Abs(a) => eval!(a).abs(),
+        Node::Add(a, b) => eval!(a) + eval!(b),
+        Node::Sub(a, b) => eval!(a) - eval!(b),
+        Node::Mul(a, b) => eval!(a) * eval!(b),
+        Node::Div(a, b) => eval!(a) / eval!(b),
+        Node::And(a, b) => truth(eval!(a) != 0.0 && eval!(b) != 0.0),
+        Node::Or(a, b) => truth(eval!(a) != 0.0 || eval!(b) != 0.0),
+        Node::Min(a, b) => eval!(a).min(eval!(b)),
+        Node::Max(a, b) => eval!(a).max(eval!(b)),
+        Node::Clamp(x, lo, hi) => eval!(x).max(eval!(lo)).min(eval!(hi)),
+    }
+}
+
+/// A program of logic (`&&`, `||`, `!`) over comparisons of slots with constants, boolean slots
+/// and constants, compiled to a chain of tests: each test checks that a slot lies in a range and
+/// sends evaluation on to another test or to the answer. Evaluating it is a short loop without
+/// recursion, where the tree takes a call per inner node; it short-circuits as the tree does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// The first test, or the answer ([`ANSWER_TRUE`] / [`ANSWER_FALSE`]) for a constant.
+    entry: u32,
+}
+
+/// One test of a [`Decision`]: `lo <= slot <= hi`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Test {
+    slot: u32,
+    /// The next test, or the answer, when the test holds and when it does not.
+    then: u32,
+    otherwise: u32,
+    lo: f64,
+    hi: f64,
+}
+
+const ANSWER_FALSE: u32 = u32::MAX - 1;
+const ANSWER_TRUE: u32 = u32::MAX;
+
+impl Test {
+    /// `slot <cmp> k` as a range. A comparison is false for NaN on either side except `!=`,
+    /// which is true; the range test `lo <= x <= hi` is false for NaN, so `!=` is the negation
+    /// of `==` (swapped targets), and `<`, `>` are ranges ending one float short of `k`.
+    fn new(cmp: Cmp, slot: u32, k: f64, then: u32, otherwise: u32) -> Self {
+        const INFINITY: f64 = f64::INFINITY;
+        const NEG_INFINITY: f64 = f64::NEG_INFINITY;
+        let test = |lo, hi, then, otherwise| Test {
+            slot,
+            then,
+            otherwise,
+            lo,
+            hi,
+        };
+        match cmp {
+            Cmp::Eq => test(k, k, then, otherwise),
+            Cmp::Ne => test(k, k, otherwise, then),
+            Cmp::Le => test(NEG_INFINITY, k, then, otherwise),
+            Cmp::Ge => test(k, INFINITY, then, otherwise),
+            // Nothing is below -inf or above +inf: an empty range.
+            Cmp::Lt if k == NEG_INFINITY => test(INFINITY, NEG_INFINITY, then, otherwise),
+            Cmp::Gt if k == INFINITY => test(INFINITY, NEG_INFINITY, then, otherwise),
+            Cmp::Lt => test(NEG_INFINITY, k.next_down(), then, otherwise),
+            Cmp::Gt => test(k.next_up(), INFINITY, then, otherwise),
+        }
+    }
+}
+
+impl Program {
+    /// The program as a [`Decision`] whose tests are appended to `tests`, if it is logic over
+    /// slot comparisons (see [`Decision`]); `None` for anything else (arithmetic, comparisons of
+    /// two expressions). Its answer is the truth of the program's value (`value != 0`).
+    pub fn decision(self, code: &[Node], tests: &mut Vec<Test>) -> Option<Decision> {
+        let start = tests.len();
+        let entry = build_decision(code, self.root, ANSWER_TRUE, ANSWER_FALSE, tests);
+        if entry.is_none() {
+            tests.truncate(start);
+        }
+        Some(Decision { entry: entry? })
+    }
+}
+
+/// Appends the tests of `node` going to `then` when it is true and `otherwise` when false;
+/// returns where evaluation starts.
+fn build_decision(code: &[Node], node: u32, then: u32, otherwise: u32, tests: &mut Vec<Test>) -> Option<u32> {
+    let mut push = |test: Test| {
+        tests.push(test);
+        Some((tests.len() - 1) as u32)
+    };
+    match code[node as usize] {
+        Node::Const(value) => Some(if value != 0.0 { then } else { otherwise }),
+        Node::Load(slot) => push(Test::new(Cmp::Ne, slot, 0.0, then, otherwise)),
+        Node::CompareSlot(cmp, slot, k) => push(Test::new(cmp, slot, k, then, otherwise)),
+        Node::Not(a) => build_decision(code, a, otherwise, then, tests),
+        Node::And(a, b) => {
+            let b = build_decision(code, b, then, otherwise, tests)?;
+            build_decision(code, a, b, otherwise, tests)
+        }
+        Node::Or(a, b) => {
+            let b = build_decision(code, b, then, otherwise, tests)?;
+            build_decision(code, a, then, b, tests)
+        }
+        _ => None,
+    }
+}
+
+impl Decision {
+    /// Whether the program holds on the state `slots`.
+    #[inline]
+    pub fn holds(self, tests: &[Test], slots: &[f64]) -> bool {
+        let mut next = self.entry;
+        while next < ANSWER_FALSE {
+            let test = &tests[next as usize];
+            let x = slots[test.slot as usize];
+            next = if (x >= test.lo) & (x <= test.hi) {
+                test.then
+            } else {
+                test.otherwise
+            };
+        }
+        next == ANSWER_TRUE
     }
 }
 
@@ -1830,6 +1984,82 @@ mod tests {
         assert_eq!(labels[8], "2026-01");
         assert_eq!(step_labels(Some("2025-05"), "quarter", 2)[2], "2025-11");
         assert_eq!(step_labels(None, "week", 1), vec!["week 0", "week 1"]);
+    }
+
+    #[test]
+    fn decisions_agree_with_the_tree() {
+        use Cmp::*;
+        let values = [
+            f64::NEG_INFINITY,
+            -1.0,
+            -0.0,
+            0.0,
+            0.5,
+            1.0,
+            2.0,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        let constants = [f64::NEG_INFINITY, -1.0, 0.0, 1.0, f64::INFINITY, f64::NAN];
+        let mut code = Vec::new();
+        let mut programs = Vec::new();
+        for cmp in [Eq, Ne, Lt, Le, Gt, Ge] {
+            for k in constants {
+                programs.push(lower(&[Op::Load(0), Op::Const(k), op_of(cmp)], &mut code));
+                // `x <cmp> k && !(y < 1) || y`
+                programs.push(lower(
+                    &[
+                        Op::Load(0),
+                        Op::Const(k),
+                        op_of(cmp),
+                        Op::Load(1),
+                        Op::Const(1.0),
+                        Op::Lt,
+                        Op::Not,
+                        Op::And,
+                        Op::Load(1),
+                        Op::Or,
+                    ],
+                    &mut code,
+                ));
+            }
+        }
+        programs.push(lower(&[Op::Const(1.0)], &mut code));
+        programs.push(lower(&[Op::Const(0.0), Op::Not, Op::Not], &mut code));
+        let mut tests = Vec::new();
+        for root in programs {
+            let program = Program { root };
+            let decision = program
+                .decision(&code, &mut tests)
+                .expect("logic over slot comparisons");
+            for x in values {
+                for y in values {
+                    let slots = [x, y];
+                    assert_eq!(
+                        decision.holds(&tests, &slots),
+                        program.eval(&code, &slots) != 0.0,
+                        "{:?} at {slots:?}",
+                        code[root as usize]
+                    );
+                }
+            }
+        }
+        // Arithmetic is left to the tree.
+        let sum = Program {
+            root: lower(&[Op::Load(0), Op::Load(1), Op::Add, Op::Const(1.0), Op::Gt], &mut code),
+        };
+        assert_eq!(sum.decision(&code, &mut tests), None);
+    }
+
+    fn op_of(cmp: Cmp) -> Op {
+        match cmp {
+            Cmp::Eq => Op::Eq,
+            Cmp::Ne => Op::Ne,
+            Cmp::Lt => Op::Lt,
+            Cmp::Le => Op::Le,
+            Cmp::Gt => Op::Gt,
+            Cmp::Ge => Op::Ge,
+        }
     }
 
     #[test]

@@ -14,9 +14,17 @@
 //!
 //! So variants that share a trigger share its draws (common random numbers), and adding a
 //! trigger leaves every other trigger's draws untouched.
+//!
+//! The words are those of `rand_chacha::ChaCha8Rng` positioned with `set_stream(run)` and
+//! `set_word_pos(word)` (the tests below check it), but computed here one 16-word ChaCha block at
+//! a time: `ChaCha8Rng` always computes four consecutive blocks, while a run needs only one or
+//! two blocks of most keys. [`Cursors`] computes the blocks several keys miss four at a time, in
+//! SIMD lanes.
+
+use std::convert::Infallible;
 
 use rand::SeedableRng;
-use rand::rand_core::Rng;
+use rand::rand_core::TryRng;
 use rand_chacha::ChaCha8Rng;
 
 /// The region index of a key: upper 32 bits of FNV-1a 64.
@@ -34,36 +42,398 @@ pub fn unit_f64(x: u64) -> f64 {
     (x >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
 }
 
-/// A cursor on the seed's ChaCha8 key, positioned per draw. Reading the draws of one key in
-/// order is cheap (the buffer of 32 draws is reused); jumping costs one buffer refill, so
-/// `simulate` keeps one cursor per trigger.
-#[derive(Clone)]
+/// 16 words of ChaCha8 output.
+pub type Block = [u32; 16];
+
+/// The block (counter within the run's stream) holding draw `index` of `region`, and the
+/// position of the draw's first word in that block. A draw never straddles two blocks.
+#[inline]
+pub fn locate(region: u64, index: u64) -> (u64, usize) {
+    // Word `(region << 32) + 2 * index` of the stream, in blocks of 16 words; ChaCha's block
+    // counter is 64 bits, so the block number wraps as `set_word_pos` makes it.
+    ((region << 28).wrapping_add(index >> 3), 2 * (index & 7) as usize)
+}
+
+/// The draw starting at word `word` of `block`.
+#[inline]
+fn draw_at(block: &Block, word: usize) -> u64 {
+    u64::from(block[word]) | (u64::from(block[word + 1]) << 32)
+}
+
+/// One ChaCha double round on the 16 words `x` (four column quarter rounds, then four diagonal
+/// ones), written out so that every index is a constant and the words stay in registers.
+/// `$add`, `$xor` and `$rotate` (by a constant number of bits) act on a word of one block, or on
+/// the same word of several blocks at once.
+macro_rules! double_round {
+    ($x:ident, $rotate:path, $add:path, $xor:path) => {{
+        macro_rules! quarter {
+            ($a:literal, $b:literal, $c:literal, $d:literal) => {
+                $x[$a] = $add($x[$a], $x[$b]);
+                $x[$d] = $rotate($xor($x[$d], $x[$a]), 16);
+                $x[$c] = $add($x[$c], $x[$d]);
+                $x[$b] = $rotate($xor($x[$b], $x[$c]), 12);
+                $x[$a] = $add($x[$a], $x[$b]);
+                $x[$d] = $rotate($xor($x[$d], $x[$a]), 8);
+                $x[$c] = $add($x[$c], $x[$d]);
+                $x[$b] = $rotate($xor($x[$b], $x[$c]), 7);
+            };
+        }
+        quarter!(0, 4, 8, 12);
+        quarter!(1, 5, 9, 13);
+        quarter!(2, 6, 10, 14);
+        quarter!(3, 7, 11, 15);
+        quarter!(0, 5, 10, 15);
+        quarter!(1, 6, 11, 12);
+        quarter!(2, 7, 8, 13);
+        quarter!(3, 4, 9, 14);
+    }};
+}
+
+const SIGMA: [u32; 4] = [0x6170_7865, 0x3320_646e, 0x7962_2d32, 0x6b20_6574];
+
+/// The 16 input words of block `counter` of stream `stream` under `key`.
+fn input(key: &[u32; 8], stream: u64, counter: u64) -> [u32; 16] {
+    let mut input = [0u32; 16];
+    input[..4].copy_from_slice(&SIGMA);
+    input[4..12].copy_from_slice(key);
+    input[12] = counter as u32;
+    input[13] = (counter >> 32) as u32;
+    input[14] = stream as u32;
+    input[15] = (stream >> 32) as u32;
+    input
+}
+
+/// Most blocks [`Key::blocks`] computes in one pass.
+pub const MAX_LANES: usize = 8;
+
+/// The ChaCha8 key of a seed, and the block function under it.
+#[derive(Clone, Debug)]
+pub struct Key {
+    words: [u32; 8],
+    /// Blocks computed in one pass: 8 with AVX2, 4 with SSE2, 1 without SIMD.
+    lanes: usize,
+}
+
+impl Key {
+    pub fn new(seed: u64) -> Self {
+        let bytes = ChaCha8Rng::seed_from_u64(seed).get_seed();
+        Key {
+            words: std::array::from_fn(|i| {
+                u32::from_le_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]])
+            }),
+            lanes: simd_lanes(),
+        }
+    }
+
+    /// Block `counter` of stream `stream`.
+    pub fn block(&self, stream: u64, counter: u64) -> Block {
+        scalar::block(&self.words, stream, counter)
+    }
+
+    /// How many blocks [`Key::blocks`] computes for about the cost of one.
+    pub fn lanes(&self) -> usize {
+        self.lanes
+    }
+
+    /// The blocks at `at[k] = (stream, counter)` into `out[k]`, [`Key::lanes`] at a time.
+    pub fn blocks(&self, at: &[(u64, u64)], out: &mut [Block]) {
+        assert_eq!(at.len(), out.len());
+        let mut pass = [[0; 16]; MAX_LANES];
+        for (at, out) in at.chunks(self.lanes).zip(out.chunks_mut(self.lanes)) {
+            self.pass(at, &mut pass);
+            out.copy_from_slice(&pass[..out.len()]);
+        }
+    }
+
+    /// One pass of the block function: the blocks at `at` (at most [`Key::lanes`]) into the
+    /// start of `out`.
+    #[inline]
+    pub fn pass(&self, at: &[(u64, u64)], out: &mut [Block; MAX_LANES]) {
+        debug_assert!(!at.is_empty() && at.len() <= self.lanes);
+        // Spare lanes repeat the first block.
+        let lane = |l: usize| at.get(l).copied().unwrap_or(at[0]);
+        match self.lanes {
+            #[cfg(target_arch = "x86_64")]
+            8 => {
+                // SAFETY: `simd_lanes` found AVX2 on this processor.
+                unsafe { avx2::blocks8(&self.words, &std::array::from_fn(lane), out) }
+            }
+            #[cfg(target_arch = "x86_64")]
+            4 => {
+                let (four, _) = out.split_at_mut(4);
+                let four: &mut [Block; 4] = four.try_into().expect("MAX_LANES >= 4");
+                // SAFETY: SSE2 is part of the x86-64 baseline.
+                unsafe { sse2::blocks4(&self.words, &std::array::from_fn(lane), four) }
+            }
+            _ => out[0] = self.block(at[0].0, at[0].1),
+        }
+    }
+}
+
+/// Blocks one pass of the block function computes on this processor.
+fn simd_lanes() -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            8
+        } else {
+            4
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        1
+    }
+}
+
+mod scalar {
+    //! ChaCha8 on one block, word by word.
+
+    use super::{Block, input};
+
+    fn add(a: u32, b: u32) -> u32 {
+        a.wrapping_add(b)
+    }
+
+    fn xor(a: u32, b: u32) -> u32 {
+        a ^ b
+    }
+
+    fn rotate(v: u32, bits: u32) -> u32 {
+        v.rotate_left(bits)
+    }
+
+    pub fn block(key: &[u32; 8], stream: u64, counter: u64) -> Block {
+        let input = input(key, stream, counter);
+        let mut x = input;
+        for _ in 0..4 {
+            double_round!(x, rotate, add, xor);
+        }
+        std::array::from_fn(|i| x[i].wrapping_add(input[i]))
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod sse2 {
+    //! ChaCha8 on four blocks at once: register `x[i]` holds word `i` of the four blocks.
+
+    use std::arch::x86_64::*;
+
+    use super::{Block, SIGMA};
+
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn add(a: __m128i, b: __m128i) -> __m128i {
+        _mm_add_epi32(a, b)
+    }
+
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn xor(a: __m128i, b: __m128i) -> __m128i {
+        _mm_xor_si128(a, b)
+    }
+
+    #[target_feature(enable = "sse2")]
+    #[inline]
+    fn rotate(v: __m128i, bits: u32) -> __m128i {
+        match bits {
+            16 => _mm_shufflehi_epi16::<0b10_11_00_01>(_mm_shufflelo_epi16::<0b10_11_00_01>(v)),
+            12 => _mm_or_si128(_mm_slli_epi32::<12>(v), _mm_srli_epi32::<20>(v)),
+            8 => _mm_or_si128(_mm_slli_epi32::<8>(v), _mm_srli_epi32::<24>(v)),
+            _ => _mm_or_si128(_mm_slli_epi32::<7>(v), _mm_srli_epi32::<25>(v)),
+        }
+    }
+
+    #[target_feature(enable = "sse2")]
+    pub fn blocks4(key: &[u32; 8], at: &[(u64, u64); 4], out: &mut [Block; 4]) {
+        // Words 0..12 (constants and key) are the same in every lane; 12..16 are the counter and
+        // the stream.
+        let mut input = [_mm_setzero_si128(); 16];
+        for i in 0..4 {
+            input[i] = _mm_set1_epi32(SIGMA[i] as i32);
+        }
+        for i in 0..8 {
+            input[4 + i] = _mm_set1_epi32(key[i] as i32);
+        }
+        let low = |v: u64| v as u32 as i32;
+        let high = |v: u64| (v >> 32) as u32 as i32;
+        let [a, b, c, d] = *at;
+        input[12] = _mm_setr_epi32(low(a.1), low(b.1), low(c.1), low(d.1));
+        input[13] = _mm_setr_epi32(high(a.1), high(b.1), high(c.1), high(d.1));
+        input[14] = _mm_setr_epi32(low(a.0), low(b.0), low(c.0), low(d.0));
+        input[15] = _mm_setr_epi32(high(a.0), high(b.0), high(c.0), high(d.0));
+        let mut x = input;
+        for _ in 0..4 {
+            double_round!(x, rotate, add, xor);
+        }
+        // Transpose words i..i+4 of the four lanes into four per-lane vectors, then read them out
+        // as pairs of words.
+        for i in (0..16).step_by(4) {
+            let w = [
+                _mm_add_epi32(x[i], input[i]),
+                _mm_add_epi32(x[i + 1], input[i + 1]),
+                _mm_add_epi32(x[i + 2], input[i + 2]),
+                _mm_add_epi32(x[i + 3], input[i + 3]),
+            ];
+            let t0 = _mm_unpacklo_epi32(w[0], w[1]);
+            let t1 = _mm_unpacklo_epi32(w[2], w[3]);
+            let t2 = _mm_unpackhi_epi32(w[0], w[1]);
+            let t3 = _mm_unpackhi_epi32(w[2], w[3]);
+            let per_lane = [
+                _mm_unpacklo_epi64(t0, t1),
+                _mm_unpackhi_epi64(t0, t1),
+                _mm_unpacklo_epi64(t2, t3),
+                _mm_unpackhi_epi64(t2, t3),
+            ];
+            for (lane, v) in per_lane.into_iter().enumerate() {
+                let low = _mm_cvtsi128_si64(v) as u64;
+                let high = _mm_cvtsi128_si64(_mm_unpackhi_epi64(v, v)) as u64;
+                out[lane][i..i + 4].copy_from_slice(&[
+                    low as u32,
+                    (low >> 32) as u32,
+                    high as u32,
+                    (high >> 32) as u32,
+                ]);
+            }
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    //! ChaCha8 on eight blocks at once: register `x[i]` holds word `i` of the eight blocks.
+
+    use std::arch::x86_64::*;
+
+    use super::{Block, SIGMA};
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn add(a: __m256i, b: __m256i) -> __m256i {
+        _mm256_add_epi32(a, b)
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn xor(a: __m256i, b: __m256i) -> __m256i {
+        _mm256_xor_si256(a, b)
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn rotate(v: __m256i, bits: u32) -> __m256i {
+        // Rotations by whole bytes are byte shuffles within each word.
+        #[rustfmt::skip]
+        let by16 = _mm256_setr_epi8(
+            2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
+            2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13,
+        );
+        #[rustfmt::skip]
+        let by8 = _mm256_setr_epi8(
+            3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14,
+            3, 0, 1, 2, 7, 4, 5, 6, 11, 8, 9, 10, 15, 12, 13, 14,
+        );
+        match bits {
+            16 => _mm256_shuffle_epi8(v, by16),
+            12 => _mm256_or_si256(_mm256_slli_epi32::<12>(v), _mm256_srli_epi32::<20>(v)),
+            8 => _mm256_shuffle_epi8(v, by8),
+            _ => _mm256_or_si256(_mm256_slli_epi32::<7>(v), _mm256_srli_epi32::<25>(v)),
+        }
+    }
+
+    /// Transposes eight vectors of eight words: lane `l` of `rows[i]` ends up in lane `i` of
+    /// `rows[l]`. Plain loops and indices, no closures: those would not be compiled with AVX2.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn transpose(rows: &mut [__m256i; 8]) {
+        let mut t = [_mm256_setzero_si256(); 8];
+        for k in 0..4 {
+            t[2 * k] = _mm256_unpacklo_epi32(rows[2 * k], rows[2 * k + 1]);
+            t[2 * k + 1] = _mm256_unpackhi_epi32(rows[2 * k], rows[2 * k + 1]);
+        }
+        // u[k], k < 4: rows 0..4 of lanes (k, k + 4); u[4 + k]: rows 4..8 of the same lanes.
+        let mut u = [_mm256_setzero_si256(); 8];
+        for half in 0..2 {
+            let t = &t[4 * half..];
+            u[4 * half] = _mm256_unpacklo_epi64(t[0], t[2]);
+            u[4 * half + 1] = _mm256_unpackhi_epi64(t[0], t[2]);
+            u[4 * half + 2] = _mm256_unpacklo_epi64(t[1], t[3]);
+            u[4 * half + 3] = _mm256_unpackhi_epi64(t[1], t[3]);
+        }
+        for l in 0..4 {
+            rows[l] = _mm256_permute2x128_si256::<0x20>(u[l], u[4 + l]);
+            rows[4 + l] = _mm256_permute2x128_si256::<0x31>(u[l], u[4 + l]);
+        }
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub fn blocks8(key: &[u32; 8], at: &[(u64, u64); 8], out: &mut [Block; 8]) {
+        // Words 0..12 (constants and key) are the same in every lane; 12..16 are the counter and
+        // the stream.
+        let mut input = [_mm256_setzero_si256(); 16];
+        for i in 0..4 {
+            input[i] = _mm256_set1_epi32(SIGMA[i] as i32);
+        }
+        for i in 0..8 {
+            input[4 + i] = _mm256_set1_epi32(key[i] as i32);
+        }
+        let mut lanes = [[0i32; 8]; 4];
+        for (l, &(stream, counter)) in at.iter().enumerate() {
+            lanes[0][l] = counter as u32 as i32;
+            lanes[1][l] = (counter >> 32) as u32 as i32;
+            lanes[2][l] = stream as u32 as i32;
+            lanes[3][l] = (stream >> 32) as u32 as i32;
+        }
+        for (k, w) in lanes.iter().enumerate() {
+            input[12 + k] = _mm256_setr_epi32(w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]);
+        }
+        let mut x = input;
+        for _ in 0..4 {
+            double_round!(x, rotate, add, xor);
+        }
+        for half in 0..2 {
+            let mut rows = [_mm256_setzero_si256(); 8];
+            for k in 0..8 {
+                rows[k] = _mm256_add_epi32(x[8 * half + k], input[8 * half + k]);
+            }
+            transpose(&mut rows);
+            for lane in 0..8 {
+                // SAFETY: writes 8 words of `out[lane]`, unaligned.
+                unsafe { _mm256_storeu_si256(out[lane][8 * half..].as_mut_ptr().cast(), rows[lane]) };
+            }
+        }
+    }
+}
+
+/// A cursor on the seed's ChaCha8 stream, positioned per draw. It keeps the last block it
+/// computed, so reading the draws of one key in order costs one block per 8 draws; `simulate`
+/// uses [`Cursors`] instead, which batches.
+#[derive(Clone, Debug)]
 pub struct Addressed {
-    rng: ChaCha8Rng,
-    /// The address the next sequential `next_u64` would read, to skip repositioning.
-    next: Option<(u64, u64, u64)>,
+    key: Key,
+    /// (run, block counter) of `block`.
+    at: Option<(u64, u64)>,
+    block: Block,
 }
 
 impl Addressed {
     pub fn new(seed: u64) -> Self {
         Addressed {
-            rng: ChaCha8Rng::seed_from_u64(seed),
-            next: None,
+            key: Key::new(seed),
+            at: None,
+            block: [0; 16],
         }
     }
 
     /// Draw `index` of `region` in run `run`, as a raw u64.
     #[inline]
     pub fn draw(&mut self, run: u64, region: u64, index: u64) -> u64 {
-        if self.next != Some((run, region, index)) {
-            // A block-aligned position only marks the buffer stale, so changing the stream
-            // after it does not refill it; the final positioning refills once.
-            self.rng.set_word_pos(0);
-            self.rng.set_stream(run);
-            self.rng.set_word_pos(((region as u128) << 32) + 2 * index as u128);
+        let (counter, word) = locate(region, index);
+        if self.at != Some((run, counter)) {
+            self.block = self.key.block(run, counter);
+            self.at = Some((run, counter));
         }
-        self.next = Some((run, region, index + 1));
-        self.rng.next_u64()
+        draw_at(&self.block, word)
     }
 
     /// Draw `index` of `region` in run `run`, uniform on [0, 1).
@@ -74,17 +444,285 @@ impl Addressed {
 
     /// A generator positioned at the start of a region, for samplers that consume several
     /// draws (Beta).
-    pub fn sequence(&self, run: u64, region: u64) -> ChaCha8Rng {
-        let mut rng = self.rng.clone();
-        rng.set_stream(run);
-        rng.set_word_pos((region as u128) << 32);
-        rng
+    pub fn sequence(&self, run: u64, region: u64) -> Sequence<'_> {
+        let (counter, _) = locate(region, 0);
+        Sequence::new(&self.key, run, counter, self.key.block(run, counter))
+    }
+}
+
+/// Blocks a [`Cursors`] cursor can hold.
+const WINDOW: usize = 4;
+/// Draws in a block.
+const BLOCK_DRAWS: u64 = 8;
+
+/// One cursor per key (region), for a caller that needs draws of many keys at a time in one run
+/// (the triggers of a step, the params of a run): `want` each draw, `fetch` once, then read
+/// them. Each cursor holds a window of up to [`WINDOW`] consecutive blocks of its key; `fetch`
+/// computes the blocks asked for [`Key::lanes`] at a time and fills the lanes left over with the
+/// blocks that follow the windows of the cursors asked for, or of cursors the caller will read
+/// next: a pass costs the same with every lane used.
+#[derive(Clone, Debug)]
+pub struct Cursors {
+    key: Key,
+    run: u64,
+    cursors: Vec<Cursor>,
+    /// Cursors whose window `fetch` must compute.
+    missing: Vec<usize>,
+    /// (cursor, block) to compute, in lane order.
+    lanes: Vec<(usize, u64)>,
+    /// The output of a pass of the block function.
+    pass: [Block; MAX_LANES],
+}
+
+/// A window of blocks `lo..hi` of one key, block `b` kept in `words[16 * (b % WINDOW)..]`.
+#[derive(Clone, Debug)]
+struct Cursor {
+    region: u64,
+    lo: u64,
+    hi: u64,
+    /// The block of the last draw asked for: earlier blocks will not be read again, since a
+    /// caller reads a key's draws in order.
+    last: u64,
+    words: [u32; 16 * WINDOW],
+}
+
+impl Cursor {
+    #[inline]
+    fn holds(&self, index: u64) -> bool {
+        let block = index / BLOCK_DRAWS;
+        self.lo <= block && block < self.hi
+    }
+
+    /// Position in `words` of draw `index`'s first word.
+    #[inline]
+    fn word(index: u64) -> usize {
+        let slot = (index / BLOCK_DRAWS) as usize % WINDOW;
+        16 * slot + 2 * (index % BLOCK_DRAWS) as usize
+    }
+
+    /// The next block the window can take, dropping a block already read if it is full.
+    fn extend(&mut self) -> Option<u64> {
+        if self.hi == self.lo {
+            return None;
+        }
+        if self.hi - self.lo == WINDOW as u64 {
+            if self.last <= self.lo {
+                return None;
+            }
+            self.lo += 1;
+        }
+        self.hi += 1;
+        Some(self.hi - 1)
+    }
+}
+
+impl Cursors {
+    /// Cursors on the keys whose regions are `regions`.
+    pub fn new(seed: u64, regions: Vec<u64>) -> Self {
+        let n = regions.len();
+        Cursors {
+            key: Key::new(seed),
+            run: 0,
+            cursors: regions
+                .into_iter()
+                .map(|region| Cursor {
+                    region,
+                    lo: 0,
+                    hi: 0,
+                    last: 0,
+                    words: [0; 16 * WINDOW],
+                })
+                .collect(),
+            missing: Vec::with_capacity(n),
+            lanes: Vec::with_capacity(n * WINDOW),
+            pass: [[0; 16]; MAX_LANES],
+        }
+    }
+
+    /// Moves every cursor to run `run`, holding nothing yet.
+    pub fn start_run(&mut self, run: u64) {
+        self.run = run;
+        for cursor in &mut self.cursors {
+            cursor.hi = cursor.lo;
+        }
+        self.missing.clear();
+    }
+
+    /// Asks cursor `cursor` to hold draw `index` of its key after the next `fetch`.
+    #[inline]
+    pub fn want(&mut self, cursor: usize, index: u64) {
+        let c = &mut self.cursors[cursor];
+        c.last = index / BLOCK_DRAWS;
+        if !c.holds(index) {
+            c.lo = c.last;
+            c.hi = c.last;
+            self.missing.push(cursor);
+        }
+    }
+
+    /// Whether `fetch` has blocks to compute.
+    pub fn pending(&self) -> bool {
+        !self.missing.is_empty()
+    }
+
+    /// Computes the blocks asked for since the last fetch. Lanes left over extend the windows of
+    /// the cursors asked for, then those of `next` (cursors that will be read soon), a block at a
+    /// time in turn.
+    pub fn fetch(&mut self, next: &[usize]) {
+        if self.missing.is_empty() {
+            return;
+        }
+        let lanes = self.missing.len().div_ceil(self.key.lanes()) * self.key.lanes();
+        self.lanes.clear();
+        for &cursor in &self.missing {
+            let c = &mut self.cursors[cursor];
+            self.lanes.push((cursor, c.lo));
+            c.hi = c.lo + 1;
+        }
+        'fill: for _ in 1..WINDOW {
+            let mut extended = false;
+            for &cursor in self.missing.iter().chain(next) {
+                if self.lanes.len() == lanes {
+                    break 'fill;
+                }
+                if let Some(block) = self.cursors[cursor].extend() {
+                    self.lanes.push((cursor, block));
+                    extended = true;
+                }
+            }
+            if !extended {
+                break;
+            }
+        }
+        for group in self.lanes.chunks(self.key.lanes()) {
+            let mut at = [(0, 0); MAX_LANES];
+            for (at, &(cursor, block)) in at.iter_mut().zip(group) {
+                let (first, _) = locate(self.cursors[cursor].region, 0);
+                *at = (self.run, first.wrapping_add(block));
+            }
+            self.key.pass(&at[..group.len()], &mut self.pass);
+            for (&(cursor, block), words) in group.iter().zip(&self.pass) {
+                let slot = block as usize % WINDOW;
+                self.cursors[cursor].words[16 * slot..16 * (slot + 1)].copy_from_slice(words);
+            }
+        }
+        self.missing.clear();
+    }
+
+    /// Draw `index` of cursor `cursor`'s key, uniform on [0, 1); the cursor must hold it (`want`
+    /// then `fetch`).
+    #[inline]
+    pub fn uniform(&self, cursor: usize, index: u64) -> f64 {
+        let c = &self.cursors[cursor];
+        debug_assert!(c.holds(index) && self.missing.is_empty());
+        let word = Cursor::word(index);
+        unit_f64(u64::from(c.words[word]) | (u64::from(c.words[word + 1]) << 32))
+    }
+
+    /// The first of draws `from..to` of cursor `cursor`'s key whose uniform is below `p`, or
+    /// `to` if none is; the draws must lie in one block, which the cursor holds (`want(from)`
+    /// then `fetch`).
+    #[inline]
+    pub fn first_below(&self, cursor: usize, from: u64, to: u64, p: f64) -> u64 {
+        let c = &self.cursors[cursor];
+        debug_assert!(c.holds(from) && to <= Cursors::block_end(from) && self.missing.is_empty());
+        let start = Cursor::word(from);
+        let draws = c.words[start..start + 2 * (to - from) as usize].chunks_exact(2);
+        for (index, pair) in (from..).zip(draws) {
+            if unit_f64(u64::from(pair[0]) | (u64::from(pair[1]) << 32)) < p {
+                return index;
+            }
+        }
+        to
+    }
+
+    /// The draw after the last one in `index`'s block.
+    pub fn block_end(index: u64) -> u64 {
+        index - index % BLOCK_DRAWS + BLOCK_DRAWS
+    }
+
+    /// A generator reading cursor `cursor`'s key from draw 0 on; the cursor must hold draw 0.
+    pub fn sequence(&self, cursor: usize) -> Sequence<'_> {
+        let c = &self.cursors[cursor];
+        debug_assert!(c.holds(0) && self.missing.is_empty());
+        let (counter, _) = locate(c.region, 0);
+        let mut block = [0; 16];
+        block.copy_from_slice(&c.words[..16]);
+        Sequence::new(&self.key, self.run, counter, block)
+    }
+}
+
+/// The words of a stream from the start of a block on, as a `rand` generator: what
+/// `ChaCha8Rng` positioned there returns, for samplers that consume several draws.
+#[derive(Debug)]
+pub struct Sequence<'a> {
+    key: &'a Key,
+    run: u64,
+    counter: u64,
+    block: Block,
+    /// The next word of `block` to read.
+    word: usize,
+}
+
+impl<'a> Sequence<'a> {
+    fn new(key: &'a Key, run: u64, counter: u64, block: Block) -> Self {
+        Sequence {
+            key,
+            run,
+            counter,
+            block,
+            word: 0,
+        }
+    }
+
+    fn next_word(&mut self) -> u32 {
+        if self.word == 16 {
+            self.counter = self.counter.wrapping_add(1);
+            self.block = self.key.block(self.run, self.counter);
+            self.word = 0;
+        }
+        self.word += 1;
+        self.block[self.word - 1]
+    }
+}
+
+impl TryRng for Sequence<'_> {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok(self.next_word())
+    }
+
+    /// Low word first, as `ChaCha8Rng`.
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        let low = self.next_word();
+        Ok(u64::from(low) | (u64::from(self.next_word()) << 32))
+    }
+
+    /// Whole words in order, little-endian; a partial last word is consumed whole, as
+    /// `ChaCha8Rng` does.
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        for chunk in dst.chunks_mut(4) {
+            let bytes = self.next_word().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use rand::rand_core::Rng;
+
     use super::*;
+
+    /// Draw `index` of `region` as the protocol defines it, with `rand_chacha` itself.
+    fn reference_draw(seed: u64, run: u64, region: u64, index: u64) -> u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(run);
+        rng.set_word_pos(((region as u128) << 32) + 2 * index as u128);
+        rng.next_u64()
+    }
 
     #[test]
     fn fnv_matches_reference_vectors() {
@@ -106,9 +744,118 @@ mod tests {
     }
 
     #[test]
-    fn sequence_starts_at_draw_zero() {
+    fn draws_are_those_of_rand_chacha() {
+        let regions = [0, 1, region("trigger:x"), region("param:p"), 0xffff_ffff];
+        let mut addressed = Addressed::new(2025);
+        for run in [0, 1, 19_999, u64::MAX] {
+            for region in regions {
+                for index in [0, 1, 7, 8, 35, 36, 10_000] {
+                    let expected = reference_draw(2025, run, region, index);
+                    assert_eq!(
+                        addressed.draw(run, region, index),
+                        expected,
+                        "run {run} region {region} index {index}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn locate_is_the_word_position_in_blocks() {
+        for region in [0, 1, 0xffff_ffff, u64::MAX] {
+            for index in [0, 1, 7, 8, 9, 36, u64::MAX / 2, u64::MAX] {
+                let word = ((region as u128) << 32) + 2 * index as u128;
+                assert_eq!(locate(region, index), ((word / 16) as u64, (word % 16) as usize));
+            }
+        }
+    }
+
+    #[test]
+    fn simd_blocks_equal_scalar_blocks() {
+        let key = Key::new(99);
+        let at: [(u64, u64); 8] = [
+            (0, 0),
+            (5, 1 << 40),
+            (u64::MAX, 3),
+            (123_456_789, 0xdead_beef_1234),
+            (1, u64::MAX),
+            (2, 7),
+            (3, 8),
+            (1 << 63, 1 << 33),
+        ];
+        let expected = at.map(|(stream, counter)| key.block(stream, counter));
+        #[cfg(target_arch = "x86_64")]
+        {
+            // SAFETY: SSE2 is part of the x86-64 baseline.
+            let mut four = [[0; 16]; 4];
+            unsafe { sse2::blocks4(&key.words, &[at[0], at[1], at[2], at[3]], &mut four) };
+            assert_eq!(four[..], expected[..4]);
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut eight = [[0; 16]; 8];
+                // SAFETY: checked just above.
+                unsafe { avx2::blocks8(&key.words, &at, &mut eight) };
+                assert_eq!(eight, expected);
+            }
+        }
+        // Any count, in passes of whatever width this processor has.
+        for n in [1, 3, 8] {
+            let mut out = vec![[0; 16]; n];
+            key.blocks(&at[..n], &mut out);
+            assert_eq!(out[..], expected[..n]);
+        }
+    }
+
+    #[test]
+    fn cursors_fetch_what_they_want() {
+        let regions: Vec<u64> = (0..6).map(|c| region(&format!("trigger:{c}"))).collect();
+        let mut cursors = Cursors::new(11, regions.clone());
+        for run in [4, 5] {
+            cursors.start_run(run);
+            for step in 1..=40u64 {
+                // Cursors on different keys; some skip steps, as ineligible triggers do.
+                let wanted: Vec<usize> = (0..6).filter(|&c| step % (c as u64 + 1) == 0).collect();
+                for &c in &wanted {
+                    cursors.want(c, step);
+                }
+                cursors.fetch(&[0, 3, 5]);
+                for &c in &wanted {
+                    let expected = unit_f64(reference_draw(11, run, regions[c], step));
+                    assert_eq!(cursors.uniform(c, step), expected);
+                    // The scan for a draw below p stops exactly where the uniforms say.
+                    let end = Cursors::block_end(step);
+                    for p in [f64::MIN_POSITIVE, 0.1, 0.5, expected, expected.next_up(), 0.999] {
+                        let found = cursors.first_below(c, step, end, p);
+                        assert!((step..found).all(|i| cursors.uniform(c, i) >= p));
+                        assert!(found == end || cursors.uniform(c, found) < p);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn sequence_is_the_stream_of_rand_chacha() {
         let a = Addressed::new(1);
-        let mut seq = a.sequence(2, region("param:p"));
-        assert_eq!(seq.next_u64(), a.clone().draw(2, region("param:p"), 0));
+        let r = region("param:p");
+        let mut seq = a.sequence(2, r);
+        let mut reference = ChaCha8Rng::seed_from_u64(1);
+        reference.set_stream(2);
+        reference.set_word_pos((r as u128) << 32);
+        assert_eq!(seq.next_u64(), a.clone().draw(2, r, 0));
+        reference.next_u64();
+        // Odd reads cross block boundaries mid-u64.
+        for i in 0..100 {
+            match i % 3 {
+                0 => assert_eq!(seq.next_u32(), reference.next_u32()),
+                1 => assert_eq!(seq.next_u64(), reference.next_u64()),
+                _ => {
+                    let (mut x, mut y) = ([0u8; 7], [0u8; 7]);
+                    seq.fill_bytes(&mut x);
+                    reference.fill_bytes(&mut y);
+                    assert_eq!(x, y);
+                }
+            }
+        }
     }
 }

@@ -3,16 +3,32 @@
 //! Runs are independent: run `i` depends only on the model, the seed and `i` (see `rng`), so a
 //! range can be split across threads or machines in any way and the integer tallies added back
 //! together give the same result. The per-step loop reads and writes one flat slot array and
-//! allocates nothing; scratch space is allocated once per chunk of runs.
+//! allocates nothing; scratch space is allocated once per worker thread.
+//!
+//! Most steps change little, so the loop does work in proportion to what changes, not to the
+//! size of the model:
+//! - Every `when`, probability and outcome keeps its last value until a slot it reads changes
+//!   ([`Plan::readers`]). `t` and `since.X` advance every step, but a program that only compares
+//!   them with constants (`since.x <= 1`) can change only when they cross one, so it is
+//!   re-evaluated only then ([`Plan::watchers`]).
+//! - Triggers out of `repeat` or cooling down are skipped without a look at their `when`, and
+//!   the set of eligible triggers is updated only where something changed.
+//! - An eligible trigger's firing tests are read a block of draws ahead: it is next looked at
+//!   the step it fires or its block of draws ends ([`Scratch::due`]). Most steps look at no
+//!   trigger at all.
+//! - The random blocks the step's firing tests need are computed together ([`Cursors`]); a
+//!   probability of 0 or 1 needs no draw (`u < p` is known for `u` in [0, 1)).
+//! - Tallies are kept as differences between consecutive steps ([`Counts`]): a run adds to them
+//!   only when its state changes, and they are summed up once per chunk of runs.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand_distr::Distribution as _;
 use rayon::prelude::*;
 
-use crate::compile::{Distribution, Effect, Model, NEVER_FIRED_SINCE, SLOT_ESCALATION, SLOT_T, per_step};
+use crate::compile::{Cmp, Decision, Distribution, Effect, Model, Program, SLOT_ESCALATION, SLOT_T, Test, per_step};
 use crate::expr::AssignOp;
-use crate::rng::Addressed;
+use crate::rng::{Addressed, Cursors};
 use crate::tally::{Shape, Tallies};
 
 /// Runs simulated per unit of parallel work. Results do not depend on it.
@@ -47,10 +63,16 @@ pub trait Observer {
     fn fired(&mut self, _step: usize, _trigger: usize, _landing_step: Option<usize>) {}
     fn changed(&mut self, _step: usize, _trigger: usize, _slot: u32, _old: f64, _new: f64, _delayed: bool) {}
     fn step_done(&mut self, _step: usize, _slots: &[f64]) {}
+    /// Whether `step_done` looks at the slots. When it does not, the simulation skips keeping up
+    /// to date the slots nothing in the model reads (the `since.` of triggers no expression
+    /// names), which change every step.
+    const READS_SLOTS: bool = true;
 }
 
 struct Quiet;
-impl Observer for Quiet {}
+impl Observer for Quiet {
+    const READS_SLOTS: bool = false;
+}
 
 pub fn shape(model: &Model) -> Shape {
     Shape {
@@ -73,10 +95,11 @@ pub fn simulate(
     let chunks = count.div_ceil(CHUNK_RUNS);
     let lowest_failure = AtomicU64::new(u64::MAX);
     let shape = shape(model);
+    let plan = Plan::new(model);
     (0..chunks)
         .into_par_iter()
         .map_init(
-            || Scratch::new(model, seed),
+            || Scratch::new(model, &plan, seed),
             |scratch, chunk| {
                 let start = first + chunk * CHUNK_RUNS;
                 let end = (start + CHUNK_RUNS).min(first + count);
@@ -86,12 +109,14 @@ pub fn simulate(
                 if start > lowest_failure.load(Ordering::Relaxed) {
                     return Ok(tallies);
                 }
+                scratch.counts.clear();
                 for run in start..end {
-                    if let Err(error) = scratch.run(model, run, &mut tallies, &mut Quiet) {
+                    if let Err(error) = scratch.run(model, &plan, run, &mut Quiet) {
                         lowest_failure.fetch_min(run, Ordering::Relaxed);
                         return Err(error);
                     }
                 }
+                scratch.counts.add_to(&mut tallies);
                 progress(end - start);
                 Ok(tallies)
             },
@@ -109,61 +134,370 @@ pub fn simulate(
 /// Replays one run with an observer (for `sim trace`); gives the same events as inside
 /// `simulate`.
 pub fn replay(model: &Model, seed: u64, run: u64, observer: &mut impl Observer) -> Result<Tallies, SimError> {
+    let plan = Plan::new(model);
+    let mut scratch = Scratch::new(model, &plan, seed);
+    scratch.run(model, &plan, run, observer)?;
     let mut tallies = Tallies::zero(shape(model));
-    Scratch::new(model, seed).run(model, run, &mut tallies, observer)?;
+    scratch.counts.add_to(&mut tallies);
     Ok(tallies)
 }
 
-/// The cached value if it was computed at the current state `version`, else a fresh one.
+/// The set bits of `word`, lowest first, each as a word of its own.
 #[inline]
-fn cached(slot: &mut (u64, f64), version: u64, volatile: bool, eval: impl FnOnce() -> f64) -> f64 {
-    if volatile || slot.0 != version {
-        *slot = (version, eval());
+fn bits_of(mut word: u64) -> impl Iterator<Item = u64> {
+    std::iter::from_fn(move || {
+        let bit = word & word.wrapping_neg();
+        word ^= bit;
+        (bit != 0).then_some(bit)
+    })
+}
+
+/// A set of small indices, one bit each.
+#[derive(Clone, Debug)]
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(len: usize) -> Self {
+        Bits(vec![0; len.div_ceil(64)])
     }
-    slot.1
+
+    #[inline]
+    fn contains(&self, i: usize) -> bool {
+        self.0[i / 64] & (1 << (i % 64)) != 0
+    }
+
+    #[inline]
+    fn insert(&mut self, i: usize) {
+        self.0[i / 64] |= 1 << (i % 64);
+    }
+
+    #[inline]
+    fn remove(&mut self, i: usize) {
+        self.0[i / 64] &= !(1 << (i % 64));
+    }
+
+    fn clear(&mut self) {
+        self.0.fill(0);
+    }
+
+    /// Makes the set `0..len`.
+    fn fill(&mut self, len: usize) {
+        for (w, word) in self.0.iter_mut().enumerate() {
+            let n = len.saturating_sub(w * 64).min(64);
+            *word = if n == 64 { u64::MAX } else { (1 << n) - 1 };
+        }
+    }
+
+    #[inline]
+    fn union_with(&mut self, other: &[u64]) {
+        for (a, b) in self.0.iter_mut().zip(other) {
+            *a |= b;
+        }
+    }
+}
+
+/// What `simulate` derives once from a model: which cached values a change of each slot makes
+/// stale.
+///
+/// Programs are numbered in three groups, each starting on a word of a [`Bits`] so that a
+/// group can be scanned word by word: trigger `i`'s `when` is `i`, its probability `G + i`, and
+/// outcome `o`'s `when` is `2G + o`, where `G` is the trigger count rounded up to 64.
+struct Plan {
+    /// `G` above.
+    group: usize,
+    /// Words of a set of programs.
+    words: usize,
+    /// The set of all programs.
+    all: Vec<u64>,
+    /// `readers[slot * words..][..words]`: the programs that read `slot`.
+    readers: Vec<u64>,
+    /// Slots that advance by one every step, a row each: row 0 is `t`, row `1 + i` is trigger
+    /// `i`'s `since.`. The programs that read them, with how they read them.
+    watchers: Vec<Vec<Watcher>>,
+    /// `moves[row * (steps + 2) + n]`: going from `n - 1` to `n` may change a watcher of the row.
+    moves: Vec<bool>,
+    row_len: usize,
+    /// The `when` of each trigger and of each outcome, and the tests of those that are
+    /// [`Decision`]s.
+    whens: Vec<Condition>,
+    outcome_whens: Vec<Condition>,
+    tests: Vec<Test>,
+    /// Triggers whose `since.` some expression reads (effects included).
+    since_read: Vec<bool>,
+}
+
+/// A condition as the fastest form it compiles to.
+#[derive(Clone, Copy, Debug)]
+enum Condition {
+    Decision(Decision),
+    Tree(Program),
+}
+
+impl Condition {
+    fn new(program: Program, model: &Model, tests: &mut Vec<Test>) -> Self {
+        match program.decision(&model.code, tests) {
+            Some(decision) => Condition::Decision(decision),
+            None => Condition::Tree(program),
+        }
+    }
+
+    #[inline]
+    fn holds(self, model: &Model, tests: &[Test], slots: &[f64]) -> bool {
+        match self {
+            Condition::Decision(decision) => decision.holds(tests, slots),
+            Condition::Tree(program) => program.eval(&model.code, slots) != 0.0,
+        }
+    }
+}
+
+/// A program reading a slot that advances by one every step.
+#[derive(Clone, Copy, Debug)]
+struct Watcher {
+    program: usize,
+    /// `Some`: the program only compares the slot with a constant there.
+    compare: Option<(Cmp, f64)>,
+}
+
+impl Watcher {
+    /// Whether the program may change when the slot goes from `n - 1` to `n`.
+    fn moves(self, n: usize) -> bool {
+        self.compare
+            .is_none_or(|(cmp, k)| cmp.test((n - 1) as f64, k) != cmp.test(n as f64, k))
+    }
+}
+
+impl Plan {
+    fn new(model: &Model) -> Self {
+        let triggers = model.triggers.len();
+        let group = triggers.div_ceil(64) * 64;
+        let programs = 2 * group + model.outcomes.len();
+        let words = programs.div_ceil(64);
+        let slots = model.initial_slots.len();
+        let row_len = model.steps + 2;
+        let mut row_of_slot = vec![None; slots];
+        row_of_slot[SLOT_T as usize] = Some(0);
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            row_of_slot[trigger.since_slot as usize] = Some(1 + i);
+        }
+        let mut all = Bits::new(words * 64);
+        for program in (0..triggers).chain(group..group + triggers).chain(2 * group..programs) {
+            all.insert(program);
+        }
+        let mut plan = Plan {
+            group,
+            words,
+            all: all.0,
+            readers: vec![0; slots * words],
+            watchers: vec![Vec::new(); 1 + triggers],
+            moves: vec![false; (1 + triggers) * row_len],
+            row_len,
+            whens: Vec::new(),
+            outcome_whens: Vec::new(),
+            tests: Vec::new(),
+            since_read: Vec::new(),
+        };
+        let mut tests = Vec::new();
+        plan.whens = model
+            .triggers
+            .iter()
+            .map(|t| Condition::new(t.when, model, &mut tests))
+            .collect();
+        plan.outcome_whens = model
+            .outcomes
+            .iter()
+            .map(|o| Condition::new(o.when, model, &mut tests))
+            .collect();
+        plan.tests = tests;
+        let effects = model.effects.iter().map(|e| e.value);
+        let programs = model.triggers.iter().flat_map(|t| [t.when, t.probability]);
+        let outcomes = model.outcomes.iter().map(|o| o.when);
+        let mut read = vec![false; slots];
+        for program in programs.chain(outcomes).chain(effects) {
+            program.for_each_read(&model.code, &mut |slot, _| read[slot as usize] = true);
+        }
+        plan.since_read = model.triggers.iter().map(|t| read[t.since_slot as usize]).collect();
+        let whens = model.triggers.iter().enumerate().map(|(i, t)| (i, t.when));
+        let probabilities = model
+            .triggers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (group + i, t.probability));
+        let outcomes = model.outcomes.iter().enumerate().map(|(o, x)| (2 * group + o, x.when));
+        for (program, code) in whens.chain(probabilities).chain(outcomes) {
+            code.for_each_read(&model.code, &mut |slot, compared_with| {
+                plan.readers[slot as usize * words + program / 64] |= 1 << (program % 64);
+                if let Some(row) = row_of_slot[slot as usize] {
+                    let watcher = Watcher {
+                        program,
+                        compare: compared_with,
+                    };
+                    plan.watchers[row].push(watcher);
+                    let moves = &mut plan.moves[row * row_len..(row + 1) * row_len];
+                    for (n, moved) in moves.iter_mut().enumerate().skip(1) {
+                        *moved |= watcher.moves(n);
+                    }
+                }
+            });
+        }
+        plan
+    }
+
+    fn programs(&self) -> usize {
+        self.words * 64
+    }
+
+    /// Number of trigger `i`'s probability.
+    #[inline]
+    fn probability(&self, i: usize) -> usize {
+        self.group + i
+    }
+
+    /// Number of outcome `o`'s `when`.
+    #[inline]
+    fn outcome(&self, o: usize) -> usize {
+        2 * self.group + o
+    }
+
+    #[inline]
+    fn readers(&self, slot: u32) -> &[u64] {
+        &self.readers[slot as usize * self.words..][..self.words]
+    }
+
+    /// Marks stale the programs that may change when the slot of `row` goes from `n - 1` to
+    /// `n`, and tells whether there were any; `row` 0 is `t`, `1 + i` is `since.` of trigger `i`.
+    #[inline]
+    fn advance(&self, row: usize, n: usize, stale: &mut Bits) -> bool {
+        let moves = self.moves[row * self.row_len + n];
+        if moves {
+            for watcher in &self.watchers[row] {
+                if watcher.moves(n) {
+                    stale.insert(watcher.program);
+                }
+            }
+        }
+        moves
+    }
+}
+
+/// The tallies of a chunk of runs, each table kept as differences between a step's row and the
+/// previous one: a run adds to them only at the steps where its state changes (and a change
+/// is +1 on the new column, -1 on the old). `add_to` sums them up into plain counts.
+struct Counts {
+    shape: Shape,
+    runs: u64,
+    level_at: Vec<i64>,
+    max_level_at: Vec<i64>,
+    outcome_holds: Vec<i64>,
+    outcome_by: Vec<i64>,
+    trigger_fired_by: Vec<i64>,
+    trigger_firings: Vec<u64>,
+}
+
+impl Counts {
+    fn new(shape: Shape) -> Self {
+        let rows = shape.steps + 1;
+        Counts {
+            shape,
+            runs: 0,
+            level_at: vec![0; rows * shape.levels],
+            max_level_at: vec![0; rows * shape.levels],
+            outcome_holds: vec![0; rows * shape.outcomes],
+            outcome_by: vec![0; rows * shape.outcomes],
+            trigger_fired_by: vec![0; rows * shape.triggers],
+            trigger_firings: vec![0; shape.triggers],
+        }
+    }
+
+    fn clear(&mut self) {
+        *self = Counts::new(self.shape);
+    }
+
+    fn add_to(&self, tallies: &mut Tallies) {
+        fn sum_up(differences: &[i64], width: usize, counts: &mut [u64]) {
+            let mut running = vec![0i64; width];
+            for (row, counts) in differences.chunks(width).zip(counts.chunks_mut(width)) {
+                for ((sum, d), count) in running.iter_mut().zip(row).zip(counts) {
+                    *sum += d;
+                    *count += u64::try_from(*sum).expect("a count is never negative");
+                }
+            }
+        }
+        let s = self.shape;
+        tallies.runs += self.runs;
+        sum_up(&self.level_at, s.levels, &mut tallies.level_at);
+        sum_up(&self.max_level_at, s.levels, &mut tallies.max_level_at);
+        sum_up(&self.outcome_holds, s.outcomes, &mut tallies.outcome_holds);
+        sum_up(&self.outcome_by, s.outcomes, &mut tallies.outcome_by);
+        sum_up(&self.trigger_fired_by, s.triggers, &mut tallies.trigger_fired_by);
+        for (total, n) in tallies.trigger_firings.iter_mut().zip(&self.trigger_firings) {
+            *total += n;
+        }
+    }
 }
 
 /// Per-worker state, allocated once and reused for every run.
 struct Scratch {
-    /// Parameters and delays.
+    /// Delay draws.
     rng: Addressed,
-    /// One cursor per trigger, so that each trigger reads its draws in order.
-    fire_rngs: Vec<Addressed>,
+    /// One cursor per param, for the draws at the start of a run.
+    param_draws: Cursors,
+    /// One cursor per trigger, for its firing tests.
+    fire_draws: Cursors,
+    betas: Vec<Option<rand_distr::Beta<f64>>>,
     slots: Vec<f64>,
     /// Delayed firings not yet applied: (landing step, trigger), in firing order.
     pending: Vec<(usize, usize)>,
+    /// The eligible triggers with a probability > 0: valid until `changed`.
+    eligible: Bits,
+    /// `due[t * words..][..words]`: the eligible triggers to look at step `t`; every eligible
+    /// trigger's draws are known to be >= p from the step it became eligible (or last fired)
+    /// up to the step it is due. `next[i]`: the step trigger `i` is due, if it is eligible.
+    due: Vec<u64>,
+    next: Vec<Option<usize>>,
+    /// Cursors to extend with the lanes a fetch leaves over.
+    extend: Vec<usize>,
+    /// Triggers whose last computed probability is > 0.
+    positive: Bits,
+    /// Something changed since `eligible` was made: a slot (so some programs may be stale), or
+    /// the set of active triggers.
+    changed: bool,
     firing: Vec<usize>,
     last_fired: Vec<usize>,
-    outcome_seen: Vec<bool>,
-    /// Bumped by every change of state; a cached value is valid while its version matches.
-    /// Most steps change nothing, so most expressions are not re-evaluated.
-    version: u64,
-    when_cache: Vec<(u64, f64)>,
-    probability_cache: Vec<(u64, f64)>,
-    outcome_cache: Vec<(u64, f64)>,
-    betas: Vec<Option<rand_distr::Beta<f64>>>,
+    /// Triggers that have fired in this run: their `since.` slots advance every step. Those
+    /// whose `since.` an expression reads are also in `counting`.
+    fired: Vec<usize>,
+    counting: Vec<usize>,
+    /// Triggers that may fire: not out of `repeat`, not cooling down.
+    active: Bits,
+    /// Triggers cooling down, to be made active again when their cooldown ends.
+    cooling: Vec<usize>,
+    /// The last value of each trigger's probability, valid unless stale.
+    values: Vec<f64>,
+    /// Programs that read a slot which changed since their value was computed.
+    stale: Bits,
+    /// Triggers whose `when` held when last evaluated.
+    when_holds: Bits,
+    /// Outcomes that hold at the last recorded step, and those that held at some step >= 1.
+    holds: Bits,
+    seen: Bits,
+    level: usize,
+    max_level: usize,
+    counts: Counts,
 }
 
 impl Scratch {
-    fn new(model: &Model, seed: u64) -> Self {
+    fn new(model: &Model, plan: &Plan, seed: u64) -> Self {
         let pending_capacity = model
             .triggers
             .iter()
             .filter(|t| t.delay_max > 0)
             .map(|t| (t.max_firings as usize).min(model.steps))
             .sum();
+        let triggers = model.triggers.len();
         Scratch {
             rng: Addressed::new(seed),
-            fire_rngs: vec![Addressed::new(seed); model.triggers.len()],
-            slots: model.initial_slots.clone(),
-            pending: Vec::with_capacity(pending_capacity),
-            firing: Vec::with_capacity(model.triggers.len()),
-            last_fired: vec![0; model.triggers.len()],
-            outcome_seen: vec![false; model.outcomes.len()],
-            version: 0,
-            when_cache: vec![(u64::MAX, 0.0); model.triggers.len()],
-            probability_cache: vec![(u64::MAX, 0.0); model.triggers.len()],
-            outcome_cache: vec![(u64::MAX, 0.0); model.outcomes.len()],
+            param_draws: Cursors::new(seed, model.params.iter().map(|p| p.region).collect()),
+            fire_draws: Cursors::new(seed, model.triggers.iter().map(|t| t.fire_region).collect()),
             betas: model
                 .params
                 .iter()
@@ -172,133 +506,351 @@ impl Scratch {
                     _ => None,
                 })
                 .collect(),
+            slots: model.initial_slots.clone(),
+            pending: Vec::with_capacity(pending_capacity),
+            eligible: Bits::new(triggers),
+            positive: Bits::new(triggers),
+            due: vec![0; (model.steps + 2) * triggers.div_ceil(64)],
+            next: vec![None; triggers],
+            extend: Vec::with_capacity(triggers),
+            changed: true,
+            firing: Vec::with_capacity(triggers),
+            last_fired: vec![0; triggers],
+            fired: Vec::with_capacity(triggers),
+            counting: Vec::with_capacity(triggers),
+            active: Bits::new(triggers),
+            cooling: Vec::with_capacity(triggers),
+            values: vec![0.0; triggers],
+            stale: Bits::new(plan.programs()),
+            when_holds: Bits::new(triggers),
+            holds: Bits::new(model.outcomes.len()),
+            seen: Bits::new(model.outcomes.len()),
+            level: 0,
+            max_level: 0,
+            counts: Counts::new(shape(model)),
         }
     }
 
-    fn run(
-        &mut self,
-        model: &Model,
-        run: u64,
-        tallies: &mut Tallies,
-        observer: &mut impl Observer,
-    ) -> Result<(), SimError> {
-        let code = &model.code;
+    /// Records a change of `slot` to `value`: the programs reading it are stale.
+    #[inline]
+    fn set(&mut self, plan: &Plan, slot: u32, value: f64) {
+        if self.slots[slot as usize] != value {
+            self.slots[slot as usize] = value;
+            self.stale.union_with(plan.readers(slot));
+            self.changed = true;
+        }
+    }
+
+    fn run<O: Observer>(&mut self, model: &Model, plan: &Plan, run: u64, observer: &mut O) -> Result<(), SimError> {
         self.slots.copy_from_slice(&model.initial_slots);
         self.draw_params(model, run, observer);
+        self.fire_draws.start_run(run);
+        for i in 0..model.triggers.len() {
+            self.unschedule(i);
+        }
+        self.eligible.clear();
         self.pending.clear();
-        self.outcome_seen.fill(false);
-        // A new run invalidates every cached value.
-        self.version += 1;
-
-        let levels = model.levels;
-        let mut max_level = self.slots[SLOT_ESCALATION as usize] as usize;
-        self.record(model, 0, &mut max_level, tallies);
+        self.fired.clear();
+        self.counting.clear();
+        self.cooling.clear();
+        self.active.fill(model.triggers.len());
+        // A new run: no value computed before is valid.
+        self.stale.0.copy_from_slice(&plan.all);
+        self.changed = true;
+        self.record_start(model, plan);
         observer.step_done(0, &self.slots);
 
         for t in 1..=model.steps {
             self.slots[SLOT_T as usize] = t as f64;
+            self.changed |= plan.advance(0, t, &mut self.stale);
+            self.land_delayed(model, plan, run, t, observer)?;
+            self.count_steps(model, plan, t, O::READS_SLOTS);
+            self.evaluate(model, plan, run, t)?;
+            self.draw(t);
+            self.fire(model, plan, run, t, observer)?;
+            // (e) is done by `apply`; (f) record.
+            self.record(model, plan, t);
+            observer.step_done(t, &self.slots);
+        }
+        debug_assert!(self.max_level < model.levels);
+        self.counts.runs += 1;
+        Ok(())
+    }
 
-            // (a) Delayed effects landing now, in firing order.
-            let mut i = 0;
-            while i < self.pending.len() {
-                let (landing, trigger) = self.pending[i];
-                if landing == t {
-                    self.apply(model, run, t, trigger, true, observer)?;
-                }
-                i += 1;
+    /// (a) Delayed effects landing at step `t`, in firing order.
+    #[inline]
+    fn land_delayed(
+        &mut self,
+        model: &Model,
+        plan: &Plan,
+        run: u64,
+        t: usize,
+        observer: &mut impl Observer,
+    ) -> Result<(), SimError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut i = 0;
+        while i < self.pending.len() {
+            let (landing, trigger) = self.pending[i];
+            if landing == t {
+                self.apply(model, plan, run, t, trigger, true, observer)?;
             }
-            self.pending.retain(|&(landing, _)| landing != t);
+            i += 1;
+        }
+        self.pending.retain(|&(landing, _)| landing != t);
+        Ok(())
+    }
 
-            for (i, trigger) in model.triggers.iter().enumerate() {
-                let count = self.slots[trigger.count_slot as usize];
-                self.slots[trigger.since_slot as usize] = if count > 0.0 {
-                    (t - self.last_fired[i]) as f64
+    /// `since.X` of the triggers that have fired (the others keep "never") and that some
+    /// expression reads, or of all that have fired if `all`; and the cooldowns that end at step
+    /// `t`.
+    #[inline]
+    fn count_steps(&mut self, model: &Model, plan: &Plan, t: usize, all: bool) {
+        for &i in if all { &self.fired } else { &self.counting } {
+            let slot = model.triggers[i].since_slot as usize;
+            let since = t - self.last_fired[i];
+            let old = self.slots[slot];
+            self.slots[slot] = since as f64;
+            // One more step matters only where a comparison's constant is crossed; a firing
+            // resets the count, which always matters (unless it fired the step before too).
+            if since as f64 == old + 1.0 {
+                if plan.moves[(1 + i) * plan.row_len + since] {
+                    self.changed |= plan.advance(1 + i, since, &mut self.stale);
+                }
+            } else if since as f64 != old {
+                self.stale.union_with(plan.readers(slot as u32));
+                self.changed = true;
+            }
+        }
+        if !self.cooling.is_empty() {
+            let last_fired = &self.last_fired;
+            let active = &mut self.active;
+            let changed = &mut self.changed;
+            self.cooling.retain(|&i| {
+                let cooled = t > last_fired[i] + model.triggers[i].cooldown as usize;
+                if cooled {
+                    active.insert(i);
+                    *changed = true;
+                }
+                !cooled
+            });
+        }
+    }
+
+    /// Makes trigger `i` due at step `step`.
+    #[inline]
+    fn schedule(&mut self, i: usize, step: usize) {
+        self.unschedule(i);
+        let words = self.eligible.0.len();
+        if let Some(word) = self.due.get_mut(step * words + i / 64) {
+            *word |= 1 << (i % 64);
+        }
+        self.next[i] = Some(step);
+    }
+
+    #[inline]
+    fn unschedule(&mut self, i: usize) {
+        let words = self.eligible.0.len();
+        if let Some(step) = self.next[i].take()
+            && let Some(word) = self.due.get_mut(step * words + i / 64)
+        {
+            *word &= !(1 << (i % 64));
+        }
+    }
+
+    /// (b) Updates the set of triggers eligible at step `t` with a probability > 0, if anything
+    /// changed. Every trigger sees the same snapshot. Works a word of 64 triggers at a time, and
+    /// evaluates only the `when`s of active triggers, and the probabilities of eligible ones,
+    /// whose inputs changed. A trigger that becomes eligible, or gets a new probability, is due
+    /// now.
+    #[inline]
+    fn evaluate(&mut self, model: &Model, plan: &Plan, run: u64, t: usize) -> Result<(), SimError> {
+        if !self.changed {
+            return Ok(());
+        }
+        self.changed = false;
+        let probabilities = plan.probability(0) / 64;
+        for word in 0..self.active.0.len() {
+            let active = self.active.0[word];
+            let stale = self.stale.0[word] & active;
+            self.stale.0[word] &= !stale;
+            let mut holds = self.when_holds.0[word];
+            for bit in bits_of(stale) {
+                let i = word * 64 + bit.trailing_zeros() as usize;
+                if plan.whens[i].holds(model, &plan.tests, &self.slots) {
+                    holds |= bit;
                 } else {
-                    NEVER_FIRED_SINCE
-                };
-            }
-
-            // (b), (c) Every trigger sees the same snapshot.
-            self.firing.clear();
-            for (i, trigger) in model.triggers.iter().enumerate() {
-                let count = self.slots[trigger.count_slot as usize];
-                if count >= trigger.max_firings as f64
-                    || (count > 0.0 && t <= self.last_fired[i] + trigger.cooldown as usize)
-                    || cached(&mut self.when_cache[i], self.version, trigger.when_volatile, || {
-                        trigger.when.eval(code, &self.slots)
-                    }) == 0.0
-                {
-                    continue;
+                    holds &= !bit;
                 }
-                let p = cached(
-                    &mut self.probability_cache[i],
-                    self.version,
-                    trigger.probability_volatile,
-                    || trigger.probability.eval(code, &self.slots),
-                );
+            }
+            self.when_holds.0[word] = holds;
+
+            let eligible = active & holds;
+            let stale = self.stale.0[probabilities + word] & eligible;
+            self.stale.0[probabilities + word] &= !stale;
+            let mut positive = self.positive.0[word];
+            for bit in bits_of(stale) {
+                let i = word * 64 + bit.trailing_zeros() as usize;
+                let p = model.triggers[i].probability.eval(&model.code, &self.slots);
+                // A value kept from an earlier step was checked then.
                 if !(0.0..=1.0).contains(&p) {
                     return Err(SimError {
                         scenario: model.info.id.clone(),
                         run,
                         step: t,
-                        trigger: trigger.id.clone(),
+                        trigger: model.triggers[i].id.clone(),
                         what: format!("probability {p} outside [0, 1]"),
                     });
                 }
-                if self.fire_rngs[i].uniform(run, trigger.fire_region, t as u64) < p {
-                    self.firing.push(i);
+                self.values[i] = p;
+                if p > 0.0 {
+                    positive |= bit;
+                } else {
+                    positive &= !bit;
                 }
             }
-
-            // (d) Counters first, then effects in declaration order.
-            if !self.firing.is_empty() {
-                self.version += 1;
+            self.positive.0[word] = positive;
+            let before = self.eligible.0[word];
+            let now = eligible & positive;
+            self.eligible.0[word] = now;
+            for bit in bits_of(before & !now) {
+                self.unschedule(word * 64 + bit.trailing_zeros() as usize);
             }
-            for &i in &self.firing {
-                let trigger = &model.triggers[i];
-                self.slots[trigger.count_slot as usize] += 1.0;
-                self.slots[trigger.fired_slot as usize] = 1.0;
-                self.last_fired[i] = t;
-                tallies.trigger_firings[i] += 1;
+            for bit in bits_of(now & (!before | stale)) {
+                self.schedule(word * 64 + bit.trailing_zeros() as usize, t);
             }
-            for f in 0..self.firing.len() {
-                let i = self.firing[f];
-                let trigger = &model.triggers[i];
-                let delay = if trigger.delay_min == trigger.delay_max {
-                    trigger.delay_min as usize
-                } else {
-                    let span = (trigger.delay_max - trigger.delay_min + 1) as f64;
-                    let u = self.rng.uniform(run, trigger.delay_region, t as u64);
-                    trigger.delay_min as usize + (u * span) as usize
-                };
-                if delay == 0 {
-                    observer.fired(t, i, None);
-                    self.apply(model, run, t, i, false, observer)?;
-                } else {
-                    let landing = t + delay;
-                    observer.fired(t, i, (landing <= model.steps).then_some(landing));
-                    if landing <= model.steps {
-                        self.pending.push((landing, i));
-                    }
-                }
-            }
-
-            // (e) is done by `apply`; (f) record.
-            self.record(model, t, &mut max_level, tallies);
-            observer.step_done(t, &self.slots);
         }
-        debug_assert!(max_level < levels);
-        tallies.runs += 1;
         Ok(())
     }
 
+    /// (c) The eligible triggers that fire: when u < p, which for p = 1 holds for every u in
+    /// [0, 1). Only the triggers due now are looked at: each is tested from now to the end of
+    /// its current block of draws, and is due again the step it fires (or the step after, if
+    /// it fires now) or the step its next block starts.
+    #[inline]
+    fn draw(&mut self, t: usize) {
+        let words = self.eligible.0.len();
+        let row = t * words..(t + 1) * words;
+        for word in row.clone() {
+            for bit in bits_of(self.due[word]) {
+                let i = (word - row.start) * 64 + bit.trailing_zeros() as usize;
+                if self.values[i] < 1.0 {
+                    self.fire_draws.want(i, t as u64);
+                }
+            }
+        }
+        if self.fire_draws.pending() {
+            // Lanes left over go to the other eligible triggers, which will need their next
+            // blocks soon.
+            self.extend.clear();
+            for (word, &eligible) in self.eligible.0.iter().enumerate() {
+                for bit in bits_of(eligible) {
+                    let i = word * 64 + bit.trailing_zeros() as usize;
+                    if self.values[i] < 1.0 {
+                        self.extend.push(i);
+                    }
+                }
+            }
+            self.fire_draws.fetch(&self.extend);
+        }
+        self.firing.clear();
+        for word in row.clone() {
+            for bit in bits_of(std::mem::take(&mut self.due[word])) {
+                let i = (word - row.start) * 64 + bit.trailing_zeros() as usize;
+                self.next[i] = None;
+                let p = self.values[i];
+                let fires_at = if p == 1.0 {
+                    t
+                } else {
+                    let from = t as u64;
+                    self.fire_draws.first_below(i, from, Cursors::block_end(from), p) as usize
+                };
+                if fires_at == t {
+                    self.firing.push(i);
+                    self.schedule(i, t + 1);
+                } else {
+                    self.schedule(i, fires_at);
+                }
+            }
+        }
+    }
+
+    /// (d) Counters first, then effects in declaration order.
+    #[inline]
+    fn fire(
+        &mut self,
+        model: &Model,
+        plan: &Plan,
+        run: u64,
+        t: usize,
+        observer: &mut impl Observer,
+    ) -> Result<(), SimError> {
+        let triggers = model.triggers.len();
+        for f in 0..self.firing.len() {
+            let i = self.firing[f];
+            let trigger = &model.triggers[i];
+            let count = self.slots[trigger.count_slot as usize] + 1.0;
+            self.set(plan, trigger.count_slot, count);
+            if self.slots[trigger.fired_slot as usize] == 0.0 {
+                self.set(plan, trigger.fired_slot, 1.0);
+                self.fired.push(i);
+                if plan.since_read[i] {
+                    self.counting.push(i);
+                }
+                self.counts.trigger_fired_by[t * triggers + i] += 1;
+            }
+            self.last_fired[i] = t;
+            self.counts.trigger_firings[i] += 1;
+            if count >= trigger.max_firings as f64 {
+                self.active.remove(i);
+            } else if trigger.cooldown > 0 {
+                self.active.remove(i);
+                self.cooling.push(i);
+            }
+            self.changed = true;
+        }
+        for f in 0..self.firing.len() {
+            let i = self.firing[f];
+            let trigger = &model.triggers[i];
+            let delay = if trigger.delay_min == trigger.delay_max {
+                trigger.delay_min as usize
+            } else {
+                let span = (trigger.delay_max - trigger.delay_min + 1) as f64;
+                let u = self.rng.uniform(run, trigger.delay_region, t as u64);
+                trigger.delay_min as usize + (u * span) as usize
+            };
+            if delay == 0 {
+                observer.fired(t, i, None);
+                self.apply(model, plan, run, t, i, false, observer)?;
+            } else {
+                let landing = t + delay;
+                observer.fired(t, i, (landing <= model.steps).then_some(landing));
+                if landing <= model.steps {
+                    self.pending.push((landing, i));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
     fn draw_params(&mut self, model: &Model, run: u64, observer: &mut impl Observer) {
+        // Fetch the first block of every drawn param at once.
+        self.param_draws.start_run(run);
         for (i, param) in model.params.iter().enumerate() {
+            if !matches!(param.distribution, Distribution::Fixed(_)) {
+                self.param_draws.want(i, 0);
+            }
+        }
+        self.param_draws.fetch(&[]);
+        for (i, param) in model.params.iter().enumerate() {
+            let draws = &self.param_draws;
             let value = match param.distribution {
                 Distribution::Fixed(v) => v,
-                Distribution::Uniform { min, max } => min + (max - min) * self.rng.uniform(run, param.region, 0),
+                Distribution::Uniform { min, max } => min + (max - min) * draws.uniform(i, 0),
                 Distribution::Triangular { min, mode, max } => {
-                    let u = self.rng.uniform(run, param.region, 0);
+                    let u = draws.uniform(i, 0);
                     let split = (mode - min) / (max - min);
                     if u < split {
                         min + (u * (max - min) * (mode - min)).sqrt()
@@ -310,8 +862,7 @@ impl Scratch {
                     let beta = self.betas[i]
                         .as_ref()
                         .expect("Beta shapes are validated at compile time");
-                    let mut sequence = self.rng.sequence(run, param.region);
-                    min + (max - min) * beta.sample(&mut sequence)
+                    min + (max - min) * beta.sample(&mut draws.sequence(i))
                 }
             };
             let value = match param.annual {
@@ -319,14 +870,15 @@ impl Scratch {
                 None => value,
             };
             self.slots[param.slot as usize] = value;
-            self.version += 1;
             observer.param_drawn(i, value);
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn apply(
         &mut self,
         model: &Model,
+        plan: &Plan,
         run: u64,
         t: usize,
         trigger: usize,
@@ -363,36 +915,78 @@ impl Scratch {
                 new = new.round();
             }
             new = new.clamp(lo, hi);
-            if new != old {
-                self.version += 1;
-            }
-            self.slots[slot as usize] = new;
+            self.set(plan, slot, new);
             observer.changed(t, trigger, slot, old, new, delayed);
         }
         Ok(())
     }
 
-    fn record(&mut self, model: &Model, t: usize, max_level: &mut usize, tallies: &mut Tallies) {
-        let shape = tallies.shape;
+    /// Records step 0, the state the run starts from.
+    fn record_start(&mut self, model: &Model, plan: &Plan) {
         let level = self.slots[SLOT_ESCALATION as usize] as usize;
-        *max_level = (*max_level).max(level);
-        tallies.level_at[t * shape.levels + level] += 1;
-        tallies.max_level_at[t * shape.levels + *max_level] += 1;
-        for (o, outcome) in model.outcomes.iter().enumerate() {
-            let holds = cached(&mut self.outcome_cache[o], self.version, outcome.volatile, || {
-                outcome.when.eval(&model.code, &self.slots)
-            }) != 0.0;
-            if holds {
-                tallies.outcome_holds[t * shape.outcomes + o] += 1;
-                self.outcome_seen[o] |= t > 0;
-            }
-            if self.outcome_seen[o] {
-                tallies.outcome_by[t * shape.outcomes + o] += 1;
+        self.level = level;
+        self.max_level = level;
+        self.counts.level_at[level] += 1;
+        self.counts.max_level_at[level] += 1;
+        self.holds.clear();
+        self.seen.clear();
+        for o in 0..model.outcomes.len() {
+            self.stale.remove(plan.outcome(o));
+            if plan.outcome_whens[o].holds(model, &plan.tests, &self.slots) {
+                self.holds.insert(o);
+                self.counts.outcome_holds[o] += 1;
             }
         }
-        for (i, trigger) in model.triggers.iter().enumerate() {
-            if self.slots[trigger.count_slot as usize] > 0.0 {
-                tallies.trigger_fired_by[t * shape.triggers + i] += 1;
+    }
+
+    /// Records step `t >= 1`: only what changed since step `t - 1`.
+    #[inline]
+    fn record(&mut self, model: &Model, plan: &Plan, t: usize) {
+        let shape = self.counts.shape;
+        let level = self.slots[SLOT_ESCALATION as usize] as usize;
+        let row = t * shape.levels;
+        if level != self.level {
+            self.counts.level_at[row + self.level] -= 1;
+            self.counts.level_at[row + level] += 1;
+            self.level = level;
+        }
+        if level > self.max_level {
+            self.counts.max_level_at[row + self.max_level] -= 1;
+            self.counts.max_level_at[row + level] += 1;
+            self.max_level = level;
+        }
+        let row = t * shape.outcomes;
+        let first = plan.outcome(0) / 64;
+        // After step 1 (when outcomes holding since step 0 count as reached), only an outcome
+        // whose inputs changed can change what is recorded.
+        if t > 1 && self.stale.0[first..].iter().all(|&w| w == 0) {
+            return;
+        }
+        for word in first..self.stale.0.len() {
+            let mut stale = std::mem::take(&mut self.stale.0[word]);
+            while stale != 0 {
+                let o = word * 64 + stale.trailing_zeros() as usize - plan.outcome(0);
+                stale &= stale - 1;
+                let holds = plan.outcome_whens[o].holds(model, &plan.tests, &self.slots);
+                if holds != self.holds.contains(o) {
+                    if holds {
+                        self.holds.insert(o);
+                        self.counts.outcome_holds[row + o] += 1;
+                    } else {
+                        self.holds.remove(o);
+                        self.counts.outcome_holds[row + o] -= 1;
+                    }
+                }
+            }
+        }
+        // Outcomes holding for the first time at a step >= 1 (possibly since step 0).
+        for (word, (seen, holds)) in self.seen.0.iter_mut().zip(&self.holds.0).enumerate() {
+            let mut new = holds & !*seen;
+            *seen |= new;
+            while new != 0 {
+                let o = word * 64 + new.trailing_zeros() as usize;
+                new &= new - 1;
+                self.counts.outcome_by[row + o] += 1;
             }
         }
     }
