@@ -457,7 +457,7 @@ const BLOCK_DRAWS: u64 = 8;
 
 /// One cursor per key (region), for a caller that needs draws of many keys at a time in one run
 /// (the triggers of a step, the params of a run): `want` each draw, `fetch` once, then read
-/// them. Each cursor holds a window of up to [`WINDOW`] consecutive blocks of its key; `fetch`
+/// them. Each cursor holds a window of up to `WINDOW` consecutive blocks of its key; `fetch`
 /// computes the blocks asked for [`Key::lanes`] at a time and fills the lanes left over with the
 /// blocks that follow the windows of the cursors asked for, or of cursors the caller will read
 /// next: a pass costs the same with every lane used.
