@@ -3,22 +3,23 @@
 //! Runs are independent: run `i` depends only on the model, the seed and `i` (see `rng`), so a
 //! range can be split across threads or machines in any way and the integer tallies added back
 //! together give the same result. The per-step loop reads and writes one flat slot array and
-//! allocates nothing; scratch space is allocated once per worker thread.
+//! allocates nothing; scratch space is allocated once per piece of parallel work (rayon's
+//! `map_init`) and reused for all its runs.
 //!
 //! Most steps change little, so the loop does work in proportion to what changes, not to the
 //! size of the model:
 //! - Every `when`, probability and outcome keeps its last value until a slot it reads changes
-//!   ([`Plan::readers`]). `t` and `since.X` advance every step, but a program that only compares
+//!   (`Plan::readers`). `t` and `since.X` advance every step, but a program that only compares
 //!   them with constants (`since.x <= 1`) can change only when they cross one, so it is
-//!   re-evaluated only then ([`Plan::watchers`]).
+//!   re-evaluated only then (`Plan::watchers`).
 //! - Triggers out of `repeat` or cooling down are skipped without a look at their `when`, and
 //!   the set of eligible triggers is updated only where something changed.
 //! - An eligible trigger's firing tests are read a block of draws ahead: it is next looked at
-//!   the step it fires or its block of draws ends ([`Scratch::due`]). Most steps look at no
+//!   the step it fires or its block of draws ends (`Scratch::due`). Most steps look at no
 //!   trigger at all.
 //! - The random blocks the step's firing tests need are computed together ([`Cursors`]); a
 //!   probability of 0 or 1 needs no draw (`u < p` is known for `u` in [0, 1)).
-//! - Tallies are kept as differences between consecutive steps ([`Counts`]): a run adds to them
+//! - Tallies are kept as differences between consecutive steps (`Counts`): a run adds to them
 //!   only when its state changes, and they are summed up once per chunk of runs.
 
 use std::sync::atomic::{AtomicU64, Ordering};
