@@ -415,6 +415,11 @@ impl Counts {
 
     fn add_to(&self, tallies: &mut Tallies) {
         fn sum_up(differences: &[i64], width: usize, counts: &mut [u64]) {
+            // A scenario may have no outcomes (or no triggers): nothing to sum, and `chunks`
+            // refuses a width of 0.
+            if width == 0 {
+                return;
+            }
             let mut running = vec![0i64; width];
             for (row, counts) in differences.chunks(width).zip(counts.chunks_mut(width)) {
                 for ((sum, d), count) in running.iter_mut().zip(row).zip(counts) {
@@ -990,5 +995,29 @@ impl Scratch {
                 self.counts.outcome_by[row + o] += 1;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A scenario with no outcomes and one trigger: tables of width 0 must not trip the
+    /// difference-summing (a regression: `chunks(0)` panicked).
+    #[test]
+    fn scenarios_without_outcomes_simulate() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bare.toml");
+        std::fs::write(
+            &path,
+            "[scenario]\nname = \"bare\"\nsteps = 3\nstep_unit = \"month\"\n\n[escalation]\nlevels = [\"calm\", \"tense\"]\ninitial = \"calm\"\n\n\
+             [actors.a]\nname = \"A\"\n\n[[triggers]]\nid = \"x\"\nlabel = \"x\"\nactor = \"a\"\nprobability = 1\neffects = [\"escalation += 1\"]\n",
+        )
+        .unwrap();
+        let model = crate::compile::compile(&crate::load::load(&path).unwrap()).unwrap();
+        let tallies = simulate(&model, 1, 0, 10, &|_| {}).unwrap();
+        assert_eq!(tallies.runs, 10);
+        assert_eq!(tallies.trigger_fired_by[1], 10, "p = 1 fires at step 1 in every run");
+        assert_eq!(tallies.level_at[3 * 2 + 1], 10, "every run ends at `tense`");
     }
 }
