@@ -813,7 +813,15 @@ mod tests {
     #[test]
     fn cursors_fetch_what_they_want() {
         let regions: Vec<u64> = (0..6).map(|c| region(&format!("trigger:{c}"))).collect();
-        let mut cursors = Cursors::new(11, regions.clone());
+        // Every pass width a processor may have: scalar, SSE2, AVX2 (if this one has it).
+        for lanes in [1, 4, simd_lanes()] {
+            let mut cursors = Cursors::new(11, regions.clone());
+            cursors.key.lanes = lanes;
+            cursors_read(&mut cursors, &regions);
+        }
+    }
+
+    fn cursors_read(cursors: &mut Cursors, regions: &[u64]) {
         for run in [4, 5] {
             cursors.start_run(run);
             for step in 1..=40u64 {
