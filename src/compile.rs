@@ -120,26 +120,6 @@ pub struct Program {
 }
 
 impl Program {
-    /// True when the program reads a slot for which `pred` holds.
-    pub fn reads(self, code: &[Node], pred: &impl Fn(u32) -> bool) -> bool {
-        let child = |n: u32| Program { root: n }.reads(code, pred);
-        match code[self.root as usize] {
-            Node::Const(_) => false,
-            Node::Load(slot) | Node::CompareSlot(_, slot, _) => pred(slot),
-            Node::Neg(a) | Node::Not(a) | Node::Abs(a) => child(a),
-            Node::Compare(_, a, b)
-            | Node::Add(a, b)
-            | Node::Sub(a, b)
-            | Node::Mul(a, b)
-            | Node::Div(a, b)
-            | Node::And(a, b)
-            | Node::Or(a, b)
-            | Node::Min(a, b)
-            | Node::Max(a, b) => child(a) || child(b),
-            Node::Clamp(a, b, c) => child(a) || child(b) || child(c),
-        }
-    }
-
     /// Calls `f(slot, compared_with)` for every read of a slot: `compared_with` is
     /// `Some((cmp, k))` where the read is the comparison `slot <cmp> k` with a constant
     /// (`since.x > 6`), and `None` where the value itself is used.
@@ -456,10 +436,6 @@ pub struct TriggerModel {
     pub since_slot: u32,
     pub fire_region: u64,
     pub delay_region: u64,
-    /// The program reads `t` or a `since.` counter, which change every step, so its value
-    /// cannot be reused from the previous step.
-    pub when_volatile: bool,
-    pub probability_volatile: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -467,7 +443,6 @@ pub struct OutcomeModel {
     pub id: String,
     pub label: String,
     pub when: Program,
-    pub volatile: bool,
 }
 
 /// A scenario ready to simulate.
@@ -854,8 +829,6 @@ impl<'a> Compiler<'a> {
                 actor: actor.clone(),
             });
             triggers.push(TriggerModel {
-                when_volatile: false,
-                probability_volatile: false,
                 fire_region: rng::region(&format!("trigger:{id}")),
                 delay_region: rng::region(&format!("delay:{id}")),
                 id,
@@ -902,21 +875,10 @@ impl<'a> Compiler<'a> {
                 id: o.id.get_ref().clone(),
                 label,
                 when,
-                volatile: false,
             });
         }
 
         self.check_regions(&params, &triggers);
-        let since_slots: Vec<u32> = triggers.iter().map(|t| t.since_slot).collect();
-        let volatile =
-            |program: Program| program.reads(&self.code, &|slot| slot == SLOT_T || since_slots.contains(&slot));
-        for trigger in &mut triggers {
-            trigger.when_volatile = volatile(trigger.when);
-            trigger.probability_volatile = volatile(trigger.probability);
-        }
-        for outcome in &mut outcomes {
-            outcome.volatile = volatile(outcome.when);
-        }
 
         let info = ScenarioInfo {
             id,
