@@ -215,6 +215,9 @@ struct Plan {
     /// Slots that advance by one every step, a row each: row 0 is `t`, row `1 + i` is trigger
     /// `i`'s `since.`. The programs that read them, with how they read them.
     watchers: Vec<Vec<Watcher>>,
+    /// The programs that read each slot, with how they read it: a change of the slot makes
+    /// stale only those for which it changes something (`Watcher::changes`).
+    slot_watchers: Vec<Vec<Watcher>>,
     /// `moves[row * (steps + 2) + n]`: going from `n - 1` to `n` may change a watcher of the row.
     moves: Vec<bool>,
     row_len: usize,
@@ -262,8 +265,14 @@ struct Watcher {
 impl Watcher {
     /// Whether the program may change when the slot goes from `n - 1` to `n`.
     fn moves(self, n: usize) -> bool {
-        self.compare
-            .is_none_or(|(cmp, k)| cmp.test((n - 1) as f64, k) != cmp.test(n as f64, k))
+        self.changes((n - 1) as f64, n as f64)
+    }
+
+    /// Whether the program may change when the slot goes from `old` to `new`: it uses the
+    /// value, or one of its comparisons of the slot with a constant turns.
+    #[inline]
+    fn changes(self, old: f64, new: f64) -> bool {
+        self.compare.is_none_or(|(cmp, k)| cmp.test(old, k) != cmp.test(new, k))
     }
 }
 
@@ -290,6 +299,7 @@ impl Plan {
             all: all.0,
             readers: vec![0; slots * words],
             watchers: vec![Vec::new(); 1 + triggers],
+            slot_watchers: vec![Vec::new(); slots],
             moves: vec![false; (1 + triggers) * row_len],
             row_len,
             whens: Vec::new(),
@@ -327,11 +337,12 @@ impl Plan {
         for (program, code) in whens.chain(probabilities).chain(outcomes) {
             code.for_each_read(&model.code, &mut |slot, compared_with| {
                 plan.readers[slot as usize * words + program / 64] |= 1 << (program % 64);
+                let watcher = Watcher {
+                    program,
+                    compare: compared_with,
+                };
+                plan.slot_watchers[slot as usize].push(watcher);
                 if let Some(row) = row_of_slot[slot as usize] {
-                    let watcher = Watcher {
-                        program,
-                        compare: compared_with,
-                    };
                     plan.watchers[row].push(watcher);
                     let moves = &mut plan.moves[row * row_len..(row + 1) * row_len];
                     for (n, moved) in moves.iter_mut().enumerate().skip(1) {
@@ -537,13 +548,18 @@ impl Scratch {
         }
     }
 
-    /// Records a change of `slot` to `value`: the programs reading it are stale.
+    /// Records a change of `slot` to `value`: the programs whose value it may change are stale.
     #[inline]
     fn set(&mut self, plan: &Plan, slot: u32, value: f64) {
-        if self.slots[slot as usize] != value {
+        let old = self.slots[slot as usize];
+        if old != value {
             self.slots[slot as usize] = value;
-            self.stale.union_with(plan.readers(slot));
-            self.changed = true;
+            for watcher in &plan.slot_watchers[slot as usize] {
+                if watcher.changes(old, value) {
+                    self.stale.insert(watcher.program);
+                    self.changed = true;
+                }
+            }
         }
     }
 
