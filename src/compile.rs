@@ -1056,16 +1056,7 @@ impl<'a> Compiler<'a> {
                 Diagnostic::new("this variable has no `initial` value", var.span())
                     .help("write `v = 3`, `v = false`, or `v = { initial = 1, min = 0, max = 3 }`"),
             );
-            return (
-                0.0,
-                VarSlot {
-                    slot,
-                    ty: Ty::Num,
-                    lo: f64::NEG_INFINITY,
-                    hi: f64::INFINITY,
-                },
-                Vec::new(),
-            );
+            return invalid_variable(slot);
         };
         match initial.get_ref() {
             Literal::Bool(b) => {
@@ -1118,16 +1109,7 @@ impl<'a> Compiler<'a> {
                         "declare an enumeration: `{{ levels = [\"{text}\", ...], initial = \"{text}\" }}`"
                     )),
                 );
-                (
-                    0.0,
-                    VarSlot {
-                        slot,
-                        ty: Ty::Num,
-                        lo: f64::NEG_INFINITY,
-                        hi: f64::INFINITY,
-                    },
-                    Vec::new(),
-                )
+                invalid_variable(slot)
             }
         }
     }
@@ -1829,6 +1811,18 @@ impl<'a> Compiler<'a> {
             }
         }
     }
+}
+
+/// What an invalid variable compiles to once its error is reported: an unbounded number, so
+/// that checking can go on and report the file's other problems too.
+fn invalid_variable(slot: u32) -> (f64, VarSlot, Vec<String>) {
+    let var = VarSlot {
+        slot,
+        ty: Ty::Num,
+        lo: f64::NEG_INFINITY,
+        hi: f64::INFINITY,
+    };
+    (0.0, var, Vec::new())
 }
 
 const RESERVED: [&str; 11] = [
