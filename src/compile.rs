@@ -303,6 +303,87 @@ impl Decision {
     }
 }
 
+/// Most tests a [`TruthTable`] takes.
+pub const TABLE_TESTS: usize = 6;
+
+/// A [`Decision`] of at most [`TABLE_TESTS`] tests, evaluated without a branch on the state:
+/// every test is made (reading a slot has no side effect, so making the tests short-circuiting
+/// skips changes no answer), and the tests' results, as the bits of a number, index a table of
+/// the answers. The tests are independent loads and comparisons the processor overlaps, where
+/// the chain of a [`Decision`] waits on each test and mispredicts its branches.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TruthTable {
+    /// Unused tests are `t` in `[-inf, inf]`, which always holds.
+    checks: [Check; TABLE_TESTS],
+    /// Bit `m`: the answer when the tests that hold are the set bits of `m`.
+    answers: u64,
+}
+
+/// `lo <= slot <= hi`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Check {
+    slot: u32,
+    lo: f64,
+    hi: f64,
+}
+
+impl Decision {
+    /// The decision as a [`TruthTable`], if it has at most [`TABLE_TESTS`] tests.
+    pub fn truth_table(self, tests: &[Test]) -> Option<TruthTable> {
+        // The tests the decision can reach, each given a bit.
+        let mut reachable: Vec<u32> = Vec::new();
+        let mut to_visit = vec![self.entry];
+        while let Some(next) = to_visit.pop() {
+            if next < ANSWER_FALSE && !reachable.contains(&next) {
+                reachable.push(next);
+                let test = &tests[next as usize];
+                to_visit.extend([test.then, test.otherwise]);
+            }
+        }
+        if reachable.len() > TABLE_TESTS {
+            return None;
+        }
+        let always = Check {
+            slot: SLOT_T,
+            lo: f64::NEG_INFINITY,
+            hi: f64::INFINITY,
+        };
+        let mut checks = [always; TABLE_TESTS];
+        for (check, &test) in checks.iter_mut().zip(&reachable) {
+            let Test { slot, lo, hi, .. } = tests[test as usize];
+            *check = Check { slot, lo, hi };
+        }
+        let bit_of = |test: u32| reachable.iter().position(|&t| t == test).expect("reachable");
+        let mut answers = 0;
+        for outcomes in 0..1u64 << TABLE_TESTS {
+            let mut next = self.entry;
+            while next < ANSWER_FALSE {
+                let test = &tests[next as usize];
+                next = if outcomes >> bit_of(next) & 1 == 1 {
+                    test.then
+                } else {
+                    test.otherwise
+                };
+            }
+            answers |= u64::from(next == ANSWER_TRUE) << outcomes;
+        }
+        Some(TruthTable { checks, answers })
+    }
+}
+
+impl TruthTable {
+    /// Whether the decision holds on the state `slots`.
+    #[inline]
+    pub fn holds(&self, slots: &[f64]) -> bool {
+        let mut outcomes = 0;
+        for (bit, check) in self.checks.iter().enumerate() {
+            let x = slots[check.slot as usize];
+            outcomes |= usize::from((x >= check.lo) & (x <= check.hi)) << bit;
+        }
+        self.answers >> outcomes & 1 == 1
+    }
+}
+
 /// Turns type-checked postfix code into nodes appended to `code`; returns the root.
 fn lower(ops: &[Op], code: &mut Vec<Node>) -> u32 {
     let mut stack: Vec<u32> = Vec::new();
@@ -1988,13 +2069,21 @@ mod tests {
             let decision = program
                 .decision(&code, &mut tests)
                 .expect("logic over slot comparisons");
+            let table = decision.truth_table(&tests).expect("at most 6 tests");
             for x in values {
                 for y in values {
                     let slots = [x, y];
+                    let expected = program.eval(&code, &slots) != 0.0;
                     assert_eq!(
                         decision.holds(&tests, &slots),
-                        program.eval(&code, &slots) != 0.0,
+                        expected,
                         "{:?} at {slots:?}",
+                        code[root as usize]
+                    );
+                    assert_eq!(
+                        table.holds(&slots),
+                        expected,
+                        "table of {:?} at {slots:?}",
                         code[root as usize]
                     );
                 }

@@ -450,210 +450,167 @@ impl Addressed {
     }
 }
 
-/// Blocks a [`Cursors`] cursor can hold.
-const WINDOW: usize = 4;
 /// Draws in a block.
-const BLOCK_DRAWS: u64 = 8;
+pub const BLOCK_DRAWS: u64 = 8;
+/// A ring slot holding no block.
+const EMPTY: u64 = u64::MAX;
 
-/// One cursor per key (region), for a caller that needs draws of many keys at a time in one run
-/// (the triggers of a step, the params of a run): `want` each draw, `fetch` once, then read
-/// them. Each cursor holds a window of up to `WINDOW` consecutive blocks of its key; `fetch`
-/// computes the blocks asked for [`Key::lanes`] at a time and fills the lanes left over with the
-/// blocks that follow the windows of the cursors asked for, or of cursors the caller will read
-/// next: a pass costs the same with every lane used.
+/// The blocks of many keys within one run, for a caller that needs draws of many keys at a time
+/// (the firing tests of a step, the params of a run): `want` each block, `fetch` once, then
+/// read. `fetch` computes the blocks wanted [`Key::lanes`] at a time, so a caller that fills
+/// the lanes left over ([`Cursors::spare_lanes`]) with blocks it will want soon gets them for
+/// free.
+///
+/// Each key keeps the last blocks wanted in a ring of `ring` slots (block `b` in slot
+/// `b % ring`), so a caller must read each key's blocks in increasing order and never want a
+/// block `ring` or more ahead of one it will still read.
 #[derive(Clone, Debug)]
 pub struct Cursors {
     key: Key,
     run: u64,
-    cursors: Vec<Cursor>,
-    /// Cursors whose window `fetch` must compute.
-    missing: Vec<usize>,
-    /// (cursor, block) to compute, in lane order.
-    lanes: Vec<(usize, u64)>,
+    ring: usize,
+    /// The block counter of draw 0 of each key.
+    first: Vec<u64>,
+    /// `held[k * ring + slot]`: the block of key `k` in that slot of its ring, or `EMPTY`.
+    held: Vec<u64>,
+    blocks: Vec<Block>,
+    /// (key, block) to compute at the next `fetch`, in lane order.
+    missing: Vec<(usize, u64)>,
     /// The output of a pass of the block function.
     pass: [Block; MAX_LANES],
 }
 
-/// A window of blocks `lo..hi` of one key, block `b` kept in `words[16 * (b % WINDOW)..]`.
-#[derive(Clone, Debug)]
-struct Cursor {
-    region: u64,
-    lo: u64,
-    hi: u64,
-    /// The block of the last draw asked for: earlier blocks will not be read again, since a
-    /// caller reads a key's draws in order.
-    last: u64,
-    words: [u32; 16 * WINDOW],
-}
-
-impl Cursor {
-    #[inline]
-    fn holds(&self, index: u64) -> bool {
-        let block = index / BLOCK_DRAWS;
-        self.lo <= block && block < self.hi
-    }
-
-    /// Position in `words` of draw `index`'s first word.
-    #[inline]
-    fn word(index: u64) -> usize {
-        let slot = (index / BLOCK_DRAWS) as usize % WINDOW;
-        16 * slot + 2 * (index % BLOCK_DRAWS) as usize
-    }
-
-    /// The next block the window can take, dropping a block already read if it is full.
-    fn extend(&mut self) -> Option<u64> {
-        if self.hi == self.lo {
-            return None;
-        }
-        if self.hi - self.lo == WINDOW as u64 {
-            if self.last <= self.lo {
-                return None;
-            }
-            self.lo += 1;
-        }
-        self.hi += 1;
-        Some(self.hi - 1)
-    }
-}
-
 impl Cursors {
-    /// Cursors on the keys whose regions are `regions`.
-    pub fn new(seed: u64, regions: Vec<u64>) -> Self {
+    /// Cursors on the keys whose regions are `regions`, keeping up to `ring` blocks of each, a
+    /// power of two.
+    pub fn new(seed: u64, regions: &[u64], ring: usize) -> Self {
+        assert!(ring.is_power_of_two(), "a ring of blocks is a power of two");
         let n = regions.len();
         Cursors {
             key: Key::new(seed),
             run: 0,
-            cursors: regions
-                .into_iter()
-                .map(|region| Cursor {
-                    region,
-                    lo: 0,
-                    hi: 0,
-                    last: 0,
-                    words: [0; 16 * WINDOW],
-                })
-                .collect(),
-            missing: Vec::with_capacity(n),
-            lanes: Vec::with_capacity(n * WINDOW),
+            ring,
+            first: regions.iter().map(|&region| locate(region, 0).0).collect(),
+            held: vec![EMPTY; n * ring],
+            blocks: vec![[0; 16]; n * ring],
+            missing: Vec::with_capacity(n * ring),
             pass: [[0; 16]; MAX_LANES],
         }
     }
 
-    /// Moves every cursor to run `run`, holding nothing yet.
+    /// Moves every key to run `run`, holding nothing yet.
     pub fn start_run(&mut self, run: u64) {
         self.run = run;
-        for cursor in &mut self.cursors {
-            cursor.hi = cursor.lo;
-        }
+        self.held.fill(EMPTY);
         self.missing.clear();
     }
 
-    /// Asks cursor `cursor` to hold draw `index` of its key after the next `fetch`.
     #[inline]
-    pub fn want(&mut self, cursor: usize, index: u64) {
-        let c = &mut self.cursors[cursor];
-        c.last = index / BLOCK_DRAWS;
-        if !c.holds(index) {
-            c.lo = c.last;
-            c.hi = c.last;
-            self.missing.push(cursor);
+    fn slot(&self, key: usize, block: u64) -> usize {
+        // `ring` is a power of two: a mask, not a division.
+        key * self.ring + (block as usize & (self.ring - 1))
+    }
+
+    /// The most blocks of one key held at a time.
+    #[inline]
+    pub fn ring(&self) -> u64 {
+        self.ring as u64
+    }
+
+    /// Asks for block `block` of key `key` (draws `8 * block..8 * block + 8`) after the next
+    /// `fetch`. Tells whether that takes a lane: not if the block is held already.
+    #[inline]
+    pub fn want(&mut self, key: usize, block: u64) -> bool {
+        let slot = self.slot(key, block);
+        let missing = self.held[slot] != block;
+        if missing {
+            self.held[slot] = block;
+            self.missing.push((key, block));
         }
+        missing
     }
 
     /// Whether `fetch` has blocks to compute.
+    #[inline]
     pub fn pending(&self) -> bool {
         !self.missing.is_empty()
     }
 
-    /// Computes the blocks asked for since the last fetch. Lanes left over extend the windows of
-    /// the cursors asked for, then those of `next` (cursors that will be read soon), a block at a
-    /// time in turn.
-    pub fn fetch(&mut self, next: &[usize]) {
-        if self.missing.is_empty() {
-            return;
-        }
-        let lanes = self.missing.len().div_ceil(self.key.lanes()) * self.key.lanes();
-        self.lanes.clear();
-        for &cursor in &self.missing {
-            let c = &mut self.cursors[cursor];
-            self.lanes.push((cursor, c.lo));
-            c.hi = c.lo + 1;
-        }
-        'fill: for _ in 1..WINDOW {
-            let mut extended = false;
-            for &cursor in self.missing.iter().chain(next) {
-                if self.lanes.len() == lanes {
-                    break 'fill;
-                }
-                if let Some(block) = self.cursors[cursor].extend() {
-                    self.lanes.push((cursor, block));
-                    extended = true;
-                }
-            }
-            if !extended {
-                break;
-            }
-        }
-        for group in self.lanes.chunks(self.key.lanes()) {
+    /// Lanes the last pass of the next `fetch` would leave unused.
+    #[inline]
+    pub fn spare_lanes(&self) -> usize {
+        let lanes = self.key.lanes();
+        (lanes - self.missing.len() % lanes) % lanes
+    }
+
+    /// Computes the blocks wanted since the last fetch.
+    pub fn fetch(&mut self) {
+        for group in self.missing.chunks(self.key.lanes()) {
             let mut at = [(0, 0); MAX_LANES];
-            for (at, &(cursor, block)) in at.iter_mut().zip(group) {
-                let (first, _) = locate(self.cursors[cursor].region, 0);
-                *at = (self.run, first.wrapping_add(block));
+            for (at, &(key, block)) in at.iter_mut().zip(group) {
+                *at = (self.run, self.first[key].wrapping_add(block));
             }
             self.key.pass(&at[..group.len()], &mut self.pass);
-            for (&(cursor, block), words) in group.iter().zip(&self.pass) {
-                let slot = block as usize % WINDOW;
-                self.cursors[cursor].words[16 * slot..16 * (slot + 1)].copy_from_slice(words);
+            for (&(key, block), words) in group.iter().zip(&self.pass) {
+                let slot = self.slot(key, block);
+                self.blocks[slot] = *words;
             }
         }
         self.missing.clear();
     }
 
-    /// Draw `index` of cursor `cursor`'s key, uniform on [0, 1); the cursor must hold it (`want`
-    /// then `fetch`).
+    /// Block `block` of key `key`, which must be held (`want`, then `fetch`).
     #[inline]
-    pub fn uniform(&self, cursor: usize, index: u64) -> f64 {
-        let c = &self.cursors[cursor];
-        debug_assert!(c.holds(index) && self.missing.is_empty());
-        let word = Cursor::word(index);
-        unit_f64(u64::from(c.words[word]) | (u64::from(c.words[word + 1]) << 32))
+    pub fn block(&self, key: usize, block: u64) -> &Block {
+        let slot = self.slot(key, block);
+        debug_assert!(self.held[slot] == block && self.missing.is_empty());
+        &self.blocks[slot]
     }
 
-    /// The first of draws `from..to` of cursor `cursor`'s key whose uniform is below `p`, or
-    /// `to` if none is; the draws must lie in one block, which the cursor holds (`want(from)`
-    /// then `fetch`).
+    /// Block `block` of key `key`, if it is held.
     #[inline]
-    pub fn first_below(&self, cursor: usize, from: u64, to: u64, p: f64) -> u64 {
-        let c = &self.cursors[cursor];
-        debug_assert!(c.holds(from) && to <= Cursors::block_end(from) && self.missing.is_empty());
-        // u = m * 2^-53 < p exactly when m < p * 2^53: both sides are scaled by a power of two,
-        // which is exact, and m < 2^53 converts to f64 exactly. This spares a multiplication
-        // per draw.
-        let scaled = p * (1u64 << 53) as f64;
-        for index in from..to {
-            let word = Cursor::word(index);
-            let x = u64::from(c.words[word]) | (u64::from(c.words[word + 1]) << 32);
-            if ((x >> 11) as f64) < scaled {
-                return index;
-            }
-        }
-        to
+    pub fn held(&self, key: usize, block: u64) -> Option<&Block> {
+        let slot = self.slot(key, block);
+        (self.held[slot] == block).then(|| &self.blocks[slot])
     }
 
-    /// The draw after the last one in `index`'s block.
-    pub fn block_end(index: u64) -> u64 {
-        index - index % BLOCK_DRAWS + BLOCK_DRAWS
+    /// Draw `index` of key `key`, uniform on [0, 1); its block must be held.
+    #[inline]
+    pub fn uniform(&self, key: usize, index: u64) -> f64 {
+        let (_, word) = locate(0, index);
+        unit_f64(draw_at(self.block(key, index / BLOCK_DRAWS), word))
     }
 
-    /// A generator reading cursor `cursor`'s key from draw 0 on; the cursor must hold draw 0.
-    pub fn sequence(&self, cursor: usize) -> Sequence<'_> {
-        let c = &self.cursors[cursor];
-        debug_assert!(c.holds(0) && self.missing.is_empty());
-        let (counter, _) = locate(c.region, 0);
-        let mut block = [0; 16];
-        block.copy_from_slice(&c.words[..16]);
-        Sequence::new(&self.key, self.run, counter, block)
+    /// A generator reading key `key` from draw 0 on; block 0 must be held.
+    pub fn sequence(&self, key: usize) -> Sequence<'_> {
+        Sequence::new(&self.key, self.run, self.first[key], *self.block(key, 0))
     }
+}
+
+/// The threshold of a probability `p` in [0, 1): a draw `x` passes the firing test `u < p`
+/// (with `u = (x >> 11) * 2^-53`) exactly when `x < threshold(p)`.
+///
+/// Why: `u < p` is `m < p * 2^53` for the integer `m = x >> 11`; scaling by a power of two is
+/// exact, and an integer is below a real `s` exactly when it is below `ceil(s)`. `m < k` is
+/// `x < k << 11`, which fits in a u64 because `p < 1` makes `k <= 2^53 - 1`.
+#[inline]
+pub fn threshold(p: f64) -> u64 {
+    debug_assert!((0.0..1.0).contains(&p));
+    let scaled = p * (1u64 << 53) as f64;
+    // `ceil` by hand: `f64::ceil` is a library call on x86-64 without SSE4.1. `scaled` is in
+    // [0, 2^53), so the conversion truncates exactly and converts back exactly.
+    let floor = scaled as u64;
+    (floor + u64::from((floor as f64) < scaled)) << 11
+}
+
+/// The draws of `block` below `threshold`, as bits: bit `j` is draw `j` of the block.
+#[inline]
+pub fn draws_below(block: &Block, threshold: u64) -> u32 {
+    let mut below = 0;
+    for j in 0..BLOCK_DRAWS as usize {
+        below |= u32::from(draw_at(block, 2 * j) < threshold) << j;
+    }
+    below
 }
 
 /// The words of a stream from the start of a block on, as a `rand` generator: what
@@ -815,7 +772,7 @@ mod tests {
         let regions: Vec<u64> = (0..6).map(|c| region(&format!("trigger:{c}"))).collect();
         // Every pass width a processor may have: scalar, SSE2, AVX2 (if this one has it).
         for lanes in [1, 4, simd_lanes()] {
-            let mut cursors = Cursors::new(11, regions.clone());
+            let mut cursors = Cursors::new(11, &regions, 4);
             cursors.key.lanes = lanes;
             cursors_read(&mut cursors, &regions);
         }
@@ -825,23 +782,69 @@ mod tests {
         for run in [4, 5] {
             cursors.start_run(run);
             for step in 1..=40u64 {
-                // Cursors on different keys; some skip steps, as ineligible triggers do.
+                // Keys read at different steps; some skip steps, as ineligible triggers do.
                 let wanted: Vec<usize> = (0..6).filter(|&c| step % (c as u64 + 1) == 0).collect();
+                let block = step / BLOCK_DRAWS;
                 for &c in &wanted {
-                    cursors.want(c, step);
+                    cursors.want(c, block);
                 }
-                cursors.fetch(&[0, 3, 5]);
+                // Spare lanes take blocks ahead, as the simulation's do.
+                for c in [0, 3, 5] {
+                    if cursors.pending() && cursors.spare_lanes() > 0 {
+                        cursors.want(c, block + 1);
+                    }
+                }
+                cursors.fetch();
                 for &c in &wanted {
                     let expected = unit_f64(reference_draw(11, run, regions[c], step));
                     assert_eq!(cursors.uniform(c, step), expected);
-                    // The scan for a draw below p stops exactly where the uniforms say.
-                    let end = Cursors::block_end(step);
-                    for p in [f64::MIN_POSITIVE, 0.1, 0.5, expected, expected.next_up(), 0.999] {
-                        let found = cursors.first_below(c, step, end, p);
-                        assert!((step..found).all(|i| cursors.uniform(c, i) >= p));
-                        assert!(found == end || cursors.uniform(c, found) < p);
+                    let words = cursors.block(c, block);
+                    for j in 0..BLOCK_DRAWS {
+                        let x = reference_draw(11, run, regions[c], block * BLOCK_DRAWS + j);
+                        assert_eq!(draw_at(words, 2 * j as usize), x);
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn thresholds_decide_exactly_as_the_uniforms() {
+        // Draws at and around the edges of every probability tested.
+        let mut draws: Vec<u64> = vec![0, 1, 2047, 2048, 2049, u64::MAX, u64::MAX - 2048, 1 << 63];
+        let probabilities = [
+            0.0,
+            f64::MIN_POSITIVE,
+            1e-300,
+            0.1,
+            0.3,
+            0.5,
+            0.75,
+            1.0 - f64::EPSILON / 2.0,
+        ];
+        for p in probabilities {
+            let k = threshold(p);
+            draws.extend([
+                k.wrapping_sub(1),
+                k,
+                k.wrapping_add(1),
+                k.wrapping_add(2048),
+                k.wrapping_sub(2049),
+            ]);
+        }
+        let mut random = Addressed::new(3);
+        draws.extend((0..10_000).map(|i| random.draw(0, 0, i)));
+        for p in probabilities {
+            for &x in &draws {
+                assert_eq!(x < threshold(p), unit_f64(x) < p, "x = {x:#x}, p = {p:e}");
+            }
+        }
+        let block: Block = std::array::from_fn(|w| random.draw(1, 0, w as u64) as u32);
+        for p in [0.0, 0.2, 0.5, 0.9] {
+            let below = draws_below(&block, threshold(p));
+            for j in 0..8 {
+                let u = unit_f64(draw_at(&block, 2 * j));
+                assert_eq!(below >> j & 1 == 1, u < p);
             }
         }
     }

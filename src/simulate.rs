@@ -27,13 +27,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use rand_distr::Distribution as _;
 use rayon::prelude::*;
 
-use crate::compile::{Cmp, Decision, Distribution, Effect, Model, Program, SLOT_ESCALATION, SLOT_T, Test, per_step};
+use crate::compile::{
+    Cmp, Decision, Distribution, Effect, Model, Program, SLOT_ESCALATION, SLOT_T, Test, TruthTable, per_step,
+};
 use crate::expr::AssignOp;
-use crate::rng::{Addressed, Cursors};
+use crate::rng::{self, Addressed, BLOCK_DRAWS, Cursors};
 use crate::tally::{Shape, Tallies};
 
 /// Runs simulated per unit of parallel work. Results do not depend on it.
 const CHUNK_RUNS: u64 = 512;
+/// Blocks of firing tests (8 steps each) kept per trigger: the one being read and those
+/// fetched ahead in lanes a pass would leave unused. Results do not depend on it.
+const FIRE_BLOCKS_KEPT: usize = 4;
 
 /// A run that hit an invalid value; the job stops and reports the lowest such run.
 #[derive(Debug, Clone, PartialEq)]
@@ -233,6 +238,7 @@ struct Plan {
 /// A condition as the fastest form it compiles to.
 #[derive(Clone, Copy, Debug)]
 enum Condition {
+    Table(TruthTable),
     Decision(Decision),
     Tree(Program),
 }
@@ -240,14 +246,18 @@ enum Condition {
 impl Condition {
     fn new(program: Program, model: &Model, tests: &mut Vec<Test>) -> Self {
         match program.decision(&model.code, tests) {
-            Some(decision) => Condition::Decision(decision),
+            Some(decision) => match decision.truth_table(tests) {
+                Some(table) => Condition::Table(table),
+                None => Condition::Decision(decision),
+            },
             None => Condition::Tree(program),
         }
     }
 
     #[inline]
-    fn holds(self, model: &Model, tests: &[Test], slots: &[f64]) -> bool {
+    fn holds(&self, model: &Model, tests: &[Test], slots: &[f64]) -> bool {
         match self {
+            Condition::Table(table) => table.holds(slots),
             Condition::Decision(decision) => decision.holds(tests, slots),
             Condition::Tree(program) => program.eval(&model.code, slots) != 0.0,
         }
@@ -471,8 +481,8 @@ struct Scratch {
     /// up to the step it is due. `next[i]`: the step trigger `i` is due, if it is eligible.
     due: Vec<u64>,
     next: Vec<Option<usize>>,
-    /// Cursors to extend with the lanes a fetch leaves over.
-    extend: Vec<usize>,
+    /// `thresholds[i]`: `rng::threshold` of trigger `i`'s probability, when it is below 1.
+    thresholds: Vec<u64>,
     /// Triggers whose last computed probability is > 0.
     positive: Bits,
     /// Something changed since `eligible` was made: a slot (so some programs may be stale), or
@@ -513,8 +523,12 @@ impl Scratch {
         let triggers = model.triggers.len();
         Scratch {
             rng: Addressed::new(seed),
-            param_draws: Cursors::new(seed, model.params.iter().map(|p| p.region).collect()),
-            fire_draws: Cursors::new(seed, model.triggers.iter().map(|t| t.fire_region).collect()),
+            param_draws: Cursors::new(seed, &model.params.iter().map(|p| p.region).collect::<Vec<_>>(), 1),
+            fire_draws: Cursors::new(
+                seed,
+                &model.triggers.iter().map(|t| t.fire_region).collect::<Vec<_>>(),
+                FIRE_BLOCKS_KEPT,
+            ),
             betas: model
                 .params
                 .iter()
@@ -529,7 +543,7 @@ impl Scratch {
             positive: Bits::new(triggers),
             due: vec![0; (model.steps + 2) * triggers.div_ceil(64)],
             next: vec![None; triggers],
-            extend: Vec::with_capacity(triggers),
+            thresholds: vec![0; triggers],
             changed: true,
             firing: Vec::with_capacity(triggers),
             last_fired: vec![0; triggers],
@@ -588,7 +602,7 @@ impl Scratch {
             self.land_delayed(model, plan, run, t, observer)?;
             self.count_steps(model, plan, t, O::READS_SLOTS);
             self.evaluate(model, plan, run, t)?;
-            self.draw(t);
+            self.draw(t, model.steps);
             self.fire(model, plan, run, t, observer)?;
             // (e) is done by `apply`; (f) record.
             self.record(model, plan, t);
@@ -726,6 +740,9 @@ impl Scratch {
                     });
                 }
                 self.values[i] = p;
+                if p < 1.0 {
+                    self.thresholds[i] = rng::threshold(p);
+                }
                 if p > 0.0 {
                     positive |= bit;
                 } else {
@@ -747,52 +764,84 @@ impl Scratch {
     }
 
     /// (c) The eligible triggers that fire: when u < p, which for p = 1 holds for every u in
-    /// [0, 1). Only the triggers due now are looked at: each is tested from now to the end of
-    /// its current block of draws, and is due again the step it fires (or the step after, if
-    /// it fires now) or the step its next block starts.
+    /// [0, 1). Only the triggers due now are looked at: each is tested from now on, through its
+    /// current block of draws and those after it already fetched, and is due again the step it
+    /// fires (or the step after, if it fires now) or the step after the last one tested.
     #[inline]
-    fn draw(&mut self, t: usize) {
+    fn draw(&mut self, t: usize, steps: usize) {
         let words = self.eligible.0.len();
         let row = t * words..(t + 1) * words;
+        let block = t as u64 / BLOCK_DRAWS;
         for word in row.clone() {
             for bit in bits_of(self.due[word]) {
                 let i = (word - row.start) * 64 + bit.trailing_zeros() as usize;
                 if self.values[i] < 1.0 {
-                    self.fire_draws.want(i, t as u64);
+                    self.fire_draws.want(i, block);
                 }
             }
         }
         if self.fire_draws.pending() {
-            // Lanes left over go to the other eligible triggers, which will need their next
-            // blocks soon.
-            self.extend.clear();
-            for (word, &eligible) in self.eligible.0.iter().enumerate() {
-                for bit in bits_of(eligible) {
-                    let i = word * 64 + bit.trailing_zeros() as usize;
-                    if self.values[i] < 1.0 {
-                        self.extend.push(i);
-                    }
-                }
-            }
-            self.fire_draws.fetch(&self.extend);
+            self.want_ahead(block, steps);
+            self.fire_draws.fetch();
         }
         self.firing.clear();
         for word in row.clone() {
             for bit in bits_of(std::mem::take(&mut self.due[word])) {
                 let i = (word - row.start) * 64 + bit.trailing_zeros() as usize;
                 self.next[i] = None;
-                let p = self.values[i];
-                let fires_at = if p == 1.0 {
+                let fires_at = if self.values[i] == 1.0 {
                     t
                 } else {
-                    let from = t as u64;
-                    self.fire_draws.first_below(i, from, Cursors::block_end(from), p) as usize
+                    self.first_firing(i, t)
                 };
                 if fires_at == t {
                     self.firing.push(i);
                     self.schedule(i, t + 1);
                 } else {
                     self.schedule(i, fires_at);
+                }
+            }
+        }
+    }
+
+    /// The first step from `t` on whose firing test trigger `i` passes, looking through the
+    /// blocks of draws held from `t`'s on; the step after the last one held if none does.
+    #[inline]
+    fn first_firing(&self, i: usize, t: usize) -> usize {
+        let threshold = self.thresholds[i];
+        let mut block = t as u64 / BLOCK_DRAWS;
+        let position = t as u64 % BLOCK_DRAWS;
+        // Draws before `t` in its block are not tests of this spell.
+        let mut below = rng::draws_below(self.fire_draws.block(i, block), threshold) >> position << position;
+        while below == 0 {
+            block += 1;
+            match self.fire_draws.held(i, block) {
+                Some(words) => below = rng::draws_below(words, threshold),
+                None => return (block * BLOCK_DRAWS) as usize,
+            }
+        }
+        (block * BLOCK_DRAWS) as usize + below.trailing_zeros() as usize
+    }
+
+    /// Fills the lanes the step's fetch leaves over with the next blocks of the eligible
+    /// triggers, which they will need soon: a pass costs the same with every lane used.
+    #[inline]
+    fn want_ahead(&mut self, block: u64, steps: usize) {
+        let last = steps as u64 / BLOCK_DRAWS;
+        let mut spare = self.fire_draws.spare_lanes();
+        for ahead in 1..FIRE_BLOCKS_KEPT as u64 {
+            if block + ahead > last {
+                return;
+            }
+            for (word, &eligible) in self.eligible.0.iter().enumerate() {
+                for bit in bits_of(eligible) {
+                    if spare == 0 {
+                        return;
+                    }
+                    let i = word * 64 + bit.trailing_zeros() as usize;
+                    if self.values[i] < 1.0 && self.fire_draws.want(i, block + ahead) {
+                        spare -= 1;
+                    }
                 }
             }
         }
@@ -865,7 +914,7 @@ impl Scratch {
                 self.param_draws.want(i, 0);
             }
         }
-        self.param_draws.fetch(&[]);
+        self.param_draws.fetch();
         for (i, param) in model.params.iter().enumerate() {
             let draws = &self.param_draws;
             let value = match param.distribution {
