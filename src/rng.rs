@@ -536,6 +536,18 @@ impl Cursors {
         !self.missing.is_empty()
     }
 
+    /// How many blocks the next `fetch` computes.
+    #[inline]
+    pub fn missing(&self) -> usize {
+        self.missing.len()
+    }
+
+    /// The key of the `k`th block the next `fetch` computes.
+    #[inline]
+    pub fn missing_key(&self, k: usize) -> usize {
+        self.missing[k].0
+    }
+
     /// Lanes the last pass of the next `fetch` would leave unused.
     #[inline]
     pub fn spare_lanes(&self) -> usize {

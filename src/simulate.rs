@@ -823,27 +823,26 @@ impl Scratch {
         (block * BLOCK_DRAWS) as usize + below.trailing_zeros() as usize
     }
 
-    /// Fills the lanes the step's fetch leaves over with the next blocks of the eligible
-    /// triggers, which they will need soon: a pass costs the same with every lane used.
+    /// Fills the lanes the step's fetch leaves over with the blocks that follow the ones it
+    /// fetches, which their triggers will need next if they stay eligible: a pass costs the
+    /// same with every lane used.
     #[inline]
     fn want_ahead(&mut self, block: u64, steps: usize) {
-        let last = steps as u64 / BLOCK_DRAWS;
+        let last = (steps as u64 / BLOCK_DRAWS).min(block + FIRE_BLOCKS_KEPT as u64 - 1);
         let mut spare = self.fire_draws.spare_lanes();
-        for ahead in 1..FIRE_BLOCKS_KEPT as u64 {
-            if block + ahead > last {
-                return;
-            }
-            for (word, &eligible) in self.eligible.0.iter().enumerate() {
-                for bit in bits_of(eligible) {
-                    if spare == 0 {
-                        return;
-                    }
-                    let i = word * 64 + bit.trailing_zeros() as usize;
-                    if self.values[i] < 1.0 && self.fire_draws.want(i, block + ahead) {
-                        spare -= 1;
-                    }
+        let wanted = self.fire_draws.missing();
+        let mut ahead = block + 1;
+        while spare > 0 && ahead <= last {
+            for k in 0..wanted {
+                if spare == 0 {
+                    break;
+                }
+                let key = self.fire_draws.missing_key(k);
+                if self.fire_draws.want(key, ahead) {
+                    spare -= 1;
                 }
             }
+            ahead += 1;
         }
     }
 
