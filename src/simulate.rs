@@ -148,6 +148,36 @@ pub fn replay(model: &Model, seed: u64, run: u64, observer: &mut impl Observer) 
     Ok(tallies)
 }
 
+/// A step or a count as a slot value. Through i64: x86-64 converts a signed integer in one
+/// instruction, an unsigned one in a branchy sequence; steps and counts are far below 2^53.
+#[inline]
+fn value_of(n: usize) -> f64 {
+    n as i64 as f64
+}
+
+/// A slot holding a whole number in `0..2^53` (a level, a step) as an index; through i64 for
+/// the same reason as [`value_of`].
+#[inline]
+fn index_of(value: f64) -> usize {
+    value as i64 as usize
+}
+
+/// `x.round()` (half away from zero) without a library call: `f64::round` is one on x86-64
+/// without SSE4.1.
+#[inline]
+fn round(x: f64) -> f64 {
+    // From 2^52 on every double is whole; NaN and infinities pass through as they are.
+    if x.is_nan() || x.abs() >= (1u64 << 52) as f64 {
+        return x;
+    }
+    let whole = x as i64 as f64;
+    // Exact: `x` and its whole part share an exponent range, so the difference is exact.
+    let fraction = x - whole;
+    let rounded = whole + f64::from(u8::from(fraction >= 0.5)) - f64::from(u8::from(fraction <= -0.5));
+    // The result has the sign of `x`, zero included: round(-0.3) is -0.
+    rounded.copysign(x)
+}
+
 /// The set bits of `word`, lowest first, each as a word of its own.
 #[inline]
 fn bits_of(mut word: u64) -> impl Iterator<Item = u64> {
@@ -213,8 +243,12 @@ struct Plan {
     group: usize,
     /// Words of a set of programs.
     words: usize,
-    /// The set of all programs.
-    all: Vec<u64>,
+    /// The programs stale when a run starts: those that read a param. The others have the
+    /// same value at the start of every run, worked out once: `initial_whens` and
+    /// `initial_outcomes` (the sets of triggers and outcomes whose `when` holds).
+    initially_stale: Vec<u64>,
+    initial_whens: Vec<u64>,
+    initial_outcomes: Vec<u64>,
     /// `readers[slot * words..][..words]`: the programs that read `slot`.
     readers: Vec<u64>,
     /// Slots that advance by one every step, a row each: row 0 is `t`, row `1 + i` is trigger
@@ -306,7 +340,9 @@ impl Plan {
         let mut plan = Plan {
             group,
             words,
-            all: all.0,
+            initially_stale: all.0,
+            initial_whens: Bits::new(triggers).0,
+            initial_outcomes: Bits::new(model.outcomes.len()).0,
             readers: vec![0; slots * words],
             watchers: vec![Vec::new(); 1 + triggers],
             slot_watchers: vec![Vec::new(); slots],
@@ -361,7 +397,45 @@ impl Plan {
                 }
             });
         }
+        plan.work_out_initial_values(model);
         plan
+    }
+
+    /// Conditions that read no param have the same value at the start of every run: works
+    /// them out once, and leaves stale only the programs that read a param.
+    fn work_out_initial_values(&mut self, model: &Model) {
+        let mut is_param = vec![false; model.initial_slots.len()];
+        for param in &model.params {
+            is_param[param.slot as usize] = true;
+        }
+        let reads_param = |program: Program| {
+            let mut reads = false;
+            program.for_each_read(&model.code, &mut |slot, _| reads |= is_param[slot as usize]);
+            reads
+        };
+        let mut stale = Bits(std::mem::take(&mut self.initially_stale));
+        let mut whens = Bits(std::mem::take(&mut self.initial_whens));
+        let mut outcomes = Bits(std::mem::take(&mut self.initial_outcomes));
+        let slots = &model.initial_slots;
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            if !reads_param(trigger.when) {
+                stale.remove(i);
+                if self.whens[i].holds(model, &self.tests, slots) {
+                    whens.insert(i);
+                }
+            }
+        }
+        for (o, outcome) in model.outcomes.iter().enumerate() {
+            if !reads_param(outcome.when) {
+                stale.remove(self.outcome(o));
+                if self.outcome_whens[o].holds(model, &self.tests, slots) {
+                    outcomes.insert(o);
+                }
+            }
+        }
+        self.initially_stale = stale.0;
+        self.initial_whens = whens.0;
+        self.initial_outcomes = outcomes.0;
     }
 
     fn programs(&self) -> usize {
@@ -590,14 +664,15 @@ impl Scratch {
         self.counting.clear();
         self.cooling.clear();
         self.active.fill(model.triggers.len());
-        // A new run: no value computed before is valid.
-        self.stale.0.copy_from_slice(&plan.all);
+        // A new run: no value computed before is valid, except those every run starts with.
+        self.stale.0.copy_from_slice(&plan.initially_stale);
+        self.when_holds.0.copy_from_slice(&plan.initial_whens);
         self.changed = true;
         self.record_start(model, plan);
         observer.step_done(0, &self.slots);
 
         for t in 1..=model.steps {
-            self.slots[SLOT_T as usize] = t as f64;
+            self.slots[SLOT_T as usize] = value_of(t);
             self.changed |= plan.advance(0, t, &mut self.stale);
             self.land_delayed(model, plan, run, t, observer)?;
             self.count_steps(model, plan, t, O::READS_SLOTS);
@@ -647,14 +722,15 @@ impl Scratch {
             let slot = model.triggers[i].since_slot as usize;
             let since = t - self.last_fired[i];
             let old = self.slots[slot];
-            self.slots[slot] = since as f64;
+            let since_value = value_of(since);
+            self.slots[slot] = since_value;
             // One more step matters only where a comparison's constant is crossed; a firing
             // resets the count, which always matters (unless it fired the step before too).
-            if since as f64 == old + 1.0 {
+            if since_value == old + 1.0 {
                 if plan.moves[(1 + i) * plan.row_len + since] {
                     self.changed |= plan.advance(1 + i, since, &mut self.stale);
                 }
-            } else if since as f64 != old {
+            } else if since_value != old {
                 self.stale.union_with(plan.readers(slot as u32));
                 self.changed = true;
             }
@@ -982,7 +1058,7 @@ impl Scratch {
                 AssignOp::Sub => old - v,
             };
             if round {
-                new = new.round();
+                new = self::round(new);
             }
             new = new.clamp(lo, hi);
             self.set(plan, slot, new);
@@ -993,17 +1069,21 @@ impl Scratch {
 
     /// Records step 0, the state the run starts from.
     fn record_start(&mut self, model: &Model, plan: &Plan) {
-        let level = self.slots[SLOT_ESCALATION as usize] as usize;
+        let level = index_of(self.slots[SLOT_ESCALATION as usize]);
         self.level = level;
         self.max_level = level;
         self.counts.level_at[level] += 1;
         self.counts.max_level_at[level] += 1;
-        self.holds.clear();
+        self.holds.0.copy_from_slice(&plan.initial_outcomes);
         self.seen.clear();
         for o in 0..model.outcomes.len() {
-            self.stale.remove(plan.outcome(o));
-            if plan.outcome_whens[o].holds(model, &plan.tests, &self.slots) {
-                self.holds.insert(o);
+            if self.stale.contains(plan.outcome(o)) {
+                self.stale.remove(plan.outcome(o));
+                if plan.outcome_whens[o].holds(model, &plan.tests, &self.slots) {
+                    self.holds.insert(o);
+                }
+            }
+            if self.holds.contains(o) {
                 self.counts.outcome_holds[o] += 1;
             }
         }
@@ -1013,7 +1093,7 @@ impl Scratch {
     #[inline]
     fn record(&mut self, model: &Model, plan: &Plan, t: usize) {
         let shape = self.counts.shape;
-        let level = self.slots[SLOT_ESCALATION as usize] as usize;
+        let level = index_of(self.slots[SLOT_ESCALATION as usize]);
         let row = t * shape.levels;
         if level != self.level {
             self.counts.level_at[row + self.level] -= 1;
@@ -1065,6 +1145,38 @@ impl Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn round_is_f64_round() {
+        let mut values = vec![
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.5,
+            -1.5,
+            2.5,
+            0.49999999999999994,
+            -0.49999999999999994,
+        ];
+        values.extend([
+            4503599627370495.5,
+            4503599627370497.0,
+            1e300,
+            -1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ]);
+        values.extend((-400..400).map(|i| f64::from(i) * 0.125 + 1e-9 * f64::from(i % 7)));
+        for x in values {
+            assert_eq!(round(x).to_bits(), x.round().to_bits(), "round({x:e})");
+        }
+        assert!(round(f64::NAN).is_nan());
+        for n in [0, 1, 36, 10_000, (1 << 53) - 1] {
+            assert_eq!(value_of(n), n as f64);
+            assert_eq!(index_of(n as f64), n);
+        }
+    }
 
     /// A scenario with no outcomes and one trigger: tables of width 0 must not trip the
     /// difference-summing (a regression: `chunks(0)` panicked).
