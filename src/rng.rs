@@ -18,8 +18,8 @@
 //! The words are those of `rand_chacha::ChaCha8Rng` positioned with `set_stream(run)` and
 //! `set_word_pos(word)` (the tests below check it), but computed here one 16-word ChaCha block at
 //! a time: `ChaCha8Rng` always computes four consecutive blocks, while a run needs only one or
-//! two blocks of most keys. [`Cursors`] computes the blocks several keys miss four at a time, in
-//! SIMD lanes.
+//! two blocks of most keys. [`Cursors`] computes the blocks several keys need together, eight at
+//! a time in AVX2 lanes (four with SSE2).
 
 use std::convert::Infallible;
 

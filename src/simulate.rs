@@ -14,8 +14,9 @@
 //!   re-evaluated only then (`Plan::watchers`).
 //! - Triggers out of `repeat` or cooling down are skipped without a look at their `when`, and
 //!   the set of eligible triggers is updated only where something changed.
-//! - An eligible trigger's firing tests are read a block of draws ahead: it is next looked at
-//!   the step it fires or its block of draws ends (`Scratch::due`). Most steps look at no
+//! - An eligible trigger's firing tests are read ahead, through the blocks of draws already
+//!   fetched: it is next looked at the step it fires or those draws end (`Scratch::due`), and a
+//!   test is one integer comparison with its threshold (`rng::threshold`). Most steps look at no
 //!   trigger at all.
 //! - The random blocks the step's firing tests need are computed together ([`Cursors`]); a
 //!   probability of 0 or 1 needs no draw (`u < p` is known for `u` in [0, 1)).
