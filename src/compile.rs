@@ -30,7 +30,7 @@ pub const SLOT_T: u32 = 0;
 pub const SLOT_ESCALATION: u32 = 1;
 
 /// One instruction of the postfix code the type checker emits. Booleans are 0.0 / 1.0,
-/// enumeration values their level index. [`lower`] turns it into [`Node`]s.
+/// enumeration values their level index. `lower` turns it into [`Node`]s.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Op {
     Const(f64),
@@ -78,6 +78,26 @@ impl Cmp {
         }
     }
 
+    /// `x <self> k` as a range test: it holds exactly when `lo <= x <= hi` does, or, if
+    /// `negated`, when that does not. A comparison is false for NaN on either side except `!=`,
+    /// which is true; the range test is false for NaN, so `!=` is the negation of `==`, and
+    /// `<`, `>` are ranges ending one float short of `k`.
+    pub fn as_range(self, k: f64) -> (f64, f64, bool) {
+        const INFINITY: f64 = f64::INFINITY;
+        const NEG_INFINITY: f64 = f64::NEG_INFINITY;
+        match self {
+            Cmp::Eq => (k, k, false),
+            Cmp::Ne => (k, k, true),
+            Cmp::Le => (NEG_INFINITY, k, false),
+            Cmp::Ge => (k, INFINITY, false),
+            // Nothing is below -inf or above +inf: an empty range.
+            Cmp::Lt if k == NEG_INFINITY => (INFINITY, NEG_INFINITY, false),
+            Cmp::Gt if k == INFINITY => (INFINITY, NEG_INFINITY, false),
+            Cmp::Lt => (NEG_INFINITY, k.next_down(), false),
+            Cmp::Gt => (k.next_up(), INFINITY, false),
+        }
+    }
+
     /// The comparison with its operands swapped: `c < x` is `x > c`.
     fn flipped(self) -> Cmp {
         match self {
@@ -97,6 +117,11 @@ pub enum Node {
     Load(u32),
     /// `slot <cmp> constant`, the most common condition, in one node.
     CompareSlot(Cmp, u32, f64),
+    /// `a + b * slot` (slot, a, b), the most common arithmetic in probabilities
+    /// (`0.5 + 0.5 * dprk.risk_appetite`, `1 + count.x`), in one node. It computes exactly what
+    /// the nodes it replaces did: `x + a` is `a + 1 * x`, `a - x` is `a + (-1) * x`, `a - b * x`
+    /// is `a + (-b) * x`, all exact rewrites in IEEE arithmetic.
+    Affine(u32, f64, f64),
     Compare(Cmp, u32, u32),
     Neg(u32),
     Not(u32),
@@ -129,6 +154,7 @@ impl Program {
             Node::Const(_) => {}
             Node::Load(slot) => f(slot, None),
             Node::CompareSlot(cmp, slot, k) => f(slot, Some((cmp, k))),
+            Node::Affine(slot, ..) => f(slot, None),
             Node::Neg(a) | Node::Not(a) | Node::Abs(a) => child(a),
             Node::Compare(_, a, b)
             | Node::Add(a, b)
@@ -165,6 +191,7 @@ fn eval(code: &[Node], node: u32, slots: &[f64]) -> f64 {
         Node::Const(value) => value,
         Node::Load(slot) => slots[slot as usize],
         Node::CompareSlot(cmp, slot, value) => truth(cmp.test(slots[slot as usize], value)),
+        Node::Affine(slot, a, b) => a + b * slots[slot as usize],
         _ => eval_inner(code, node, slots),
     }
 }
@@ -178,7 +205,7 @@ fn eval_inner(code: &[Node], node: u32, slots: &[f64]) -> f64 {
         };
     }
     match code[node as usize] {
-        Node::Const(_) | Node::Load(_) | Node::CompareSlot(..) => eval!(node),
+        Node::Const(_) | Node::Load(_) | Node::CompareSlot(..) | Node::Affine(..) => eval!(node),
         Node::Compare(cmp, a, b) => truth(cmp.test(eval!(a), eval!(b))),
         Node::Neg(a) => -eval!(a),
         Node::Not(a) => truth(eval!(a) == 0.0),
@@ -220,29 +247,16 @@ const ANSWER_FALSE: u32 = u32::MAX - 1;
 const ANSWER_TRUE: u32 = u32::MAX;
 
 impl Test {
-    /// `slot <cmp> k` as a range. A comparison is false for NaN on either side except `!=`,
-    /// which is true; the range test `lo <= x <= hi` is false for NaN, so `!=` is the negation
-    /// of `==` (swapped targets), and `<`, `>` are ranges ending one float short of `k`.
+    /// `slot <cmp> k` as a range ([`Cmp::as_range`]); a negated range swaps the targets.
     fn new(cmp: Cmp, slot: u32, k: f64, then: u32, otherwise: u32) -> Self {
-        const INFINITY: f64 = f64::INFINITY;
-        const NEG_INFINITY: f64 = f64::NEG_INFINITY;
-        let test = |lo, hi, then, otherwise| Test {
+        let (lo, hi, negated) = cmp.as_range(k);
+        let (then, otherwise) = if negated { (otherwise, then) } else { (then, otherwise) };
+        Test {
             slot,
             then,
             otherwise,
             lo,
             hi,
-        };
-        match cmp {
-            Cmp::Eq => test(k, k, then, otherwise),
-            Cmp::Ne => test(k, k, otherwise, then),
-            Cmp::Le => test(NEG_INFINITY, k, then, otherwise),
-            Cmp::Ge => test(k, INFINITY, then, otherwise),
-            // Nothing is below -inf or above +inf: an empty range.
-            Cmp::Lt if k == NEG_INFINITY => test(INFINITY, NEG_INFINITY, then, otherwise),
-            Cmp::Gt if k == INFINITY => test(INFINITY, NEG_INFINITY, then, otherwise),
-            Cmp::Lt => test(NEG_INFINITY, k.next_down(), then, otherwise),
-            Cmp::Gt => test(k.next_up(), INFINITY, then, otherwise),
         }
     }
 }
@@ -431,6 +445,7 @@ fn lower(ops: &[Op], code: &mut Vec<Node>) -> u32 {
                         Node::CompareSlot(c.flipped(), slot, v)
                     }
                     (Some(c), _, _) => Node::Compare(c, a, b),
+                    _ if let Some(affine) = affine(binary, code[a as usize], code[b as usize], code) => affine,
                     _ => match binary {
                         Op::Add => Node::Add(a, b),
                         Op::Sub => Node::Sub(a, b),
@@ -448,6 +463,35 @@ fn lower(ops: &[Op], code: &mut Vec<Node>) -> u32 {
         stack.push(index);
     }
     stack.pop().expect("an expression has a value")
+}
+
+/// `left <op> right` as one [`Node::Affine`], where it is `a + b * slot` for constants `a`, `b`.
+fn affine(op: Op, left: Node, right: Node, code: &[Node]) -> Option<Node> {
+    // `b * slot` (or `slot * b`) as (slot, b).
+    let scaled = |node: Node| match node {
+        Node::Load(slot) => Some((slot, 1.0)),
+        Node::Mul(x, y) => match (code[x as usize], code[y as usize]) {
+            (Node::Const(b), Node::Load(slot)) | (Node::Load(slot), Node::Const(b)) => Some((slot, b)),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (slot, a, b) = match (op, left, right) {
+        (Op::Add, Node::Const(a), x) | (Op::Add, x, Node::Const(a)) => {
+            let (slot, b) = scaled(x)?;
+            (slot, a, b)
+        }
+        (Op::Sub, Node::Const(a), x) => {
+            let (slot, b) = scaled(x)?;
+            (slot, a, -b)
+        }
+        (Op::Sub, x, Node::Const(a)) => {
+            let (slot, b) = scaled(x)?;
+            (slot, -a, b)
+        }
+        _ => return None,
+    };
+    Some(Node::Affine(slot, a, b))
 }
 
 #[inline]
@@ -2105,6 +2149,82 @@ mod tests {
             Cmp::Gt => Op::Gt,
             Cmp::Ge => Op::Ge,
         }
+    }
+
+    /// The postfix code run on a stack, operation by operation: the reference the lowered nodes
+    /// (fused ones included) must match bit for bit.
+    fn run_postfix(ops: &[Op], slots: &[f64]) -> f64 {
+        let mut stack: Vec<f64> = Vec::new();
+        for op in ops {
+            let value = match *op {
+                Op::Const(v) => v,
+                Op::Load(s) => slots[s as usize],
+                Op::Neg => -stack.pop().unwrap(),
+                Op::Add | Op::Sub | Op::Mul => {
+                    let b = stack.pop().unwrap();
+                    let a = stack.pop().unwrap();
+                    match op {
+                        Op::Add => a + b,
+                        Op::Sub => a - b,
+                        _ => a * b,
+                    }
+                }
+                _ => unreachable!("arithmetic only"),
+            };
+            stack.push(value);
+        }
+        stack.pop().unwrap()
+    }
+
+    #[test]
+    fn affine_nodes_compute_what_they_replace() {
+        use Op::{Add, Const, Load, Mul, Sub};
+        let programs: Vec<Vec<Op>> = vec![
+            vec![Const(0.5), Const(0.5), Load(0), Mul, Add],
+            vec![Load(0), Const(0.25), Mul, Const(1.0), Add],
+            vec![Const(1.0), Load(0), Add],
+            vec![Load(0), Const(-0.0), Add],
+            vec![Const(0.0), Load(0), Add],
+            vec![Const(1.0), Load(0), Sub],
+            vec![Load(0), Const(3.0), Sub],
+            vec![Load(0), Const(0.0), Sub],
+            vec![Const(2.0), Const(0.1), Load(0), Mul, Sub],
+            vec![Load(0), Const(0.1), Mul, Const(2.0), Sub],
+            // Not affine: two slots.
+            vec![Load(0), Load(1), Add],
+        ];
+        let values = [
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            3.0,
+            1e308,
+            -1e308,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut code = Vec::new();
+        for ops in &programs {
+            let program = Program {
+                root: lower(ops, &mut code),
+            };
+            for x in values {
+                let slots = [x, 0.5];
+                let (expected, got) = (run_postfix(ops, &slots), program.eval(&code, &slots));
+                assert!(
+                    expected.to_bits() == got.to_bits() || (expected.is_nan() && got.is_nan()),
+                    "{ops:?} at {x}: {expected} from the postfix code, {got} from {:?}",
+                    code[program.root as usize]
+                );
+            }
+        }
+        let first = Program {
+            root: lower(&programs[0], &mut code),
+        };
+        assert_eq!(code[first.root as usize], Node::Affine(0, 0.5, 0.5));
     }
 
     #[test]

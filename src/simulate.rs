@@ -299,25 +299,41 @@ impl Condition {
     }
 }
 
-/// A program reading a slot that advances by one every step.
+/// A program reading a slot.
 #[derive(Clone, Copy, Debug)]
 struct Watcher {
     program: usize,
-    /// `Some`: the program only compares the slot with a constant there.
-    compare: Option<(Cmp, f64)>,
+    /// Where the program only compares the slot with a constant there, the range of that
+    /// comparison ([`Cmp::as_range`]): it turns where the slot enters or leaves the range.
+    /// Where it uses the value, the range is empty and `by_value` is set.
+    lo: f64,
+    hi: f64,
+    by_value: bool,
 }
 
 impl Watcher {
+    fn new(program: usize, compare: Option<(Cmp, f64)>) -> Self {
+        let (lo, hi, _) = compare.map_or((f64::INFINITY, f64::NEG_INFINITY, false), |(cmp, k)| cmp.as_range(k));
+        Watcher {
+            program,
+            lo,
+            hi,
+            by_value: compare.is_none(),
+        }
+    }
+
     /// Whether the program may change when the slot goes from `n - 1` to `n`.
     fn moves(self, n: usize) -> bool {
-        self.changes((n - 1) as f64, n as f64)
+        self.changes(value_of(n - 1), value_of(n))
     }
 
     /// Whether the program may change when the slot goes from `old` to `new`: it uses the
-    /// value, or one of its comparisons of the slot with a constant turns.
+    /// value, or its comparison of the slot with a constant turns. Without a branch: whether a
+    /// comparison turns is data the processor cannot predict.
     #[inline]
     fn changes(self, old: f64, new: f64) -> bool {
-        self.compare.is_none_or(|(cmp, k)| cmp.test(old, k) != cmp.test(new, k))
+        let inside = |x: f64| (x >= self.lo) & (x <= self.hi);
+        self.by_value | (inside(old) != inside(new))
     }
 }
 
@@ -384,10 +400,7 @@ impl Plan {
         for (program, code) in whens.chain(probabilities).chain(outcomes) {
             code.for_each_read(&model.code, &mut |slot, compared_with| {
                 plan.readers[slot as usize * words + program / 64] |= 1 << (program % 64);
-                let watcher = Watcher {
-                    program,
-                    compare: compared_with,
-                };
+                let watcher = Watcher::new(program, compared_with);
                 plan.slot_watchers[slot as usize].push(watcher);
                 if let Some(row) = row_of_slot[slot as usize] {
                     plan.watchers[row].push(watcher);
@@ -467,9 +480,7 @@ impl Plan {
         let moves = self.moves[row * self.row_len + n];
         if moves {
             for watcher in &self.watchers[row] {
-                if watcher.moves(n) {
-                    stale.insert(watcher.program);
-                }
+                stale.0[watcher.program / 64] |= u64::from(watcher.moves(n)) << (watcher.program % 64);
             }
         }
         moves
@@ -643,12 +654,15 @@ impl Scratch {
         let old = self.slots[slot as usize];
         if old != value {
             self.slots[slot as usize] = value;
+            // Without a branch per watcher: whether a comparison turns is data the processor
+            // cannot predict.
+            let mut any = false;
             for watcher in &plan.slot_watchers[slot as usize] {
-                if watcher.changes(old, value) {
-                    self.stale.insert(watcher.program);
-                    self.changed = true;
-                }
+                let changes = watcher.changes(old, value);
+                self.stale.0[watcher.program / 64] |= u64::from(changes) << (watcher.program % 64);
+                any |= changes;
             }
+            self.changed |= any;
         }
     }
 

@@ -1,6 +1,7 @@
 //! Integer tallies: what the simulation produces and what shards exchange.
 //!
-//! In: one call to [`Tallies::record_step`] per run and step from `simulate`.
+//! In: the counts of a chunk of runs from `simulate` (kept there as per-step differences and
+//! summed up into these tables), or the parts of a sharded job.
 //! Out: plain counts, merged by addition. Integers make merging exact and order-free, so the
 //! result is the same for any thread count or shard split; `aggregate` turns counts into
 //! probabilities.

@@ -63,7 +63,7 @@ pub struct TableDifference {
     pub table: &'static str,
     pub cells: usize,
     pub differing: usize,
-    /// The first [`CELLS_SHOWN`] differing cells, in series then step order.
+    /// The first `CELLS_SHOWN` (5) differing cells, in series then step order.
     pub first: Vec<Cell>,
     /// Series ids present on one side only.
     pub only_expected: Vec<String>,
