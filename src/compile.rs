@@ -321,9 +321,9 @@ impl Decision {
 pub const TABLE_TESTS: usize = 6;
 
 /// A [`Decision`] of at most [`TABLE_TESTS`] tests, evaluated without a branch on the state:
-/// every test is made (reading a slot has no side effect, so making the tests short-circuiting
-/// skips changes no answer), and the tests' results, as the bits of a number, index a table of
-/// the answers. The tests are independent loads and comparisons the processor overlaps, where
+/// every test is made (reading a slot has no side effect, so the tests a short-circuiting
+/// evaluation would skip change no answer), and their results, as the bits of a number, index a
+/// table of the answers. The tests are independent loads and comparisons the processor overlaps, where
 /// the chain of a [`Decision`] waits on each test and mispredicts its branches.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TruthTable {

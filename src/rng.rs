@@ -511,12 +511,6 @@ impl Cursors {
         key * self.ring + (block as usize & (self.ring - 1))
     }
 
-    /// The most blocks of one key held at a time.
-    #[inline]
-    pub fn ring(&self) -> u64 {
-        self.ring as u64
-    }
-
     /// Asks for block `block` of key `key` (draws `8 * block..8 * block + 8`) after the next
     /// `fetch`. Tells whether that takes a lane: not if the block is held already.
     #[inline]
