@@ -78,23 +78,22 @@ impl Cmp {
         }
     }
 
-    /// `x <self> k` as a range test: it holds exactly when `lo <= x <= hi` does, or, if
-    /// `negated`, when that does not. A comparison is false for NaN on either side except `!=`,
-    /// which is true; the range test is false for NaN, so `!=` is the negation of `==`, and
-    /// `<`, `>` are ranges ending one float short of `k`.
-    pub fn as_range(self, k: f64) -> (f64, f64, bool) {
-        const INFINITY: f64 = f64::INFINITY;
-        const NEG_INFINITY: f64 = f64::NEG_INFINITY;
+    /// `x <self> k` as an interval: it holds exactly when `x` lies in the interval, or, if
+    /// `negated`, when it does not. A comparison is false for NaN on either side except `!=`,
+    /// which is true; NaN lies in no interval, so `!=` is the negation of `==`, and `<`, `>`
+    /// are intervals ending one float short of `k`.
+    pub fn as_interval(self, k: f64) -> (Interval, bool) {
+        let interval = |lo, hi| Interval { lo, hi };
         match self {
-            Cmp::Eq => (k, k, false),
-            Cmp::Ne => (k, k, true),
-            Cmp::Le => (NEG_INFINITY, k, false),
-            Cmp::Ge => (k, INFINITY, false),
-            // Nothing is below -inf or above +inf: an empty range.
-            Cmp::Lt if k == NEG_INFINITY => (INFINITY, NEG_INFINITY, false),
-            Cmp::Gt if k == INFINITY => (INFINITY, NEG_INFINITY, false),
-            Cmp::Lt => (NEG_INFINITY, k.next_down(), false),
-            Cmp::Gt => (k.next_up(), INFINITY, false),
+            Cmp::Eq => (interval(k, k), false),
+            Cmp::Ne => (interval(k, k), true),
+            Cmp::Le => (interval(f64::NEG_INFINITY, k), false),
+            Cmp::Ge => (interval(k, f64::INFINITY), false),
+            // Nothing is below -inf or above +inf.
+            Cmp::Lt if k == f64::NEG_INFINITY => (Interval::EMPTY, false),
+            Cmp::Gt if k == f64::INFINITY => (Interval::EMPTY, false),
+            Cmp::Lt => (interval(f64::NEG_INFINITY, k.next_down()), false),
+            Cmp::Gt => (interval(k.next_up(), f64::INFINITY), false),
         }
     }
 
@@ -232,31 +231,54 @@ pub struct Decision {
     entry: u32,
 }
 
-/// One test of a [`Decision`]: `lo <= slot <= hi`.
+/// `lo <= x <= hi`, the one form every comparison of a slot with a constant takes in the
+/// simulation ([`Cmp::as_interval`]). NaN lies in no interval.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Interval {
+    lo: f64,
+    hi: f64,
+}
+
+impl Interval {
+    pub const EMPTY: Interval = Interval {
+        lo: f64::INFINITY,
+        hi: f64::NEG_INFINITY,
+    };
+    pub const ALL: Interval = Interval {
+        lo: f64::NEG_INFINITY,
+        hi: f64::INFINITY,
+    };
+
+    /// Without a branch: `&` rather than `&&`.
+    #[inline]
+    pub fn contains(self, x: f64) -> bool {
+        (x >= self.lo) & (x <= self.hi)
+    }
+}
+
+/// One test of a [`Decision`]: whether the slot lies in the interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Test {
     slot: u32,
     /// The next test, or the answer, when the test holds and when it does not.
     then: u32,
     otherwise: u32,
-    lo: f64,
-    hi: f64,
+    interval: Interval,
 }
 
 const ANSWER_FALSE: u32 = u32::MAX - 1;
 const ANSWER_TRUE: u32 = u32::MAX;
 
 impl Test {
-    /// `slot <cmp> k` as a range ([`Cmp::as_range`]); a negated range swaps the targets.
+    /// `slot <cmp> k` as an interval ([`Cmp::as_interval`]); a negated one swaps the targets.
     fn new(cmp: Cmp, slot: u32, k: f64, then: u32, otherwise: u32) -> Self {
-        let (lo, hi, negated) = cmp.as_range(k);
+        let (interval, negated) = cmp.as_interval(k);
         let (then, otherwise) = if negated { (otherwise, then) } else { (then, otherwise) };
         Test {
             slot,
             then,
             otherwise,
-            lo,
-            hi,
+            interval,
         }
     }
 }
@@ -307,7 +329,7 @@ impl Decision {
         while next < ANSWER_FALSE {
             let test = &tests[next as usize];
             let x = slots[test.slot as usize];
-            next = if (x >= test.lo) & (x <= test.hi) {
+            next = if test.interval.contains(x) {
                 test.then
             } else {
                 test.otherwise
@@ -327,18 +349,17 @@ pub const TABLE_TESTS: usize = 6;
 /// the chain of a [`Decision`] waits on each test and mispredicts its branches.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TruthTable {
-    /// Unused tests are `t` in `[-inf, inf]`, which always holds.
+    /// Unused tests are `t` in [`Interval::ALL`], which always holds.
     checks: [Check; TABLE_TESTS],
     /// Bit `m`: the answer when the tests that hold are the set bits of `m`.
     answers: u64,
 }
 
-/// `lo <= slot <= hi`.
+/// Whether the slot lies in the interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct Check {
     slot: u32,
-    lo: f64,
-    hi: f64,
+    interval: Interval,
 }
 
 impl Decision {
@@ -359,13 +380,12 @@ impl Decision {
         }
         let always = Check {
             slot: SLOT_T,
-            lo: f64::NEG_INFINITY,
-            hi: f64::INFINITY,
+            interval: Interval::ALL,
         };
         let mut checks = [always; TABLE_TESTS];
         for (check, &test) in checks.iter_mut().zip(&reachable) {
-            let Test { slot, lo, hi, .. } = tests[test as usize];
-            *check = Check { slot, lo, hi };
+            let Test { slot, interval, .. } = tests[test as usize];
+            *check = Check { slot, interval };
         }
         let bit_of = |test: u32| reachable.iter().position(|&t| t == test).expect("reachable");
         let mut answers = 0;
@@ -392,7 +412,7 @@ impl TruthTable {
         let mut outcomes = 0;
         for (bit, check) in self.checks.iter().enumerate() {
             let x = slots[check.slot as usize];
-            outcomes |= usize::from((x >= check.lo) & (x <= check.hi)) << bit;
+            outcomes |= usize::from(check.interval.contains(x)) << bit;
         }
         self.answers >> outcomes & 1 == 1
     }

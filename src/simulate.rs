@@ -29,7 +29,7 @@ use rand_distr::Distribution as _;
 use rayon::prelude::*;
 
 use crate::compile::{
-    Cmp, Decision, Distribution, Effect, Model, Program, SLOT_ESCALATION, SLOT_T, Test, TruthTable, per_step,
+    Cmp, Decision, Distribution, Effect, Interval, Model, Program, SLOT_ESCALATION, SLOT_T, Test, TruthTable, per_step,
 };
 use crate::expr::AssignOp;
 use crate::rng::{self, Addressed, BLOCK_DRAWS, Cursors};
@@ -247,9 +247,9 @@ struct Plan {
     /// The programs stale when a run starts: those that read a param. The others have the
     /// same value at the start of every run, worked out once: `initial_whens` and
     /// `initial_outcomes` (the sets of triggers and outcomes whose `when` holds).
-    initially_stale: Vec<u64>,
-    initial_whens: Vec<u64>,
-    initial_outcomes: Vec<u64>,
+    initially_stale: Bits,
+    initial_whens: Bits,
+    initial_outcomes: Bits,
     /// `readers[slot * words..][..words]`: the programs that read `slot`.
     readers: Vec<u64>,
     /// Slots that advance by one every step, a row each: row 0 is `t`, row `1 + i` is trigger
@@ -303,21 +303,19 @@ impl Condition {
 #[derive(Clone, Copy, Debug)]
 struct Watcher {
     program: usize,
-    /// Where the program only compares the slot with a constant there, the range of that
-    /// comparison ([`Cmp::as_range`]): it turns where the slot enters or leaves the range.
-    /// Where it uses the value, the range is empty and `by_value` is set.
-    lo: f64,
-    hi: f64,
+    /// Where the program only compares the slot with a constant there, the interval of that
+    /// comparison ([`Cmp::as_interval`]): it turns where the slot enters or leaves it. Where
+    /// the program uses the value, the interval is empty and `by_value` is set.
+    interval: Interval,
     by_value: bool,
 }
 
 impl Watcher {
     fn new(program: usize, compare: Option<(Cmp, f64)>) -> Self {
-        let (lo, hi, _) = compare.map_or((f64::INFINITY, f64::NEG_INFINITY, false), |(cmp, k)| cmp.as_range(k));
+        let interval = compare.map_or(Interval::EMPTY, |(cmp, k)| cmp.as_interval(k).0);
         Watcher {
             program,
-            lo,
-            hi,
+            interval,
             by_value: compare.is_none(),
         }
     }
@@ -332,8 +330,7 @@ impl Watcher {
     /// comparison turns is data the processor cannot predict.
     #[inline]
     fn changes(self, old: f64, new: f64) -> bool {
-        let inside = |x: f64| (x >= self.lo) & (x <= self.hi);
-        self.by_value | (inside(old) != inside(new))
+        self.by_value | (self.interval.contains(old) != self.interval.contains(new))
     }
 }
 
@@ -357,9 +354,9 @@ impl Plan {
         let mut plan = Plan {
             group,
             words,
-            initially_stale: all.0,
-            initial_whens: Bits::new(triggers).0,
-            initial_outcomes: Bits::new(model.outcomes.len()).0,
+            initially_stale: all,
+            initial_whens: Bits::new(triggers),
+            initial_outcomes: Bits::new(model.outcomes.len()),
             readers: vec![0; slots * words],
             watchers: vec![Vec::new(); 1 + triggers],
             slot_watchers: vec![Vec::new(); slots],
@@ -427,29 +424,23 @@ impl Plan {
             program.for_each_read(&model.code, &mut |slot, _| reads |= is_param[slot as usize]);
             reads
         };
-        let mut stale = Bits(std::mem::take(&mut self.initially_stale));
-        let mut whens = Bits(std::mem::take(&mut self.initial_whens));
-        let mut outcomes = Bits(std::mem::take(&mut self.initial_outcomes));
         let slots = &model.initial_slots;
         for (i, trigger) in model.triggers.iter().enumerate() {
             if !reads_param(trigger.when) {
-                stale.remove(i);
+                self.initially_stale.remove(i);
                 if self.whens[i].holds(model, &self.tests, slots) {
-                    whens.insert(i);
+                    self.initial_whens.insert(i);
                 }
             }
         }
         for (o, outcome) in model.outcomes.iter().enumerate() {
             if !reads_param(outcome.when) {
-                stale.remove(self.outcome(o));
+                self.initially_stale.remove(self.outcome(o));
                 if self.outcome_whens[o].holds(model, &self.tests, slots) {
-                    outcomes.insert(o);
+                    self.initial_outcomes.insert(o);
                 }
             }
         }
-        self.initially_stale = stale.0;
-        self.initial_whens = whens.0;
-        self.initial_outcomes = outcomes.0;
     }
 
     fn programs(&self) -> usize {
@@ -680,8 +671,8 @@ impl Scratch {
         self.cooling.clear();
         self.active.fill(model.triggers.len());
         // A new run: no value computed before is valid, except those every run starts with.
-        self.stale.0.copy_from_slice(&plan.initially_stale);
-        self.when_holds.0.copy_from_slice(&plan.initial_whens);
+        self.stale.0.copy_from_slice(&plan.initially_stale.0);
+        self.when_holds.0.copy_from_slice(&plan.initial_whens.0);
         self.changed = true;
         self.record_start(model, plan);
         observer.step_done(0, &self.slots);
@@ -1089,7 +1080,7 @@ impl Scratch {
         self.max_level = level;
         self.counts.level_at[level] += 1;
         self.counts.max_level_at[level] += 1;
-        self.holds.0.copy_from_slice(&plan.initial_outcomes);
+        self.holds.0.copy_from_slice(&plan.initial_outcomes.0);
         self.seen.clear();
         for o in 0..model.outcomes.len() {
             if self.stale.contains(plan.outcome(o)) {
