@@ -20,6 +20,9 @@
 //!   trigger at all.
 //! - The random blocks the step's firing tests need are computed together ([`Cursors`]); a
 //!   probability of 0 or 1 needs no draw (`u < p` is known for `u` in [0, 1)).
+//! - A param that only probabilities read is drawn when one of them is first needed in a run
+//!   (`Plan::lazy_params`): most runs never need the probabilities of the rarer triggers, and
+//!   a draw costs a Beta sample or a `powf`. Draws are addressed, so the value is the same.
 //! - Tallies are kept as differences between consecutive steps (`Counts`): a run adds to them
 //!   only when its state changes, and they are summed up once per chunk of runs.
 
@@ -29,7 +32,8 @@ use rand_distr::Distribution as _;
 use rayon::prelude::*;
 
 use crate::compile::{
-    Cmp, Decision, Distribution, Effect, Interval, Model, Program, SLOT_ESCALATION, SLOT_T, Test, TruthTable, per_step,
+    Cmp, Decision, Distribution, Effect, Interval, Model, ParamModel, Program, SLOT_ESCALATION, SLOT_T, Test,
+    TruthTable, per_step,
 };
 use crate::expr::AssignOp;
 use crate::rng::{self, Addressed, BLOCK_DRAWS, Cursors};
@@ -147,6 +151,15 @@ pub fn replay(model: &Model, seed: u64, run: u64, observer: &mut impl Observer) 
     let mut tallies = Tallies::zero(shape(model));
     scratch.counts.add_to(&mut tallies);
     Ok(tallies)
+}
+
+/// A param's value as drawn, converted to a per-step probability if it is given on another
+/// basis.
+fn on_step_basis(param: &ParamModel, value: f64) -> f64 {
+    match param.annual {
+        Some(steps_per_year) => per_step(value, steps_per_year),
+        None => value,
+    }
 }
 
 /// A step or a count as a slot value. Through i64: x86-64 converts a signed integer in one
@@ -268,6 +281,17 @@ struct Plan {
     tests: Vec<Test>,
     /// Triggers whose `since.` some expression reads (effects included).
     since_read: Vec<bool>,
+    /// The slots every run starts from: the model's, with fixed params on the step basis.
+    start_slots: Vec<f64>,
+    /// The params with draws (not fixed), and those of them drawn when a run starts.
+    drawn_params: Vec<usize>,
+    params_at_start: Vec<usize>,
+    /// Params drawn only when a probability that reads them is first needed in a run, bit `b`
+    /// standing for param `lazy_params[b]`: those only probabilities read, which a run often
+    /// never needs. Their draws are addressed, so drawing late gives the same values.
+    lazy_params: Vec<usize>,
+    /// `param_needs[i]`: the lazy params trigger `i`'s probability reads.
+    param_needs: Vec<u64>,
 }
 
 /// A condition as the fastest form it compiles to.
@@ -366,6 +390,11 @@ impl Plan {
             outcome_whens: Vec::new(),
             tests: Vec::new(),
             since_read: Vec::new(),
+            start_slots: model.initial_slots.clone(),
+            drawn_params: Vec::new(),
+            params_at_start: Vec::new(),
+            lazy_params: Vec::new(),
+            param_needs: vec![0; triggers],
         };
         let mut tests = Vec::new();
         plan.whens = model
@@ -409,7 +438,57 @@ impl Plan {
             });
         }
         plan.work_out_initial_values(model);
+        plan.sort_params(model);
         plan
+    }
+
+    /// Fixed params go into the start slots. Of the others, those only probabilities read are
+    /// lazy, up to 64 of them; the rest are drawn when a run starts.
+    fn sort_params(&mut self, model: &Model) {
+        let mut param_of_slot = vec![None; model.initial_slots.len()];
+        for (i, param) in model.params.iter().enumerate() {
+            match param.distribution {
+                Distribution::Fixed(value) => self.start_slots[param.slot as usize] = on_step_basis(param, value),
+                _ => {
+                    param_of_slot[param.slot as usize] = Some(i);
+                    self.drawn_params.push(i);
+                }
+            }
+        }
+        let mut eager = vec![false; model.params.len()];
+        let whens = model.triggers.iter().map(|t| t.when);
+        let others = whens
+            .chain(model.outcomes.iter().map(|o| o.when))
+            .chain(model.effects.iter().map(|e| e.value));
+        for program in others {
+            program.for_each_read(&model.code, &mut |slot, _| {
+                if let Some(i) = param_of_slot[slot as usize] {
+                    eager[i] = true;
+                }
+            });
+        }
+        let mut bit_of_param = vec![None; model.params.len()];
+        for &i in &self.drawn_params {
+            if !eager[i] && self.lazy_params.len() < 64 {
+                bit_of_param[i] = Some(self.lazy_params.len());
+                self.lazy_params.push(i);
+            } else {
+                self.params_at_start.push(i);
+            }
+        }
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            let needs = &mut self.param_needs[i];
+            trigger.probability.for_each_read(&model.code, &mut |slot, _| {
+                if let Some(bit) = param_of_slot[slot as usize].and_then(|p| bit_of_param[p]) {
+                    *needs |= 1 << bit;
+                }
+            });
+        }
+    }
+
+    /// All lazy params, as bits.
+    fn lazy_mask(&self) -> u64 {
+        u64::MAX.checked_shr(64 - self.lazy_params.len() as u32).unwrap_or(0)
     }
 
     /// Conditions that read no param have the same value at the start of every run: works
@@ -548,6 +627,8 @@ struct Scratch {
     /// One cursor per trigger, for its firing tests.
     fire_draws: Cursors,
     betas: Vec<Option<rand_distr::Beta<f64>>>,
+    /// The lazy params (`Plan::lazy_params`) not drawn yet in this run.
+    undrawn: u64,
     slots: Vec<f64>,
     /// Delayed firings not yet applied: (landing step, trigger), in firing order.
     pending: Vec<(usize, usize)>,
@@ -573,8 +654,11 @@ struct Scratch {
     counting: Vec<usize>,
     /// Triggers that may fire: not out of `repeat`, not cooling down.
     active: Bits,
-    /// Triggers cooling down, to be made active again when their cooldown ends.
-    cooling: Vec<usize>,
+    /// `cooled[t * words..][..words]`: the triggers whose cooldown ends at step `t`, to be made
+    /// active again then.
+    cooled: Vec<u64>,
+    /// `landings[t]`: how many delayed firings in `pending` land at step `t`.
+    landings: Vec<u32>,
     /// The last value of each trigger's probability, valid unless stale.
     values: Vec<f64>,
     /// Programs that read a slot which changed since their value was computed.
@@ -614,6 +698,7 @@ impl Scratch {
                     _ => None,
                 })
                 .collect(),
+            undrawn: 0,
             slots: model.initial_slots.clone(),
             pending: Vec::with_capacity(pending_capacity),
             eligible: Bits::new(triggers),
@@ -627,7 +712,8 @@ impl Scratch {
             fired: Vec::with_capacity(triggers),
             counting: Vec::with_capacity(triggers),
             active: Bits::new(triggers),
-            cooling: Vec::with_capacity(triggers),
+            cooled: vec![0; (model.steps + 2) * triggers.div_ceil(64)],
+            landings: vec![0; model.steps + 2],
             values: vec![0.0; triggers],
             stale: Bits::new(plan.programs()),
             when_holds: Bits::new(triggers),
@@ -658,17 +744,18 @@ impl Scratch {
     }
 
     fn run<O: Observer>(&mut self, model: &Model, plan: &Plan, run: u64, observer: &mut O) -> Result<(), SimError> {
-        self.slots.copy_from_slice(&model.initial_slots);
-        self.draw_params(model, run, observer);
+        self.slots.copy_from_slice(&plan.start_slots);
+        self.draw_params(model, plan, run, observer);
         self.fire_draws.start_run(run);
-        for i in 0..model.triggers.len() {
-            self.unschedule(i);
-        }
+        // Clear what an earlier run left, which it may have if it failed.
+        self.due.fill(0);
+        self.next.fill(None);
         self.eligible.clear();
         self.pending.clear();
+        self.landings.fill(0);
         self.fired.clear();
         self.counting.clear();
-        self.cooling.clear();
+        self.cooled.fill(0);
         self.active.fill(model.triggers.len());
         // A new run: no value computed before is valid, except those every run starts with.
         self.stale.0.copy_from_slice(&plan.initially_stale.0);
@@ -704,7 +791,7 @@ impl Scratch {
         t: usize,
         observer: &mut impl Observer,
     ) -> Result<(), SimError> {
-        if self.pending.is_empty() {
+        if self.landings[t] == 0 {
             return Ok(());
         }
         let mut i = 0;
@@ -741,18 +828,11 @@ impl Scratch {
                 self.changed = true;
             }
         }
-        if !self.cooling.is_empty() {
-            let last_fired = &self.last_fired;
-            let active = &mut self.active;
-            let changed = &mut self.changed;
-            self.cooling.retain(|&i| {
-                let cooled = t > last_fired[i] + model.triggers[i].cooldown as usize;
-                if cooled {
-                    active.insert(i);
-                    *changed = true;
-                }
-                !cooled
-            });
+        let words = self.active.0.len();
+        for (active, cooled) in self.active.0.iter_mut().zip(&mut self.cooled[t * words..][..words]) {
+            let cooled = std::mem::take(cooled);
+            *active |= cooled;
+            self.changed |= cooled != 0;
         }
     }
 
@@ -808,6 +888,15 @@ impl Scratch {
             let stale = self.stale.0[probabilities + word] & eligible;
             self.stale.0[probabilities + word] &= !stale;
             let mut positive = self.positive.0[word];
+            let needs = bits_of(stale).fold(0, |needs, bit| {
+                needs | plan.param_needs[word * 64 + bit.trailing_zeros() as usize]
+            }) & self.undrawn;
+            if needs != 0 {
+                self.draw_lazy_params(model, plan, needs);
+            }
+            // Probabilities that rose: a trigger's draws known to be >= its old probability may
+            // not be >= the new one. Where it fell they still are, and the step it is due holds.
+            let mut rose = 0;
             for bit in bits_of(stale) {
                 let i = word * 64 + bit.trailing_zeros() as usize;
                 let p = model.triggers[i].probability.eval(&model.code, &self.slots);
@@ -821,6 +910,7 @@ impl Scratch {
                         what: format!("probability {p} outside [0, 1]"),
                     });
                 }
+                rose |= u64::from(p > self.values[i]) << bit.trailing_zeros();
                 self.values[i] = p;
                 if p < 1.0 {
                     self.thresholds[i] = rng::threshold(p);
@@ -838,7 +928,7 @@ impl Scratch {
             for bit in bits_of(before & !now) {
                 self.unschedule(word * 64 + bit.trailing_zeros() as usize);
             }
-            for bit in bits_of(now & (!before | stale)) {
+            for bit in bits_of(now & (!before | rose)) {
                 self.schedule(word * 64 + bit.trailing_zeros() as usize, t);
             }
         }
@@ -958,7 +1048,14 @@ impl Scratch {
                 self.active.remove(i);
             } else if trigger.cooldown > 0 {
                 self.active.remove(i);
-                self.cooling.push(i);
+                // Active again when `t > last fired + cooldown`.
+                let words = self.active.0.len();
+                if let Some(word) = self
+                    .cooled
+                    .get_mut((t + trigger.cooldown as usize + 1) * words + i / 64)
+                {
+                    *word |= 1 << (i % 64);
+                }
             }
             self.changed = true;
         }
@@ -980,50 +1077,72 @@ impl Scratch {
                 observer.fired(t, i, (landing <= model.steps).then_some(landing));
                 if landing <= model.steps {
                     self.pending.push((landing, i));
+                    self.landings[landing] += 1;
                 }
             }
         }
         Ok(())
     }
 
+    /// Draws the params a run starts with: all of them for an observer, which is told of each;
+    /// otherwise all but the lazy ones. Fetches the first block of every drawn param at once:
+    /// fetching the lazy ones' later would take more passes of the block function.
     #[inline]
-    fn draw_params(&mut self, model: &Model, run: u64, observer: &mut impl Observer) {
-        // Fetch the first block of every drawn param at once.
+    fn draw_params<O: Observer>(&mut self, model: &Model, plan: &Plan, run: u64, observer: &mut O) {
         self.param_draws.start_run(run);
-        for (i, param) in model.params.iter().enumerate() {
-            if !matches!(param.distribution, Distribution::Fixed(_)) {
-                self.param_draws.want(i, 0);
-            }
+        for &i in &plan.drawn_params {
+            self.param_draws.want(i, 0);
         }
         self.param_draws.fetch();
-        for (i, param) in model.params.iter().enumerate() {
-            let draws = &self.param_draws;
-            let value = match param.distribution {
-                Distribution::Fixed(v) => v,
-                Distribution::Uniform { min, max } => min + (max - min) * draws.uniform(i, 0),
-                Distribution::Triangular { min, mode, max } => {
-                    let u = draws.uniform(i, 0);
-                    let split = (mode - min) / (max - min);
-                    if u < split {
-                        min + (u * (max - min) * (mode - min)).sqrt()
-                    } else {
-                        max - ((1.0 - u) * (max - min) * (max - mode)).sqrt()
-                    }
-                }
-                Distribution::Beta { min, max, .. } => {
-                    let beta = self.betas[i]
-                        .as_ref()
-                        .expect("Beta shapes are validated at compile time");
-                    min + (max - min) * beta.sample(&mut draws.sequence(i))
-                }
-            };
-            let value = match param.annual {
-                Some(steps_per_year) => per_step(value, steps_per_year),
-                None => value,
-            };
-            self.slots[param.slot as usize] = value;
-            observer.param_drawn(i, value);
+        if O::READS_SLOTS {
+            self.undrawn = 0;
+            for i in 0..model.params.len() {
+                let value = self.param_value(model, i);
+                self.slots[model.params[i].slot as usize] = value;
+                observer.param_drawn(i, value);
+            }
+        } else {
+            self.undrawn = plan.lazy_mask();
+            for &i in &plan.params_at_start {
+                self.slots[model.params[i].slot as usize] = self.param_value(model, i);
+            }
         }
+    }
+
+    /// Draws the lazy params `needs` (bits as in `Plan::param_needs`).
+    #[cold]
+    fn draw_lazy_params(&mut self, model: &Model, plan: &Plan, needs: u64) {
+        self.undrawn &= !needs;
+        for bit in bits_of(needs) {
+            let i = plan.lazy_params[bit.trailing_zeros() as usize];
+            self.slots[model.params[i].slot as usize] = self.param_value(model, i);
+        }
+    }
+
+    /// Param `i`'s value in this run; the first block of its draws must be held.
+    fn param_value(&self, model: &Model, i: usize) -> f64 {
+        let param = &model.params[i];
+        let draws = &self.param_draws;
+        let value = match param.distribution {
+            Distribution::Fixed(v) => v,
+            Distribution::Uniform { min, max } => min + (max - min) * draws.uniform(i, 0),
+            Distribution::Triangular { min, mode, max } => {
+                let u = draws.uniform(i, 0);
+                let split = (mode - min) / (max - min);
+                if u < split {
+                    min + (u * (max - min) * (mode - min)).sqrt()
+                } else {
+                    max - ((1.0 - u) * (max - min) * (max - mode)).sqrt()
+                }
+            }
+            Distribution::Beta { min, max, .. } => {
+                let beta = self.betas[i]
+                    .as_ref()
+                    .expect("Beta shapes are validated at compile time");
+                min + (max - min) * beta.sample(&mut draws.sequence(i))
+            }
+        };
+        on_step_basis(param, value)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1201,5 +1320,88 @@ mod tests {
         assert_eq!(tallies.runs, 10);
         assert_eq!(tallies.trigger_fired_by[1], 10, "p = 1 fires at step 1 in every run");
         assert_eq!(tallies.level_at[3 * 2 + 1], 10, "every run ends at `tense`");
+    }
+
+    /// A model from scenario text, through the real loader and compiler.
+    fn model_of(text: &str) -> Model {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("scenario.toml");
+        std::fs::write(&path, text).unwrap();
+        crate::compile::compile(&crate::load::load(&path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn params_only_probabilities_read_are_drawn_lazily() {
+        let model = model_of(
+            r#"
+[scenario]
+name = "lazy"
+steps = 12
+step_unit = "month"
+[escalation]
+levels = ["calm", "tense"]
+initial = "calm"
+[params]
+in_when = { uniform = [0, 1] }
+in_effect = { uniform = [1, 2] }
+in_outcome = { uniform = [0, 1] }
+only_p = { pert = [0.1, 0.2, 0.4], basis = "annual" }
+also_only_p = { uniform = [0.0, 0.1] }
+fixed = { annual = 0.5 }
+[actors.a]
+name = "A"
+x = { initial = 0.0 }
+[[triggers]]
+id = "one"
+label = "one"
+actor = "a"
+when = "in_when > 0.5"
+probability = "only_p"
+effects = ["a.x += in_effect"]
+[[triggers]]
+id = "two"
+label = "two"
+actor = "a"
+probability = "min(only_p + also_only_p, fixed)"
+effects = ["escalation = 'tense'"]
+[[outcomes]]
+id = "o"
+label = "o"
+when = "a.x > in_outcome"
+"#,
+        );
+        let plan = Plan::new(&model);
+        let name = |i: usize| model.slot_names[model.params[i].slot as usize].clone();
+        let names = |list: &[usize]| list.iter().map(|&i| name(i)).collect::<Vec<_>>();
+        // Params are in name order.
+        assert_eq!(names(&plan.lazy_params), ["also_only_p", "only_p"]);
+        assert_eq!(names(&plan.params_at_start), ["in_effect", "in_outcome", "in_when"]);
+        assert_eq!(plan.param_needs, [0b10, 0b11]);
+        assert_eq!(plan.lazy_mask(), 0b11);
+        // A fixed param is in the slots every run starts from, on the step basis.
+        let fixed = model
+            .params
+            .iter()
+            .find(|p| matches!(p.distribution, Distribution::Fixed(_)));
+        let fixed = fixed.unwrap();
+        assert_eq!(plan.start_slots[fixed.slot as usize], per_step(0.5, 12.0));
+    }
+
+    #[test]
+    fn lazy_params_give_the_runs_that_drawing_every_param_gives() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/baseline.toml");
+        let model = crate::compile::compile(&crate::load::load(std::path::Path::new(path)).unwrap()).unwrap();
+        assert!(
+            Plan::new(&model).lazy_params.len() >= 20,
+            "the shipped baseline has lazy params"
+        );
+        // An observer makes the simulation draw every param when a run starts.
+        struct Eager;
+        impl Observer for Eager {}
+        let mut eager = Tallies::zero(shape(&model));
+        for run in 0..300 {
+            eager = eager.merge(&replay(&model, 11, run, &mut Eager).unwrap());
+        }
+        assert_eq!(simulate(&model, 11, 0, 300, &|_| {}).unwrap(), eager);
     }
 }

@@ -201,3 +201,45 @@ fn delays_shift_effects_by_whole_steps() {
         assert_covers(&hit.points[t], exact, &format!("P(ranged delay landed by {t})"));
     }
 }
+
+#[test]
+fn cooldown_blocks_the_steps_after_a_firing() {
+    // A repeating trigger cooling down for `c` steps after each firing: its firings are a
+    // renewal process. The ladder counts them (up to 3), and the exact distribution of the
+    // count comes from the chain over (firings so far, steps of cooldown left).
+    let (p, c, steps) = (0.3, 2, 12);
+    let summary = run(
+        &scenario(
+            steps,
+            "month",
+            &format!(
+                "[[triggers]]\nid = \"x\"\nlabel = \"X\"\nactor = \"a\"\nprobability = {p}\nrepeat = true\ncooldown = {c}\neffects = [\"escalation += 1\"]\n"
+            ),
+        ),
+        23,
+    );
+    // `chance[k][r]`: P(k firings so far, r steps of cooldown left), k capped at 3 like the ladder.
+    let mut chance = vec![vec![0.0; c + 1]; 4];
+    chance[0][0] = 1.0;
+    for t in 1..=steps {
+        let mut next = vec![vec![0.0; c + 1]; 4];
+        for k in 0..4 {
+            next[k][0] += chance[k][0] * (1.0 - p);
+            next[(k + 1).min(3)][c] += chance[k][0] * p;
+            for r in 1..=c {
+                next[k][r - 1] += chance[k][r];
+            }
+        }
+        chance = next;
+        if t % 4 == 0 {
+            for (level, series) in summary.tables.level_distribution.iter().enumerate() {
+                let exact: f64 = chance[level].iter().sum();
+                assert_covers(&series.points[t], exact, &format!("P(level {level} at step {t})"));
+            }
+        }
+    }
+    // At most one firing in any c + 1 steps: by step 3, at most one; by step 6, at most two.
+    let levels = &summary.tables.level_distribution;
+    assert_eq!(levels[2].points[3].count, 0, "a second firing within the cooldown");
+    assert_eq!(levels[3].points[6].count, 0, "a third firing within the cooldowns");
+}
