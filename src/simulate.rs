@@ -74,9 +74,10 @@ pub trait Observer {
     fn fired(&mut self, _step: usize, _trigger: usize, _landing_step: Option<usize>) {}
     fn changed(&mut self, _step: usize, _trigger: usize, _slot: u32, _old: f64, _new: f64, _delayed: bool) {}
     fn step_done(&mut self, _step: usize, _slots: &[f64]) {}
-    /// Whether `step_done` looks at the slots. When it does not, the simulation skips keeping up
-    /// to date the slots nothing in the model reads (the `since.` of triggers no expression
-    /// names), which change every step.
+    /// Whether the observer looks at the slots or the params. When it does not, the simulation
+    /// skips keeping up to date what nothing in the model reads yet: the `since.` of triggers no
+    /// expression names, which change every step, and the params only probabilities read, until
+    /// one of those probabilities is needed (`Plan::lazy_params`); `param_drawn` is not called.
     const READS_SLOTS: bool = true;
 }
 
