@@ -23,8 +23,8 @@
 //! - A param that only probabilities read is drawn when one of them is first needed in a run
 //!   (`Plan::lazy_params`): most runs never need the probabilities of the rarer triggers, and
 //!   a draw costs a Beta sample or a `powf`. Draws are addressed, so the value is the same.
-//! - Tallies are kept as differences between consecutive steps (`Counts`): a run adds to them
-//!   only when its state changes, and they are summed up once per chunk of runs.
+//! - Tallies are kept as differences between consecutive steps (`add_differences`): a run adds
+//!   to them only when its state changes, and they are summed up once per chunk of runs.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -121,14 +121,14 @@ pub fn simulate(
                 if start > lowest_failure.load(Ordering::Relaxed) {
                     return Ok(tallies);
                 }
-                scratch.counts.clear();
+                scratch.counts = Tallies::zero(shape);
                 for run in start..end {
                     if let Err(error) = scratch.run(model, &plan, run, &mut Quiet) {
                         lowest_failure.fetch_min(run, Ordering::Relaxed);
                         return Err(error);
                     }
                 }
-                scratch.counts.add_to(&mut tallies);
+                add_differences(&scratch.counts, &mut tallies);
                 progress(end - start);
                 Ok(tallies)
             },
@@ -150,7 +150,7 @@ pub fn replay(model: &Model, seed: u64, run: u64, observer: &mut impl Observer) 
     let mut scratch = Scratch::new(model, &plan, seed);
     scratch.run(model, &plan, run, observer)?;
     let mut tallies = Tallies::zero(shape(model));
-    scratch.counts.add_to(&mut tallies);
+    add_differences(&scratch.counts, &mut tallies);
     Ok(tallies)
 }
 
@@ -558,63 +558,32 @@ impl Plan {
     }
 }
 
-/// The tallies of a chunk of runs, each table kept as differences between a step's row and the
-/// previous one: a run adds to them only at the steps where its state changes (and a change
-/// is +1 on the new column, -1 on the old). `add_to` sums them up into plain counts.
-struct Counts {
-    shape: Shape,
-    runs: u64,
-    level_at: Vec<i64>,
-    max_level_at: Vec<i64>,
-    outcome_holds: Vec<i64>,
-    outcome_by: Vec<i64>,
-    trigger_fired_by: Vec<i64>,
-    trigger_firings: Vec<u64>,
-}
-
-impl Counts {
-    fn new(shape: Shape) -> Self {
-        let rows = shape.steps + 1;
-        Counts {
-            shape,
-            runs: 0,
-            level_at: vec![0; rows * shape.levels],
-            max_level_at: vec![0; rows * shape.levels],
-            outcome_holds: vec![0; rows * shape.outcomes],
-            outcome_by: vec![0; rows * shape.outcomes],
-            trigger_fired_by: vec![0; rows * shape.triggers],
-            trigger_firings: vec![0; shape.triggers],
-        }
-    }
-
-    fn clear(&mut self) {
-        *self = Counts::new(self.shape);
-    }
-
-    fn add_to(&self, tallies: &mut Tallies) {
-        fn sum_up(differences: &[i64], width: usize, counts: &mut [u64]) {
+/// Adds the tallies of a chunk of runs, kept as differences between a step's row and the
+/// previous one, to `tallies` as plain counts. A run adds to the differences only at the steps
+/// where its state changes (and a change is +1 on the new column, -1 on the old), so summing
+/// them up once per chunk is the cheaper way round. `trigger_firings` has no rows: it is kept
+/// as totals.
+fn add_differences(differences: &Tallies<i64>, tallies: &mut Tallies) {
+    tallies.runs += differences.runs;
+    for ((differences, width), counts) in differences.tables().into_iter().zip(tallies.tables_mut()) {
+        match width {
             // A scenario may have no outcomes (or no triggers): nothing to sum, and `chunks`
             // refuses a width of 0.
-            if width == 0 {
-                return;
-            }
-            let mut running = vec![0i64; width];
-            for (row, counts) in differences.chunks(width).zip(counts.chunks_mut(width)) {
-                for ((sum, d), count) in running.iter_mut().zip(row).zip(counts) {
-                    *sum += d;
-                    *count += u64::try_from(*sum).expect("a count is never negative");
+            Some(0) => {}
+            Some(width) => {
+                let mut running = vec![0i64; width];
+                for (row, counts) in differences.chunks(width).zip(counts.chunks_mut(width)) {
+                    for ((sum, d), count) in running.iter_mut().zip(row).zip(counts) {
+                        *sum += d;
+                        *count += u64::try_from(*sum).expect("a count is never negative");
+                    }
                 }
             }
-        }
-        let s = self.shape;
-        tallies.runs += self.runs;
-        sum_up(&self.level_at, s.levels, &mut tallies.level_at);
-        sum_up(&self.max_level_at, s.levels, &mut tallies.max_level_at);
-        sum_up(&self.outcome_holds, s.outcomes, &mut tallies.outcome_holds);
-        sum_up(&self.outcome_by, s.outcomes, &mut tallies.outcome_by);
-        sum_up(&self.trigger_fired_by, s.triggers, &mut tallies.trigger_fired_by);
-        for (total, n) in tallies.trigger_firings.iter_mut().zip(&self.trigger_firings) {
-            *total += n;
+            None => {
+                for (count, total) in counts.iter_mut().zip(differences) {
+                    *count += u64::try_from(*total).expect("a count is never negative");
+                }
+            }
         }
     }
 }
@@ -671,7 +640,8 @@ struct Scratch {
     seen: Bits,
     level: usize,
     max_level: usize,
-    counts: Counts,
+    /// The tallies of the current chunk of runs, as differences (`add_differences`).
+    counts: Tallies<i64>,
 }
 
 impl Scratch {
@@ -722,7 +692,7 @@ impl Scratch {
             seen: Bits::new(model.outcomes.len()),
             level: 0,
             max_level: 0,
-            counts: Counts::new(shape(model)),
+            counts: Tallies::zero(shape(model)),
         }
     }
 
@@ -1404,5 +1374,30 @@ when = "a.x > in_outcome"
             eager = eager.merge(&replay(&model, 11, run, &mut Eager).unwrap());
         }
         assert_eq!(simulate(&model, 11, 0, 300, &|_| {}).unwrap(), eager);
+    }
+
+    #[test]
+    fn differences_sum_up_to_counts_row_by_row() {
+        let shape = Shape {
+            steps: 2,
+            levels: 2,
+            outcomes: 0,
+            triggers: 1,
+        };
+        // Two runs start at level 0; one moves to level 1 at step 1, the other at step 2.
+        let mut differences = Tallies::<i64>::zero(shape);
+        differences.runs = 2;
+        differences.level_at = vec![2, 0, -1, 1, -1, 1];
+        differences.trigger_fired_by = vec![0, 1, 1];
+        differences.trigger_firings = vec![3];
+        let mut tallies = Tallies::zero(shape);
+        tallies.runs = 5;
+        tallies.trigger_firings = vec![1];
+        add_differences(&differences, &mut tallies);
+        assert_eq!(tallies.runs, 7);
+        assert_eq!(tallies.level_at, [2, 0, 1, 1, 0, 2]);
+        assert_eq!(tallies.trigger_fired_by, [0, 1, 2]);
+        assert_eq!(tallies.trigger_firings, [4], "totals are added, not summed over rows");
+        assert!(tallies.outcome_by.is_empty());
     }
 }

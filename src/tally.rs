@@ -18,65 +18,59 @@ pub struct Shape {
     pub triggers: usize,
 }
 
-/// Counts over a set of runs. All tables are row-major, `(steps + 1)` rows.
+/// Counts over a set of runs. All tables but `trigger_firings` are row-major, `(steps + 1)`
+/// rows. `T` is `u64` for counts; the simulation keeps a chunk's counts as differences between
+/// consecutive steps, in `Tallies<i64>`, and sums them up into counts once per chunk.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tallies {
+pub struct Tallies<T = u64> {
     pub shape: Shape,
     /// Number of runs counted.
     pub runs: u64,
     /// Runs at level `k` at step `t`.
-    pub level_at: Vec<u64>,
+    pub level_at: Vec<T>,
     /// Runs whose highest level so far (steps `0..=t`) is exactly `k`.
-    pub max_level_at: Vec<u64>,
+    pub max_level_at: Vec<T>,
     /// Runs in which outcome `o` holds at step `t`.
-    pub outcome_holds: Vec<u64>,
+    pub outcome_holds: Vec<T>,
     /// Runs in which outcome `o` held at some step `1..=t`.
-    pub outcome_by: Vec<u64>,
+    pub outcome_by: Vec<T>,
     /// Runs in which trigger `i` fired at some step `1..=t`.
-    pub trigger_fired_by: Vec<u64>,
+    pub trigger_fired_by: Vec<T>,
     /// Total number of firings of trigger `i`, over all runs and steps.
-    pub trigger_firings: Vec<u64>,
+    pub trigger_firings: Vec<T>,
 }
 
-impl Tallies {
+impl<T: Copy + Default> Tallies<T> {
     pub fn zero(shape: Shape) -> Self {
         let rows = shape.steps + 1;
+        let table = |width: usize| vec![T::default(); width];
         Tallies {
             shape,
             runs: 0,
-            level_at: vec![0; rows * shape.levels],
-            max_level_at: vec![0; rows * shape.levels],
-            outcome_holds: vec![0; rows * shape.outcomes],
-            outcome_by: vec![0; rows * shape.outcomes],
-            trigger_fired_by: vec![0; rows * shape.triggers],
-            trigger_firings: vec![0; shape.triggers],
+            level_at: table(rows * shape.levels),
+            max_level_at: table(rows * shape.levels),
+            outcome_holds: table(rows * shape.outcomes),
+            outcome_by: table(rows * shape.outcomes),
+            trigger_fired_by: table(rows * shape.triggers),
+            trigger_firings: table(shape.triggers),
         }
     }
 
-    /// Adds another set of counts of the same shape.
-    pub fn merge(mut self, other: &Tallies) -> Self {
-        assert_eq!(self.shape, other.shape, "merging tallies of different shapes");
-        self.runs += other.runs;
-        for (mine, theirs) in self.tables_mut().into_iter().zip(other.tables()) {
-            for (a, b) in mine.iter_mut().zip(theirs) {
-                *a += b;
-            }
-        }
-        self
-    }
-
-    fn tables(&self) -> [&Vec<u64>; 6] {
+    /// The tables in declaration order, each with its row width (`None` for
+    /// `trigger_firings`, which has no rows).
+    pub fn tables(&self) -> [(&Vec<T>, Option<usize>); 6] {
+        let s = self.shape;
         [
-            &self.level_at,
-            &self.max_level_at,
-            &self.outcome_holds,
-            &self.outcome_by,
-            &self.trigger_fired_by,
-            &self.trigger_firings,
+            (&self.level_at, Some(s.levels)),
+            (&self.max_level_at, Some(s.levels)),
+            (&self.outcome_holds, Some(s.outcomes)),
+            (&self.outcome_by, Some(s.outcomes)),
+            (&self.trigger_fired_by, Some(s.triggers)),
+            (&self.trigger_firings, None),
         ]
     }
 
-    fn tables_mut(&mut self) -> [&mut Vec<u64>; 6] {
+    pub fn tables_mut(&mut self) -> [&mut Vec<T>; 6] {
         [
             &mut self.level_at,
             &mut self.max_level_at,
@@ -85,6 +79,29 @@ impl Tallies {
             &mut self.trigger_fired_by,
             &mut self.trigger_firings,
         ]
+    }
+
+    /// True when every table has the length the shape implies (guards merged shard files).
+    pub fn is_well_formed(&self) -> bool {
+        let reference = Tallies::<T>::zero(self.shape);
+        self.tables()
+            .iter()
+            .zip(reference.tables())
+            .all(|((a, _), (b, _))| a.len() == b.len())
+    }
+}
+
+impl Tallies {
+    /// Adds another set of counts of the same shape.
+    pub fn merge(mut self, other: &Tallies) -> Self {
+        assert_eq!(self.shape, other.shape, "merging tallies of different shapes");
+        self.runs += other.runs;
+        for (mine, (theirs, _)) in self.tables_mut().into_iter().zip(other.tables()) {
+            for (a, b) in mine.iter_mut().zip(theirs) {
+                *a += b;
+            }
+        }
+        self
     }
 
     /// BLAKE3 of the shape, run count and every table as little-endian u64, in declaration
@@ -96,21 +113,12 @@ impl Tallies {
             hasher.update(&(n as u64).to_le_bytes());
         }
         hasher.update(&self.runs.to_le_bytes());
-        for table in self.tables() {
+        for (table, _) in self.tables() {
             for n in table {
                 hasher.update(&n.to_le_bytes());
             }
         }
         hasher.finalize().to_hex().to_string()
-    }
-
-    /// True when every table has the length the shape implies (guards merged shard files).
-    pub fn is_well_formed(&self) -> bool {
-        let reference = Tallies::zero(self.shape);
-        self.tables()
-            .iter()
-            .zip(reference.tables())
-            .all(|(a, b)| a.len() == b.len())
     }
 }
 
