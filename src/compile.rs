@@ -178,25 +178,213 @@ impl Program {
     /// Evaluates on the state `slots`. Allocates nothing.
     #[inline]
     pub fn eval(self, code: &[Node], slots: &[f64]) -> f64 {
-        eval(code, self.root, slots)
+        eval(code, self.root, &slots)
+    }
+
+    /// Evaluates on lane `lane` of a batch's slots, where `slots[s][l]` is slot `s` in lane
+    /// `l`: exactly what [`Program::eval`] gives on that lane's state.
+    #[inline]
+    pub fn eval_lane(self, code: &[Node], slots: &[Lanes], lane: usize) -> f64 {
+        eval(code, self.root, &(slots, lane))
+    }
+
+    /// The program's value in every lane of a batch: exactly what [`Program::eval_lane`] gives
+    /// lane by lane. `&&` and `||` evaluate both sides, which gives the same values, as
+    /// expressions have no side effects; loops over the 64 lanes compile to SIMD.
+    pub fn eval_lanes(self, code: &[Node], slots: &[Lanes], out: &mut Lanes) {
+        eval_lanes(code, self.root, slots, out);
+    }
+
+    /// The lanes where the program (a condition) holds: bit `l` is lane `l`. Logic over
+    /// comparisons of slots works on masks; anything else goes through
+    /// [`Program::eval_lanes`].
+    pub fn eval_mask(self, code: &[Node], slots: &[Lanes]) -> u64 {
+        eval_mask(code, self.root, slots)
+    }
+}
+
+/// Where an evaluation reads slots: one run's state, or one lane of a batch's.
+trait Slots: Copy {
+    fn get(self, slot: u32) -> f64;
+}
+
+impl Slots for &[f64] {
+    #[inline(always)]
+    fn get(self, slot: u32) -> f64 {
+        self[slot as usize]
+    }
+}
+
+impl Slots for (&[Lanes], usize) {
+    #[inline(always)]
+    fn get(self, slot: u32) -> f64 {
+        self.0[slot as usize][self.1]
     }
 }
 
 /// Evaluates a node: leaves (constants, slots, `slot <cmp> constant`, the bulk of all nodes)
 /// right here, inlined into the caller; the rest through a call to [`eval_inner`].
 #[inline(always)]
-fn eval(code: &[Node], node: u32, slots: &[f64]) -> f64 {
+fn eval(code: &[Node], node: u32, slots: &impl Slots) -> f64 {
+    let slots = *slots;
     match code[node as usize] {
         Node::Const(value) => value,
-        Node::Load(slot) => slots[slot as usize],
-        Node::CompareSlot(cmp, slot, value) => truth(cmp.test(slots[slot as usize], value)),
-        Node::Affine(slot, a, b) => a + b * slots[slot as usize],
-        _ => eval_inner(code, node, slots),
+        Node::Load(slot) => slots.get(slot),
+        Node::CompareSlot(cmp, slot, value) => truth(cmp.test(slots.get(slot), value)),
+        Node::Affine(slot, a, b) => a + b * slots.get(slot),
+        _ => eval_inner(code, node, &slots),
+    }
+}
+
+/// Runs the simulation steps together in lockstep, one lane each: bit `l` of a 64-bit mask
+/// is lane `l`.
+pub const LANES: usize = 64;
+/// A value in every lane of a batch.
+pub type Lanes = [f64; LANES];
+
+/// The lanes where `holds` is true of a value: bit `l` for lane `l`.
+#[inline]
+fn lanes_where(values: &Lanes, holds: impl Fn(f64) -> bool) -> u64 {
+    let mut mask = 0;
+    for (k, chunk) in values.chunks_exact(8).enumerate() {
+        let mut byte = 0u8;
+        for (j, &v) in chunk.iter().enumerate() {
+            byte |= u8::from(holds(v)) << j;
+        }
+        mask |= u64::from(byte) << (8 * k);
+    }
+    mask
+}
+
+/// The lanes whose value lies in `interval` (NaN in none): bit `l` for lane `l`.
+#[inline]
+pub fn lanes_in(values: &Lanes, interval: Interval) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2.
+        return unsafe { lanes_in_avx2(values, interval) };
+    }
+    lanes_where(values, |v| interval.contains(v))
+}
+
+/// [`lanes_in`] four lanes per instruction: ordered comparisons are false for NaN, as
+/// [`Interval::contains`] is.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn lanes_in_avx2(values: &Lanes, interval: Interval) -> u64 {
+    use std::arch::x86_64::{
+        _CMP_LE_OQ, _mm256_and_pd, _mm256_cmp_pd, _mm256_loadu_pd, _mm256_movemask_pd, _mm256_set1_pd,
+    };
+    let lo = _mm256_set1_pd(interval.lo);
+    let hi = _mm256_set1_pd(interval.hi);
+    let mut mask = 0;
+    for (k, four) in values.chunks_exact(4).enumerate() {
+        // SAFETY: `four` holds 4 doubles; the load is unaligned.
+        let v = unsafe { _mm256_loadu_pd(four.as_ptr()) };
+        let inside = _mm256_and_pd(_mm256_cmp_pd::<_CMP_LE_OQ>(lo, v), _mm256_cmp_pd::<_CMP_LE_OQ>(v, hi));
+        mask |= u64::from(_mm256_movemask_pd(inside) as u32) << (4 * k);
+    }
+    mask
+}
+
+fn eval_mask(code: &[Node], node: u32, slots: &[Lanes]) -> u64 {
+    match code[node as usize] {
+        Node::Const(value) => {
+            if value != 0.0 {
+                u64::MAX
+            } else {
+                0
+            }
+        }
+        Node::Load(slot) => !lanes_in(&slots[slot as usize], Interval { lo: 0.0, hi: 0.0 }),
+        Node::CompareSlot(cmp, slot, value) => {
+            let (interval, negated) = cmp.as_interval(value);
+            let inside = lanes_in(&slots[slot as usize], interval);
+            if negated { !inside } else { inside }
+        }
+        Node::Not(a) => !eval_mask(code, a, slots),
+        Node::And(a, b) => eval_mask(code, a, slots) & eval_mask(code, b, slots),
+        Node::Or(a, b) => eval_mask(code, a, slots) | eval_mask(code, b, slots),
+        _ => {
+            let mut values = [0.0; LANES];
+            eval_lanes(code, node, slots, &mut values);
+            lanes_where(&values, |v| v != 0.0)
+        }
+    }
+}
+
+fn eval_lanes(code: &[Node], node: u32, slots: &[Lanes], out: &mut Lanes) {
+    macro_rules! each {
+        ($x:ident => $e:expr) => {
+            for $x in out.iter_mut() {
+                *$x = $e;
+            }
+        };
+    }
+    macro_rules! binary {
+        ($a:expr, $b:expr, |$x:ident, $y:ident| $e:expr) => {{
+            eval_lanes(code, $a, slots, out);
+            let mut right = [0.0; LANES];
+            eval_lanes(code, $b, slots, &mut right);
+            for ($x, &$y) in out.iter_mut().zip(&right) {
+                *$x = {
+                    let $x = *$x;
+                    $e
+                };
+            }
+        }};
+    }
+    match code[node as usize] {
+        Node::Const(value) => out.fill(value),
+        Node::Load(slot) => *out = slots[slot as usize],
+        Node::CompareSlot(cmp, slot, value) => {
+            for (x, &s) in out.iter_mut().zip(&slots[slot as usize]) {
+                *x = truth(cmp.test(s, value));
+            }
+        }
+        Node::Affine(slot, a, b) => {
+            for (x, &s) in out.iter_mut().zip(&slots[slot as usize]) {
+                *x = a + b * s;
+            }
+        }
+        Node::Compare(cmp, a, b) => binary!(a, b, |x, y| truth(cmp.test(x, y))),
+        Node::Neg(a) => {
+            eval_lanes(code, a, slots, out);
+            each!(x => -*x);
+        }
+        Node::Not(a) => {
+            eval_lanes(code, a, slots, out);
+            each!(x => truth(*x == 0.0));
+        }
+        Node::Abs(a) => {
+            eval_lanes(code, a, slots, out);
+            each!(x => x.abs());
+        }
+        Node::Add(a, b) => binary!(a, b, |x, y| x + y),
+        Node::Sub(a, b) => binary!(a, b, |x, y| x - y),
+        Node::Mul(a, b) => binary!(a, b, |x, y| x * y),
+        Node::Div(a, b) => binary!(a, b, |x, y| x / y),
+        Node::And(a, b) => binary!(a, b, |x, y| truth(x != 0.0 && y != 0.0)),
+        Node::Or(a, b) => binary!(a, b, |x, y| truth(x != 0.0 || y != 0.0)),
+        Node::Min(a, b) => binary!(a, b, |x, y| x.min(y)),
+        Node::Max(a, b) => binary!(a, b, |x, y| x.max(y)),
+        Node::Clamp(x, lo, hi) => {
+            eval_lanes(code, x, slots, out);
+            let mut bound = [0.0; LANES];
+            eval_lanes(code, lo, slots, &mut bound);
+            for (x, &lo) in out.iter_mut().zip(&bound) {
+                *x = x.max(lo);
+            }
+            eval_lanes(code, hi, slots, &mut bound);
+            for (x, &hi) in out.iter_mut().zip(&bound) {
+                *x = x.min(hi);
+            }
+        }
     }
 }
 
 #[inline(never)]
-fn eval_inner(code: &[Node], node: u32, slots: &[f64]) -> f64 {
+fn eval_inner(code: &[Node], node: u32, slots: &impl Slots) -> f64 {
     // A macro rather than a closure: the closure would be an extra call per node.
     macro_rules! eval {
         ($n:expr) => {
@@ -235,8 +423,8 @@ pub struct Decision {
 /// simulation ([`Cmp::as_interval`]). NaN lies in no interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
-    lo: f64,
-    hi: f64,
+    pub lo: f64,
+    pub hi: f64,
 }
 
 impl Interval {
@@ -2288,5 +2476,115 @@ mod tests {
         };
         assert_eq!(logic.eval(&code, &[2.0]), 1.0);
         assert_eq!(logic.eval(&code, &[1.0]), 1.0);
+    }
+
+    /// Every kind of node, evaluated over lanes (values, masks, one lane at a time), gives
+    /// bit for bit what the run-by-run evaluation gives on each lane's state, NaN included.
+    #[test]
+    fn lanes_evaluate_as_runs_do() {
+        use Op::*;
+        let values = [
+            f64::NEG_INFINITY,
+            -1.0,
+            -0.0,
+            0.0,
+            0.5,
+            1.0,
+            2.0,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        let mut programs: Vec<Vec<Op>> = Vec::new();
+        for cmp in [Eq, Ne, Lt, Le, Gt, Ge] {
+            for k in [f64::NEG_INFINITY, -1.0, 0.0, 1.0, f64::NAN] {
+                programs.push(vec![Load(0), Const(k), cmp]);
+                programs.push(vec![Load(0), Load(1), cmp]);
+                // `x <cmp> k && !(y < 1) || y`
+                programs.push(vec![
+                    Load(0),
+                    Const(k),
+                    cmp,
+                    Load(1),
+                    Const(1.0),
+                    Lt,
+                    Not,
+                    And,
+                    Load(1),
+                    Or,
+                ]);
+            }
+        }
+        programs.extend([
+            vec![Load(0)],
+            vec![Const(0.0)],
+            vec![Const(f64::NAN)],
+            vec![Load(0), Not],
+            vec![Load(0), Neg, Abs],
+            vec![Load(0), Load(1), Add],
+            vec![Load(0), Load(1), Sub],
+            vec![Load(0), Load(1), Mul],
+            vec![Load(0), Load(1), Div],
+            vec![Load(0), Load(1), Min],
+            vec![Load(0), Load(1), Max],
+            vec![Load(0), Load(1), Const(1.0), Clamp],
+            vec![Load(0), Const(-1.0), Load(1), Clamp],
+            vec![Const(0.5), Const(0.25), Load(0), Mul, Add],
+            vec![Load(0), Load(1), And],
+            vec![Load(0), Load(1), Or, Not],
+            vec![
+                Load(0),
+                Load(1),
+                Add,
+                Const(1.0),
+                Gt,
+                Load(1),
+                Const(2.0),
+                Div,
+                Const(0.0),
+                Ge,
+                And,
+            ],
+        ]);
+        // Every pair of values, 64 lanes at a time; the last batch is padded with zeros.
+        let pairs: Vec<(f64, f64)> = values
+            .iter()
+            .flat_map(|&x| values.iter().map(move |&y| (x, y)))
+            .collect();
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        let mut code = Vec::new();
+        for ops in &programs {
+            let program = Program {
+                root: lower(ops, &mut code),
+            };
+            for batch in pairs.chunks(LANES) {
+                let mut slots = vec![[0.0; LANES]; 2];
+                for (lane, &(x, y)) in batch.iter().enumerate() {
+                    slots[0][lane] = x;
+                    slots[1][lane] = y;
+                }
+                let mut lanes = [0.0; LANES];
+                program.eval_lanes(&code, &slots, &mut lanes);
+                let mask = program.eval_mask(&code, &slots);
+                for lane in 0..LANES {
+                    let state = [slots[0][lane], slots[1][lane]];
+                    let expected = program.eval(&code, &state);
+                    let node = &code[program.root as usize];
+                    assert!(
+                        same(lanes[lane], expected),
+                        "{ops:?} ({node:?}) at {state:?}: {} over lanes",
+                        lanes[lane]
+                    );
+                    assert!(
+                        same(program.eval_lane(&code, &slots, lane), expected),
+                        "{ops:?} at {state:?}, one lane"
+                    );
+                    assert_eq!(
+                        mask >> lane & 1 == 1,
+                        expected != 0.0,
+                        "{ops:?} ({node:?}) at {state:?} as a mask"
+                    );
+                }
+            }
+        }
     }
 }

@@ -56,7 +56,7 @@ pub fn locate(region: u64, index: u64) -> (u64, usize) {
 
 /// The draw starting at word `word` of `block`.
 #[inline]
-fn draw_at(block: &Block, word: usize) -> u64 {
+pub fn draw_at(block: &Block, word: usize) -> u64 {
     u64::from(block[word]) | (u64::from(block[word + 1]) << 32)
 }
 
@@ -633,7 +633,8 @@ pub struct Sequence<'a> {
 }
 
 impl<'a> Sequence<'a> {
-    fn new(key: &'a Key, run: u64, counter: u64, block: Block) -> Self {
+    /// The words of stream `run` from block `counter` on, whose words are `block`.
+    pub fn new(key: &'a Key, run: u64, counter: u64, block: Block) -> Self {
         Sequence {
             key,
             run,

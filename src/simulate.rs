@@ -2,37 +2,42 @@
 //!
 //! Runs are independent: run `i` depends only on the model, the seed and `i` (see `rng`), so a
 //! range can be split across threads or machines in any way and the integer tallies added back
-//! together give the same result. The per-step loop reads and writes one flat slot array and
-//! allocates nothing; scratch space is allocated once per piece of parallel work (rayon's
-//! `map_init`) and reused for all its runs.
+//! together give the same result. Scratch space is allocated once per piece of parallel work
+//! (rayon's `map_init`) and reused for all its runs; the per-step loops allocate nothing.
 //!
-//! Most steps change little, so the loop does work in proportion to what changes, not to the
-//! size of the model:
+//! Two engines give the same runs, draw for draw:
+//! - [`simulate`] steps 64 consecutive runs in lockstep (`batch`): conditions, probabilities
+//!   and outcomes are evaluated for all 64 at once, and sets of runs are bit masks. It is what
+//!   `sim run` uses.
+//! - [`replay`] steps one run (`Scratch`), telling an [`Observer`] what happens: `sim trace`
+//!   uses it, and tests hold the lockstep engine to its tallies, run by run.
+//!
+//! Both do work in proportion to what changes, not to the size of the model:
 //! - Every `when`, probability and outcome keeps its last value until a slot it reads changes
 //!   (`Plan::readers`). `t` and `since.X` advance every step, but a program that only compares
 //!   them with constants (`since.x <= 1`) can change only when they cross one, so it is
 //!   re-evaluated only then (`Plan::watchers`).
-//! - Triggers out of `repeat` or cooling down are skipped without a look at their `when`, and
-//!   the set of eligible triggers is updated only where something changed.
-//! - An eligible trigger's firing tests are read ahead, through the blocks of draws already
-//!   fetched: it is next looked at the step it fires or those draws end (`Scratch::due`), and a
-//!   test is one integer comparison with its threshold (`rng::threshold`). Most steps look at no
-//!   trigger at all.
-//! - The random blocks the step's firing tests need are computed together ([`Cursors`]); a
+//! - Triggers out of `repeat` or cooling down are skipped without a look at their `when`.
+//! - A firing test is one integer comparison with a threshold (`rng::threshold`), eight at a
+//!   time (`rng::draws_below`); the blocks of draws a step needs are computed together, and a
 //!   probability of 0 or 1 needs no draw (`u < p` is known for `u` in [0, 1)).
 //! - A param that only probabilities read is drawn when one of them is first needed in a run
 //!   (`Plan::lazy_params`): most runs never need the probabilities of the rarer triggers, and
 //!   a draw costs a Beta sample or a `powf`. Draws are addressed, so the value is the same.
-//! - Tallies are kept as differences between consecutive steps (`add_differences`): a run adds
-//!   to them only when its state changes, and they are summed up once per chunk of runs.
+//!
+//! The run-by-run engine also reads a trigger's firing tests ahead, through the blocks already
+//! fetched (`Scratch::due`), and keeps tallies as differences between consecutive steps
+//! (`add_differences`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand_distr::Distribution as _;
 use rayon::prelude::*;
 
+mod batch;
+
 use crate::compile::{
-    Cmp, Decision, Distribution, Effect, Interval, Model, ParamModel, Program, SLOT_ESCALATION, SLOT_T, Test,
+    self, Cmp, Decision, Distribution, Effect, Interval, Model, ParamModel, Program, SLOT_ESCALATION, SLOT_T, Test,
     TruthTable, per_step,
 };
 use crate::expr::AssignOp;
@@ -81,11 +86,6 @@ pub trait Observer {
     const READS_SLOTS: bool = true;
 }
 
-struct Quiet;
-impl Observer for Quiet {
-    const READS_SLOTS: bool = false;
-}
-
 pub fn shape(model: &Model) -> Shape {
     Shape {
         steps: model.steps,
@@ -111,8 +111,8 @@ pub fn simulate(
     (0..chunks)
         .into_par_iter()
         .map_init(
-            || Scratch::new(model, &plan, seed),
-            |scratch, chunk| {
+            || batch::Batch::new(model, &plan, seed),
+            |batch, chunk| {
                 let start = first + chunk * CHUNK_RUNS;
                 let end = (start + CHUNK_RUNS).min(first + count);
                 let mut tallies = Tallies::zero(shape);
@@ -121,14 +121,15 @@ pub fn simulate(
                 if start > lowest_failure.load(Ordering::Relaxed) {
                     return Ok(tallies);
                 }
-                scratch.counts = Tallies::zero(shape);
-                for run in start..end {
-                    if let Err(error) = scratch.run(model, &plan, run, &mut Quiet) {
-                        lowest_failure.fetch_min(run, Ordering::Relaxed);
+                let mut run = start;
+                while run < end {
+                    let lanes = (end - run).min(compile::LANES as u64) as usize;
+                    if let Err(error) = batch.run(model, &plan, run, lanes, &mut tallies) {
+                        lowest_failure.fetch_min(error.run, Ordering::Relaxed);
                         return Err(error);
                     }
+                    run += lanes as u64;
                 }
-                add_differences(&scratch.counts, &mut tallies);
                 progress(end - start);
                 Ok(tallies)
             },
@@ -1374,6 +1375,164 @@ when = "a.x > in_outcome"
             eager = eager.merge(&replay(&model, 11, run, &mut Eager).unwrap());
         }
         assert_eq!(simulate(&model, 11, 0, 300, &|_| {}).unwrap(), eager);
+    }
+
+    /// The lockstep engine (`simulate`) against the run-by-run one (`replay`): the same tallies
+    /// over runs `first..first + count`, or the same error, that of the lowest failing run.
+    fn assert_engines_agree(model: &Model, seed: u64, first: u64, count: u64) {
+        struct Lazy;
+        impl Observer for Lazy {
+            const READS_SLOTS: bool = false;
+        }
+        let mut expected = Ok(Tallies::zero(shape(model)));
+        for run in first..first + count {
+            match replay(model, seed, run, &mut Lazy) {
+                Ok(tallies) => expected = expected.map(|sum| sum.merge(&tallies)),
+                Err(error) => {
+                    expected = Err(error);
+                    break;
+                }
+            }
+        }
+        let got = simulate(model, seed, first, count, &|_| {});
+        assert!(
+            got == expected,
+            "{}: runs {first}..{}, seed {seed}",
+            model.info.id,
+            first + count
+        );
+    }
+
+    /// Exercises what the lockstep engine does lane by lane: repeats and cooldowns, fixed,
+    /// ranged and zero delays (some landing past the horizon), `since.` and `count.` read by
+    /// conditions and probabilities, probabilities of exactly 0 and 1, lazy params drawn in
+    /// some lanes only, clamps and rounding.
+    const STRESS: &str = r#"
+[scenario]
+name = "stress"
+steps = 20
+step_unit = "month"
+[escalation]
+levels = ["calm", "tense", "crisis", "war"]
+initial = "calm"
+[params]
+p_rare = { pert = [0.01, 0.05, 0.2] }
+p_often = { uniform = [0.2, 0.6] }
+p_annual = { triangular = [0.1, 0.3, 0.9], basis = "annual" }
+gate = { uniform = [0, 1] }
+push = { beta = [2, 5] }
+[actors.a]
+name = "A"
+x = { initial = 0, min = 0, max = 5 }
+mode = { levels = ["off", "on", "max"], initial = "off" }
+flag = false
+[[triggers]]
+id = "tick"
+label = "tick"
+actor = "a"
+probability = "p_often"
+repeat = 3
+cooldown = 2
+delay = [0, 2]
+effects = ["a.x += 3 * push", "escalation += 1"]
+[[triggers]]
+id = "late"
+label = "late"
+actor = "a"
+when = "gate > 0.5 && since.tick <= 2 && fired.tick"
+probability = "min(1, p_rare * (1 + count.tick))"
+delay = 4
+repeat = true
+effects = ["a.mode = 'on'", "a.x -= 1.5"]
+[[triggers]]
+id = "certain"
+label = "certain"
+actor = "a"
+when = "a.x >= 2"
+probability = "1"
+effects = ["a.flag = true", "escalation -= 1"]
+[[triggers]]
+id = "never"
+label = "never"
+actor = "a"
+when = "t > 3"
+probability = "0 * p_annual"
+effects = ["escalation = 'war'"]
+[[triggers]]
+id = "annual"
+label = "annual"
+actor = "a"
+when = "a.mode == 'on' || t >= 15"
+probability = "p_annual"
+repeat = 2
+delay = [1, 6]
+effects = ["a.mode = 'max'", "escalation += 2"]
+[[triggers]]
+id = "calm_down"
+label = "calm down"
+actor = "a"
+when = "escalation >= 'crisis' && since.annual > 1"
+probability = "clamp(p_often - 0.1 * a.x, 0, 1)"
+repeat = true
+cooldown = 1
+effects = ["escalation -= 1", "a.x = a.x / 2"]
+[[outcomes]]
+id = "flag"
+label = "flag"
+when = "a.flag"
+[[outcomes]]
+id = "max"
+label = "max"
+when = "a.mode == 'max' && a.x < 1"
+"#;
+
+    #[test]
+    fn lockstep_runs_give_the_tallies_of_runs_one_by_one() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| path.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        paths.sort();
+        assert!(paths.len() >= 6, "the shipped scenarios");
+        paths.push(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/small.toml").into());
+        for path in &paths {
+            let model = crate::compile::compile(&crate::load::load(path).unwrap()).unwrap();
+            // Starts and ends mid-batch and crosses a chunk boundary.
+            assert_engines_agree(&model, 5, 37, 600);
+        }
+        let stress = model_of(STRESS);
+        for seed in 0..4 {
+            assert_engines_agree(&stress, seed, seed * 1000 + 13, 700);
+        }
+        assert_engines_agree(&stress, 9, 0, 1);
+    }
+
+    #[test]
+    fn lockstep_runs_fail_with_the_lowest_failing_run() {
+        // A probability drawn below 0 in some runs, read only from step 5 on.
+        let invalid = model_of(
+            &STRESS
+                .replace(
+                    "gate = { uniform = [0, 1] }",
+                    "gate = { uniform = [0, 1] }\nshaky = { uniform = [-0.02, 1] }",
+                )
+                .replace(r#"probability = "0 * p_annual""#, r#"probability = "shaky""#),
+        );
+        // An effect dividing by zero when `certain` first fires.
+        let infinite = model_of(&STRESS.replace(
+            r#"["a.flag = true", "escalation -= 1"]"#,
+            r#"["a.flag = true", "a.x = 1 / max(0, gate - 0.02)"]"#,
+        ));
+        for model in [&invalid, &infinite] {
+            let error = simulate(model, 3, 100, 2000, &|_| {}).expect_err("some run fails");
+            assert!(error.run > 100, "{error}: not every run fails");
+            assert_engines_agree(model, 3, 100, 2000);
+            // The failing run alone, and a batch with it last.
+            assert_engines_agree(model, 3, error.run, 1);
+            assert_engines_agree(model, 3, error.run - 63, 64);
+        }
     }
 
     #[test]

@@ -1,0 +1,708 @@
+//! The lockstep engine: a [`Model`], a seed and a batch of up to 64 consecutive runs in,
+//! their tallies out. Gives exactly the tallies the run-by-run engine (`Scratch`) gives.
+//!
+//! Every run of a batch applies the step semantics at the same step, so work that does not
+//! depend on a run's history is done for all of them at once: `when`s, probabilities and
+//! outcomes are evaluated over all 64 lanes ([`Program::eval_lanes`], plain loops the compiler
+//! turns into SIMD), and sets of runs are 64-bit masks (bit `l` is run `first + l`). What is
+//! one run's own is done lane by lane: params, firing tests, firings and their effects.
+//!
+//! Nothing here allocates after the first batch: every buffer is sized once per worker.
+
+use super::{Bits, Plan, SimError, index_of, on_step_basis, value_of};
+use crate::compile::{Distribution, Effect, Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
+use crate::expr::AssignOp;
+use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
+use crate::tally::Tallies;
+use rand_distr::Distribution as _;
+
+/// One pass of the block function on `at`, into `out`: the blocks, in `at`'s order.
+fn pass_of<'a>(key: &Key, at: &[(u64, u64)], out: &'a mut [Block; MAX_LANES]) -> &'a [Block] {
+    key.pass(at, out);
+    &out[..at.len()]
+}
+
+/// The lanes where `a` and `b` differ bit for bit.
+#[inline]
+fn lanes_differing(a: &Lanes, b: &Lanes) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2.
+        return unsafe { lanes_differing_avx2(a, b) };
+    }
+    a.iter()
+        .zip(b)
+        .enumerate()
+        .fold(0, |mask, (l, (x, y))| mask | u64::from(x.to_bits() != y.to_bits()) << l)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn lanes_differing_avx2(a: &Lanes, b: &Lanes) -> u64 {
+    use std::arch::x86_64::{__m256i, _mm256_castsi256_pd, _mm256_cmpeq_epi64, _mm256_loadu_si256, _mm256_movemask_pd};
+    let mut same = 0;
+    for k in 0..LANES / 4 {
+        // SAFETY: lanes `4k..4k + 4` are in both arrays; the loads are unaligned.
+        let (x, y) = unsafe {
+            (
+                _mm256_loadu_si256(a.as_ptr().add(4 * k).cast::<__m256i>()),
+                _mm256_loadu_si256(b.as_ptr().add(4 * k).cast::<__m256i>()),
+            )
+        };
+        same |= u64::from(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(x, y))) as u32) << (4 * k);
+    }
+    !same
+}
+
+/// Bit `j` of each byte: bit `l` of the result is bit `j` of `bytes[l]`.
+#[inline]
+fn bit_of_each(bytes: &[u8; LANES], j: usize) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2.
+        return unsafe { bit_of_each_avx2(bytes, j) };
+    }
+    bytes
+        .iter()
+        .enumerate()
+        .fold(0, |mask, (l, &byte)| mask | u64::from(byte >> j & 1) << l)
+}
+
+/// [`bit_of_each`] 32 bytes per instruction: shifting 16-bit words left by `7 - j` moves bit
+/// `j` of both their bytes to the top of the byte, where `movemask` reads it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn bit_of_each_avx2(bytes: &[u8; LANES], j: usize) -> u64 {
+    use std::arch::x86_64::{__m256i, _mm_cvtsi32_si128, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_sll_epi16};
+    let shift = _mm_cvtsi32_si128(7 - j as i32);
+    let half = |k: usize| {
+        // SAFETY: `bytes` holds 64 bytes, so 32 from `32 * k` (k < 2); the load is unaligned.
+        let v = unsafe { _mm256_loadu_si256(bytes.as_ptr().add(32 * k).cast::<__m256i>()) };
+        u64::from(_mm256_movemask_epi8(_mm256_sll_epi16(v, shift)) as u32)
+    };
+    half(0) | half(1) << 32
+}
+
+/// The bits of `mask`, lowest first, as lane indices.
+fn lanes_of(mut mask: u64) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        (mask != 0).then(|| {
+            let lane = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            lane
+        })
+    })
+}
+
+/// Per-worker state of the lockstep engine, reused for every batch.
+pub(super) struct Batch {
+    key: Key,
+    /// Delay draws.
+    rng: Addressed,
+    betas: Vec<Option<rand_distr::Beta<f64>>>,
+    /// `slots[s][l]`: slot `s` in lane `l`.
+    slots: Vec<Lanes>,
+    /// Per trigger: the lanes where it may fire (not out of `repeat`, not cooling down), where
+    /// it has fired, where it is eligible this step, and where it fires this step.
+    active: Vec<u64>,
+    fired: Vec<u64>,
+    eligible: Vec<u64>,
+    firing: Vec<u64>,
+    /// `cooled[t * triggers + i]`: the lanes where trigger `i`'s cooldown ends at step `t`.
+    cooled: Vec<u64>,
+    /// `last_fired[i * LANES + l]`, and trigger `i`'s probability and its threshold this step.
+    last_fired: Vec<usize>,
+    probabilities: Vec<Lanes>,
+    thresholds: Vec<[u64; LANES]>,
+    /// Per trigger, from its probability: the lanes where it is outside [0, 1], > 0, and 1.
+    invalid: Vec<u64>,
+    positive: Vec<u64>,
+    certain: Vec<u64>,
+    /// Per trigger, the lanes where its probability was computed with its lazy params drawn.
+    valid: Vec<u64>,
+    /// Per trigger: the lanes holding the block of the current step's draws, and
+    /// `passing[i][l]`, the draws of that block which pass the firing test in lane `l`
+    /// (`rng::draws_below`).
+    held: Vec<u64>,
+    passing: Vec<[u8; LANES]>,
+    /// Delayed firings not yet applied, per lane: (landing step, trigger), in firing order; and
+    /// `landing[t]`, the lanes with some landing at step `t`.
+    pending: Vec<Vec<(usize, usize)>>,
+    landing: Vec<u64>,
+    /// Firing draws: `fire_blocks[i * LANES + l]` is the current block of trigger `i` in lane
+    /// `l`, if `held[i]` has the lane; the blocks to compute before this step's tests.
+    fire_first: Vec<u64>,
+    fire_blocks: Vec<Block>,
+    missing: Vec<(usize, u64)>,
+    param_first: Vec<u64>,
+    /// `drawn[b]`: the lanes where lazy param `b` (`Plan::lazy_params`) is drawn;
+    /// `param_blocks[b * LANES + l]`, the first block of its draws in lane `l`; `lazy_bit[p]`,
+    /// param `p`'s `b` if it is lazy.
+    drawn: Vec<u64>,
+    param_blocks: Vec<Block>,
+    lazy_bit: Vec<Option<usize>>,
+    /// The level of each lane, and the highest so far; outcomes held at some step >= 1.
+    level: [usize; LANES],
+    max_level: [usize; LANES],
+    seen: Vec<u64>,
+    /// Programs (numbered as in `Plan`) that read a slot which changed in some lane since they
+    /// were last evaluated; the last values of the `when`s of triggers and outcomes.
+    stale: Bits,
+    when_holds: Vec<u64>,
+    outcome_holds: Vec<u64>,
+    /// The run of lane 0; the lanes in use and not failed; the error of the lowest failed lane.
+    first: u64,
+    live: u64,
+    error: Option<(usize, SimError)>,
+}
+
+impl Batch {
+    pub(super) fn new(model: &Model, plan: &Plan, seed: u64) -> Self {
+        let triggers = model.triggers.len();
+        let slots = model.initial_slots.len();
+        Batch {
+            key: Key::new(seed),
+            rng: Addressed::new(seed),
+            betas: model
+                .params
+                .iter()
+                .map(|p| match p.distribution {
+                    Distribution::Beta { alpha, beta, .. } => rand_distr::Beta::new(alpha, beta).ok(),
+                    _ => None,
+                })
+                .collect(),
+            slots: vec![[0.0; LANES]; slots],
+            active: vec![0; triggers],
+            fired: vec![0; triggers],
+            eligible: vec![0; triggers],
+            firing: vec![0; triggers],
+            cooled: vec![0; (model.steps + 2) * triggers],
+            last_fired: vec![0; triggers * LANES],
+            probabilities: vec![[0.0; LANES]; triggers],
+            thresholds: vec![[0; LANES]; triggers],
+            invalid: vec![0; triggers],
+            positive: vec![0; triggers],
+            certain: vec![0; triggers],
+            valid: vec![0; triggers],
+            held: vec![0; triggers],
+            passing: vec![[0; LANES]; triggers],
+            pending: (0..LANES)
+                .map(|_| Vec::with_capacity(model.triggers.iter().filter(|t| t.delay_max > 0).count() * 4))
+                .collect(),
+            landing: vec![0; model.steps + 2],
+            fire_first: model.triggers.iter().map(|t| rng::locate(t.fire_region, 0).0).collect(),
+            fire_blocks: vec![[0; 16]; triggers * LANES],
+            missing: Vec::with_capacity(triggers * LANES),
+            param_first: model.params.iter().map(|p| rng::locate(p.region, 0).0).collect(),
+            drawn: vec![0; 64],
+            param_blocks: vec![[0; 16]; plan.lazy_params.len() * LANES],
+            lazy_bit: {
+                let mut bits = vec![None; model.params.len()];
+                for (b, &p) in plan.lazy_params.iter().enumerate() {
+                    bits[p] = Some(b);
+                }
+                bits
+            },
+            level: [0; LANES],
+            max_level: [0; LANES],
+            seen: vec![0; model.outcomes.len()],
+            stale: Bits(Vec::new()),
+            when_holds: vec![0; triggers],
+            outcome_holds: vec![0; model.outcomes.len()],
+            first: 0,
+            live: 0,
+            error: None,
+        }
+    }
+
+    /// Simulates runs `first..first + count` (`count <= LANES`) into `tallies`, or gives the
+    /// error of the lowest run that fails.
+    pub(super) fn run(
+        &mut self,
+        model: &Model,
+        plan: &Plan,
+        first: u64,
+        count: usize,
+        tallies: &mut Tallies,
+    ) -> Result<(), SimError> {
+        debug_assert!((1..=LANES).contains(&count));
+        self.first = first;
+        self.live = u64::MAX >> (LANES - count);
+        self.error = None;
+        for (lanes, &value) in self.slots.iter_mut().zip(&plan.start_slots) {
+            lanes.fill(value);
+        }
+        self.draw_params(model, plan);
+        let triggers = model.triggers.len();
+        self.active.fill(self.live);
+        self.fired.fill(0);
+        self.cooled.fill(0);
+        self.held.fill(0);
+        // NaN in every lane: the first evaluation of each probability changes every lane.
+        for probabilities in &mut self.probabilities {
+            probabilities.fill(f64::NAN);
+        }
+        self.invalid.fill(u64::MAX);
+        self.positive.fill(0);
+        self.certain.fill(0);
+        self.landing.fill(0);
+        for pending in &mut self.pending {
+            pending.clear();
+        }
+        self.seen.fill(0);
+        self.stale.0.clear();
+        self.stale.0.resize(plan.words, u64::MAX);
+        self.record(model, plan, 0, tallies);
+
+        for t in 1..=model.steps {
+            self.slots[SLOT_T as usize].fill(value_of(t));
+            plan.advance(0, t, &mut self.stale);
+            self.land_delayed(model, plan, first, t);
+            // `since.` of the triggers that have fired, and cooldowns that end now.
+            for (i, trigger) in model.triggers.iter().enumerate() {
+                if self.fired[i] != 0 && plan.since_read[i] {
+                    // As in the run-by-run engine: one more step matters only where it crosses
+                    // a constant some program compares it with; a reset always matters.
+                    let mut reset = false;
+                    for lane in lanes_of(self.fired[i]) {
+                        let since = t - self.last_fired[i * LANES + lane];
+                        let slot = &mut self.slots[trigger.since_slot as usize][lane];
+                        let old = *slot;
+                        *slot = value_of(since);
+                        if *slot == old + 1.0 {
+                            if plan.moves[(1 + i) * plan.row_len + since] {
+                                plan.advance(1 + i, since, &mut self.stale);
+                            }
+                        } else {
+                            reset |= *slot != old;
+                        }
+                    }
+                    if reset {
+                        self.touch(plan, trigger.since_slot);
+                    }
+                }
+                self.active[i] |= self.cooled[t * triggers + i];
+            }
+            self.evaluate(model, plan, first, t);
+            self.draw(model, t);
+            self.fire(model, plan, first, t, tallies);
+            self.record(model, plan, t, tallies);
+        }
+        match self.error.take() {
+            Some((_, error)) => Err(error),
+            None => {
+                tallies.runs += count as u64;
+                Ok(())
+            }
+        }
+    }
+
+    /// Marks stale the programs that read `slot`.
+    #[inline]
+    fn touch(&mut self, plan: &Plan, slot: u32) {
+        for (stale, readers) in self.stale.0.iter_mut().zip(plan.readers(slot)) {
+            *stale |= readers;
+        }
+    }
+
+    /// Sets `slot` in `lane`, and marks stale the programs for which the change may matter
+    /// (`Watcher::changes`).
+    #[inline]
+    fn set(&mut self, plan: &Plan, slot: u32, lane: usize, value: f64) {
+        let old = self.slots[slot as usize][lane];
+        if old != value {
+            self.slots[slot as usize][lane] = value;
+            for watcher in &plan.slot_watchers[slot as usize] {
+                let changes = watcher.changes(old, value);
+                self.stale.0[watcher.program / 64] |= u64::from(changes) << (watcher.program % 64);
+            }
+        }
+    }
+
+    /// Takes program `program`'s stale mark: whether it was stale.
+    #[inline]
+    fn take_stale(&mut self, program: usize) -> bool {
+        let word = &mut self.stale.0[program / 64];
+        let bit = 1 << (program % 64);
+        let was = *word & bit != 0;
+        *word &= !bit;
+        was
+    }
+
+    fn fail(&mut self, lane: usize, error: SimError) {
+        self.live &= !(1 << lane);
+        if self.error.as_ref().is_none_or(|(failed, _)| lane < *failed) {
+            self.error = Some((lane, error));
+        }
+    }
+
+    /// The params drawn when a batch starts, in every lane. The first blocks of the lazy
+    /// params' draws are computed now too, in the same passes of the block function, and kept
+    /// for when they are needed: computed later, they would take more passes.
+    fn draw_params(&mut self, model: &Model, plan: &Plan) {
+        self.drawn.fill(0);
+        let lanes = self.key.lanes();
+        let mut pass = [[0; 16]; MAX_LANES];
+        let mut at = [(0, 0); MAX_LANES];
+        let mut queued = [(0, 0); MAX_LANES];
+        let mut n = 0;
+        for lane in lanes_of(self.live) {
+            for &p in &plan.drawn_params {
+                at[n] = (self.first + lane as u64, self.param_first[p]);
+                queued[n] = (lane, p);
+                n += 1;
+                if n == lanes {
+                    self.take_param_blocks(model, &queued, pass_of(&self.key, &at, &mut pass));
+                    n = 0;
+                }
+            }
+        }
+        if n > 0 {
+            self.take_param_blocks(model, &queued[..n], pass_of(&self.key, &at[..n], &mut pass));
+        }
+    }
+
+    /// Draws the eager params of a pass, and keeps the blocks of the lazy ones.
+    fn take_param_blocks(&mut self, model: &Model, queued: &[(usize, usize)], blocks: &[Block]) {
+        for (&(lane, p), block) in queued.iter().zip(blocks) {
+            match self.lazy_bit[p] {
+                Some(b) => self.param_blocks[b * LANES + lane] = *block,
+                None => self.set_param(model, (lane, p), block),
+            }
+        }
+    }
+
+    fn set_param(&mut self, model: &Model, (lane, p): (usize, usize), block: &Block) {
+        let param = &model.params[p];
+        let run = self.first + lane as u64;
+        let value = match param.distribution {
+            Distribution::Fixed(v) => v,
+            Distribution::Uniform { min, max } => min + (max - min) * rng::unit_f64(rng::draw_at(block, 0)),
+            Distribution::Triangular { min, mode, max } => {
+                let u = rng::unit_f64(rng::draw_at(block, 0));
+                let split = (mode - min) / (max - min);
+                if u < split {
+                    min + (u * (max - min) * (mode - min)).sqrt()
+                } else {
+                    max - ((1.0 - u) * (max - min) * (max - mode)).sqrt()
+                }
+            }
+            Distribution::Beta { min, max, .. } => {
+                let beta = self.betas[p]
+                    .as_ref()
+                    .expect("Beta shapes are validated at compile time");
+                let mut sequence = Sequence::new(&self.key, run, self.param_first[p], *block);
+                min + (max - min) * beta.sample(&mut sequence)
+            }
+        };
+        self.slots[param.slot as usize][lane] = on_step_basis(param, value);
+    }
+
+    /// (a) Delayed effects landing at step `t`, in firing order.
+    fn land_delayed(&mut self, model: &Model, plan: &Plan, first: u64, t: usize) {
+        for lane in lanes_of(self.landing[t] & self.live) {
+            let mut k = 0;
+            while k < self.pending[lane].len() {
+                let (landing, trigger) = self.pending[lane][k];
+                if landing == t && !self.apply(model, plan, first, t, lane, trigger) {
+                    break;
+                }
+                k += 1;
+            }
+            self.pending[lane].retain(|&(landing, _)| landing != t);
+        }
+    }
+
+    /// (b) The lanes where each trigger is eligible, with its probability there.
+    fn evaluate(&mut self, model: &Model, plan: &Plan, first: u64, t: usize) {
+        // The `when`s first, and the lazy params the probabilities of the lanes where they hold
+        // need.
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            let candidates = self.active[i] & self.live;
+            self.eligible[i] = 0;
+            if candidates == 0 {
+                continue;
+            }
+            if self.take_stale(i) {
+                self.when_holds[i] = trigger.when.eval_mask(&model.code, &self.slots);
+            }
+            let holds = self.when_holds[i] & candidates;
+            self.eligible[i] = holds;
+            let mut needs = plan.param_needs[i];
+            while holds != 0 && needs != 0 {
+                let b = needs.trailing_zeros() as usize;
+                needs &= needs - 1;
+                let missing = holds & !self.drawn[b];
+                if missing != 0 {
+                    self.drawn[b] |= missing;
+                    let p = plan.lazy_params[b];
+                    for lane in lanes_of(missing) {
+                        let block = self.param_blocks[b * LANES + lane];
+                        self.set_param(model, (lane, p), &block);
+                    }
+                }
+            }
+        }
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            let holds = self.eligible[i] & self.live;
+            if holds == 0 {
+                continue;
+            }
+            if self.take_stale(plan.probability(i)) {
+                self.new_probabilities(model, i);
+                self.valid[i] = self.lazy_params_drawn(plan, i);
+            }
+            // Lanes whose probability was computed before their lazy params were drawn.
+            let outdated = holds & !self.valid[i];
+            if outdated != 0 {
+                for lane in lanes_of(outdated) {
+                    let p = trigger.probability.eval_lane(&model.code, &self.slots, lane);
+                    self.set_probability(i, lane, p);
+                }
+                self.valid[i] |= outdated;
+            }
+            let invalid = holds & self.invalid[i];
+            if invalid != 0 {
+                for lane in lanes_of(invalid) {
+                    let p = self.probabilities[i][lane];
+                    self.fail(
+                        lane,
+                        SimError {
+                            scenario: model.info.id.clone(),
+                            run: first + lane as u64,
+                            step: t,
+                            trigger: trigger.id.clone(),
+                            what: format!("probability {p} outside [0, 1]"),
+                        },
+                    );
+                }
+            }
+            self.eligible[i] = holds & self.positive[i] & self.live;
+        }
+    }
+
+    /// Trigger `i`'s probability in every lane, with what follows from it: the lanes where it
+    /// is invalid, positive, certain; the thresholds; and which held draws pass.
+    fn new_probabilities(&mut self, model: &Model, i: usize) {
+        let mut probabilities = [0.0; LANES];
+        model.triggers[i]
+            .probability
+            .eval_lanes(&model.code, &self.slots, &mut probabilities);
+        let changed = lanes_differing(&probabilities, &self.probabilities[i]);
+        if changed == 0 {
+            return;
+        }
+        self.probabilities[i] = probabilities;
+        let interval = |lo, hi| Interval { lo, hi };
+        self.invalid[i] = !lanes_in(&probabilities, interval(0.0, 1.0));
+        self.positive[i] = lanes_in(&probabilities, interval(0.0f64.next_up(), 1.0));
+        self.certain[i] = lanes_in(&probabilities, interval(1.0, 1.0));
+        for lane in lanes_of(changed) {
+            let p = probabilities[lane];
+            if (0.0..1.0).contains(&p) {
+                self.thresholds[i][lane] = rng::threshold(p);
+            }
+        }
+        self.find_passing(i, self.held[i] & changed);
+    }
+
+    /// The lanes where every lazy param trigger `i`'s probability reads is drawn.
+    fn lazy_params_drawn(&self, plan: &Plan, i: usize) -> u64 {
+        let mut needs = plan.param_needs[i];
+        let mut lanes = u64::MAX;
+        while needs != 0 {
+            lanes &= self.drawn[needs.trailing_zeros() as usize];
+            needs &= needs - 1;
+        }
+        lanes
+    }
+
+    /// Trigger `i`'s probability in one lane, with what follows from it (`new_probabilities`).
+    fn set_probability(&mut self, i: usize, lane: usize, p: f64) {
+        let bit = 1 << lane;
+        self.probabilities[i][lane] = p;
+        let invalid = !(0.0..=1.0).contains(&p);
+        self.invalid[i] = self.invalid[i] & !bit | u64::from(invalid) << lane;
+        self.positive[i] = self.positive[i] & !bit | u64::from(!invalid && p > 0.0) << lane;
+        self.certain[i] = self.certain[i] & !bit | u64::from(p == 1.0) << lane;
+        if (0.0..1.0).contains(&p) {
+            self.thresholds[i][lane] = rng::threshold(p);
+        }
+        self.find_passing(i, self.held[i] & bit);
+    }
+
+    /// Sets `passing[i]` for `lanes`, which hold their current block.
+    fn find_passing(&mut self, i: usize, lanes: u64) {
+        for lane in lanes_of(lanes) {
+            self.passing[i][lane] =
+                rng::draws_below(&self.fire_blocks[i * LANES + lane], self.thresholds[i][lane]) as u8;
+        }
+    }
+
+    /// (c) The lanes where each eligible trigger fires: u < p.
+    fn draw(&mut self, model: &Model, t: usize) {
+        let block = t as u64 / BLOCK_DRAWS;
+        let triggers = model.triggers.len();
+        if (t as u64).is_multiple_of(BLOCK_DRAWS) {
+            // A new block of draws for every key (`run` empties `held` for step 1).
+            self.held.fill(0);
+        }
+        self.missing.clear();
+        for i in 0..triggers {
+            let need = self.eligible[i] & !self.certain[i] & !self.held[i];
+            for lane in lanes_of(need) {
+                self.missing.push((i * LANES + lane, block));
+            }
+        }
+        let lanes = self.key.lanes();
+        let mut pass = [[0; 16]; MAX_LANES];
+        for group in self.missing.chunks(lanes) {
+            let mut at = [(0, 0); MAX_LANES];
+            for (at, &(slot, block)) in at.iter_mut().zip(group) {
+                let (i, lane) = (slot / LANES, slot % LANES);
+                *at = (self.first + lane as u64, self.fire_first[i].wrapping_add(block));
+            }
+            self.key.pass(&at[..group.len()], &mut pass);
+            for (&(slot, _), words) in group.iter().zip(&pass) {
+                self.fire_blocks[slot] = *words;
+            }
+        }
+        for k in 0..self.missing.len() {
+            let (slot, _) = self.missing[k];
+            self.held[slot / LANES] |= 1 << (slot % LANES);
+        }
+        // The lanes fetched now, trigger by trigger (`missing` is in trigger order).
+        let mut k = 0;
+        while k < self.missing.len() {
+            let i = self.missing[k].0 / LANES;
+            let mut lanes = 0;
+            while k < self.missing.len() && self.missing[k].0 / LANES == i {
+                lanes |= 1 << (self.missing[k].0 % LANES);
+                k += 1;
+            }
+            self.find_passing(i, lanes);
+        }
+        let j = (t as u64 % BLOCK_DRAWS) as usize;
+        for i in 0..triggers {
+            let eligible = self.eligible[i];
+            self.firing[i] = if eligible == 0 {
+                0
+            } else {
+                eligible & (self.certain[i] | bit_of_each(&self.passing[i], j))
+            };
+        }
+    }
+
+    /// (d) Counters first, then effects in declaration order, lane by lane.
+    fn fire(&mut self, model: &Model, plan: &Plan, first: u64, t: usize, tallies: &mut Tallies) {
+        let triggers = model.triggers.len();
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            let firing = self.firing[i] & self.live;
+            for lane in lanes_of(firing) {
+                let count = self.slots[trigger.count_slot as usize][lane] + 1.0;
+                self.set(plan, trigger.count_slot, lane, count);
+                self.set(plan, trigger.fired_slot, lane, 1.0);
+                self.last_fired[i * LANES + lane] = t;
+                if count >= trigger.max_firings as f64 {
+                    self.active[i] &= !(1 << lane);
+                } else if trigger.cooldown > 0 {
+                    self.active[i] &= !(1 << lane);
+                    if let Some(mask) = self.cooled.get_mut((t + trigger.cooldown as usize + 1) * triggers + i) {
+                        *mask |= 1 << lane;
+                    }
+                }
+            }
+            if firing != 0 {
+                self.fired[i] |= firing;
+                tallies.trigger_firings[i] += u64::from(firing.count_ones());
+            }
+        }
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            for lane in lanes_of(self.firing[i] & self.live) {
+                let delay = if trigger.delay_min == trigger.delay_max {
+                    trigger.delay_min as usize
+                } else {
+                    let span = (trigger.delay_max - trigger.delay_min + 1) as f64;
+                    let u = self.rng.uniform(first + lane as u64, trigger.delay_region, t as u64);
+                    trigger.delay_min as usize + (u * span) as usize
+                };
+                if delay == 0 {
+                    self.apply(model, plan, first, t, lane, i);
+                } else if t + delay <= model.steps {
+                    self.pending[lane].push((t + delay, i));
+                    self.landing[t + delay] |= 1 << lane;
+                }
+            }
+        }
+    }
+
+    /// Applies trigger `trigger`'s effects in lane `lane`; false if the lane failed.
+    fn apply(&mut self, model: &Model, plan: &Plan, first: u64, t: usize, lane: usize, trigger: usize) -> bool {
+        if self.live & (1 << lane) == 0 {
+            return false;
+        }
+        for effect in &model.effects[model.triggers[trigger].effects.clone()] {
+            let Effect {
+                slot,
+                op,
+                value,
+                lo,
+                hi,
+                round,
+            } = *effect;
+            let v = value.eval_lane(&model.code, &self.slots, lane);
+            if !v.is_finite() {
+                let error = SimError {
+                    scenario: model.info.id.clone(),
+                    run: first + lane as u64,
+                    step: t,
+                    trigger: model.triggers[trigger].id.clone(),
+                    what: format!("an effect on `{}` computed {v}", model.slot_names[slot as usize]),
+                };
+                self.fail(lane, error);
+                return false;
+            }
+            let old = self.slots[slot as usize][lane];
+            let mut new = match op {
+                AssignOp::Set => v,
+                AssignOp::Add => old + v,
+                AssignOp::Sub => old - v,
+            };
+            if round {
+                new = super::round(new);
+            }
+            self.set(plan, slot, lane, new.clamp(lo, hi));
+        }
+        true
+    }
+
+    /// (f) Adds step `t` of every live lane to the tallies.
+    fn record(&mut self, model: &Model, plan: &Plan, t: usize, tallies: &mut Tallies) {
+        let shape = tallies.shape;
+        let levels = &self.slots[SLOT_ESCALATION as usize];
+        for lane in lanes_of(self.live) {
+            let level = index_of(levels[lane]);
+            if t == 0 {
+                self.max_level[lane] = level;
+            }
+            self.max_level[lane] = self.max_level[lane].max(level);
+            self.level[lane] = level;
+            tallies.level_at[t * shape.levels + level] += 1;
+            tallies.max_level_at[t * shape.levels + self.max_level[lane]] += 1;
+        }
+        for (o, outcome) in model.outcomes.iter().enumerate() {
+            if self.take_stale(plan.outcome(o)) {
+                self.outcome_holds[o] = outcome.when.eval_mask(&model.code, &self.slots);
+            }
+            let holds = self.outcome_holds[o] & self.live;
+            tallies.outcome_holds[t * shape.outcomes + o] += u64::from(holds.count_ones());
+            if t > 0 {
+                self.seen[o] |= holds;
+                tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o].count_ones());
+            }
+        }
+        for (i, &fired) in self.fired.iter().enumerate() {
+            tallies.trigger_fired_by[t * shape.triggers + i] += u64::from((fired & self.live).count_ones());
+        }
+    }
+}
