@@ -16,6 +16,10 @@ use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
 use crate::tally::Tallies;
 use rand_distr::Distribution as _;
 
+/// At most this many lanes to evaluate a probability in, it is evaluated lane by lane rather
+/// than in all 64 at once. Results do not depend on it.
+const FEW_LANES: u32 = 8;
+
 /// One pass of the block function on `at`, into `out`: the blocks, in `at`'s order.
 fn pass_of<'a>(key: &Key, at: &[(u64, u64)], out: &'a mut [Block; MAX_LANES]) -> &'a [Block] {
     key.pass(at, out);
@@ -145,9 +149,13 @@ pub(super) struct Batch {
     level: [usize; LANES],
     max_level: [usize; LANES],
     seen: Vec<u64>,
-    /// Programs (numbered as in `Plan`) that read a slot which changed in some lane since they
-    /// were last evaluated; the last values of the `when`s of triggers and outcomes.
+    /// Programs (numbered as in `Plan`) to evaluate again in every lane: `t` or a `since.`
+    /// crossed a constant they compare it with, or the batch starts. `changed[p]`: the lanes
+    /// where a slot program `p` reads changed since it was last evaluated there; a probability
+    /// with few such lanes is evaluated in those lanes only. The last values of the `when`s of
+    /// triggers and outcomes.
     stale: Bits,
+    changed: Vec<u64>,
     when_holds: Vec<u64>,
     outcome_holds: Vec<u64>,
     /// The run of lane 0; the lanes in use and not failed; the error of the lowest failed lane.
@@ -207,6 +215,7 @@ impl Batch {
             max_level: [0; LANES],
             seen: vec![0; model.outcomes.len()],
             stale: Bits(Vec::new()),
+            changed: vec![0; plan.words * 64],
             when_holds: vec![0; triggers],
             outcome_holds: vec![0; model.outcomes.len()],
             first: 0,
@@ -252,6 +261,7 @@ impl Batch {
         self.seen.fill(0);
         self.stale.0.clear();
         self.stale.0.resize(plan.words, u64::MAX);
+        self.changed.fill(0);
         self.record(model, plan, 0, tallies);
 
         for t in 1..=model.steps {
@@ -305,8 +315,8 @@ impl Batch {
         }
     }
 
-    /// Sets `slot` in `lane`, and marks stale the programs for which the change may matter
-    /// (`Watcher::changes`).
+    /// Sets `slot` in `lane`, and marks the lane changed for the programs for which the change
+    /// may matter (`Watcher::changes`).
     #[inline]
     fn set(&mut self, plan: &Plan, slot: u32, lane: usize, value: f64) {
         let old = self.slots[slot as usize][lane];
@@ -314,14 +324,21 @@ impl Batch {
             self.slots[slot as usize][lane] = value;
             for watcher in &plan.slot_watchers[slot as usize] {
                 let changes = watcher.changes(old, value);
-                self.stale.0[watcher.program / 64] |= u64::from(changes) << (watcher.program % 64);
+                self.changed[watcher.program] |= u64::from(changes) << lane;
             }
         }
     }
 
-    /// Takes program `program`'s stale mark: whether it was stale.
+    /// Takes program `program`'s marks: whether it is to be evaluated again in some lane.
     #[inline]
     fn take_stale(&mut self, program: usize) -> bool {
+        let changed = std::mem::take(&mut self.changed[program]);
+        self.take_stale_everywhere(program) || changed != 0
+    }
+
+    /// Takes program `program`'s mark for every lane: whether it had one.
+    #[inline]
+    fn take_stale_everywhere(&mut self, program: usize) -> bool {
         let word = &mut self.stale.0[program / 64];
         let bit = 1 << (program % 64);
         let was = *word & bit != 0;
@@ -448,9 +465,20 @@ impl Batch {
             if holds == 0 {
                 continue;
             }
-            if self.take_stale(plan.probability(i)) {
+            let program = plan.probability(i);
+            let changed = self.changed[program] & holds;
+            if self.take_stale_everywhere(program) || changed.count_ones() > FEW_LANES {
+                self.changed[program] = 0;
                 self.new_probabilities(model, i);
                 self.valid[i] = self.lazy_params_drawn(plan, i);
+            } else if changed != 0 {
+                // The other lanes' changes wait until the trigger is eligible there.
+                self.changed[program] &= !changed;
+                for lane in lanes_of(changed) {
+                    let p = trigger.probability.eval_lane(&model.code, &self.slots, lane);
+                    self.set_probability(i, lane, p);
+                }
+                self.valid[i] |= changed;
             }
             // Lanes whose probability was computed before their lazy params were drawn.
             let outdated = holds & !self.valid[i];
