@@ -18,8 +18,8 @@
 //! The words are those of `rand_chacha::ChaCha8Rng` positioned with `set_stream(run)` and
 //! `set_word_pos(word)` (the tests below check it), but computed here one 16-word ChaCha block at
 //! a time: `ChaCha8Rng` always computes four consecutive blocks, while a run needs only one or
-//! two blocks of most keys. [`Cursors`] computes the blocks several keys need together, eight at
-//! a time in AVX2 lanes (four with SSE2).
+//! two blocks of most keys. [`Key::pass`] computes the blocks several keys or runs need together,
+//! eight at a time in AVX2 lanes (four with SSE2).
 
 use std::convert::Infallible;
 
@@ -406,8 +406,8 @@ mod avx2 {
 }
 
 /// A cursor on the seed's ChaCha8 stream, positioned per draw. It keeps the last block it
-/// computed, so reading the draws of one key in order costs one block per 8 draws; `simulate`
-/// uses [`Cursors`] instead, which batches.
+/// computed, so reading the draws of one key in order costs one block per 8 draws; the lockstep
+/// engine uses [`Key::pass`] instead, which batches.
 #[derive(Clone, Debug)]
 pub struct Addressed {
     key: Key,
@@ -452,146 +452,6 @@ impl Addressed {
 
 /// Draws in a block.
 pub const BLOCK_DRAWS: u64 = 8;
-/// A ring slot holding no block.
-const EMPTY: u64 = u64::MAX;
-
-/// The blocks of many keys within one run, for a caller that needs draws of many keys at a time
-/// (the firing tests of a step, the params of a run): `want` each block, `fetch` once, then
-/// read. `fetch` computes the blocks wanted [`Key::lanes`] at a time, so a caller that fills
-/// the lanes left over ([`Cursors::spare_lanes`]) with blocks it will want soon gets them for
-/// free.
-///
-/// Each key keeps the last blocks wanted in a ring of `ring` slots (block `b` in slot
-/// `b % ring`), so a caller must read each key's blocks in increasing order and never want a
-/// block `ring` or more ahead of one it will still read.
-#[derive(Clone, Debug)]
-pub struct Cursors {
-    key: Key,
-    run: u64,
-    ring: usize,
-    /// The block counter of draw 0 of each key.
-    first: Vec<u64>,
-    /// `held[k * ring + slot]`: the block of key `k` in that slot of its ring, or `EMPTY`.
-    held: Vec<u64>,
-    blocks: Vec<Block>,
-    /// (key, block) to compute at the next `fetch`, in lane order.
-    missing: Vec<(usize, u64)>,
-    /// The output of a pass of the block function.
-    pass: [Block; MAX_LANES],
-}
-
-impl Cursors {
-    /// Cursors on the keys whose regions are `regions`, keeping up to `ring` blocks of each, a
-    /// power of two.
-    pub fn new(seed: u64, regions: &[u64], ring: usize) -> Self {
-        assert!(ring.is_power_of_two(), "a ring of blocks is a power of two");
-        let n = regions.len();
-        Cursors {
-            key: Key::new(seed),
-            run: 0,
-            ring,
-            first: regions.iter().map(|&region| locate(region, 0).0).collect(),
-            held: vec![EMPTY; n * ring],
-            blocks: vec![[0; 16]; n * ring],
-            missing: Vec::with_capacity(n * ring),
-            pass: [[0; 16]; MAX_LANES],
-        }
-    }
-
-    /// Moves every key to run `run`, holding nothing yet.
-    pub fn start_run(&mut self, run: u64) {
-        self.run = run;
-        self.held.fill(EMPTY);
-        self.missing.clear();
-    }
-
-    #[inline]
-    fn slot(&self, key: usize, block: u64) -> usize {
-        // `ring` is a power of two: a mask, not a division.
-        key * self.ring + (block as usize & (self.ring - 1))
-    }
-
-    /// Asks for block `block` of key `key` (draws `8 * block..8 * block + 8`) after the next
-    /// `fetch`. Tells whether that takes a lane: not if the block is held already.
-    #[inline]
-    pub fn want(&mut self, key: usize, block: u64) -> bool {
-        let slot = self.slot(key, block);
-        let missing = self.held[slot] != block;
-        if missing {
-            self.held[slot] = block;
-            self.missing.push((key, block));
-        }
-        missing
-    }
-
-    /// Whether `fetch` has blocks to compute.
-    #[inline]
-    pub fn pending(&self) -> bool {
-        !self.missing.is_empty()
-    }
-
-    /// How many blocks the next `fetch` computes.
-    #[inline]
-    pub fn missing(&self) -> usize {
-        self.missing.len()
-    }
-
-    /// The key of the `k`th block the next `fetch` computes.
-    #[inline]
-    pub fn missing_key(&self, k: usize) -> usize {
-        self.missing[k].0
-    }
-
-    /// Lanes the last pass of the next `fetch` would leave unused.
-    #[inline]
-    pub fn spare_lanes(&self) -> usize {
-        let lanes = self.key.lanes();
-        (lanes - self.missing.len() % lanes) % lanes
-    }
-
-    /// Computes the blocks wanted since the last fetch.
-    pub fn fetch(&mut self) {
-        for group in self.missing.chunks(self.key.lanes()) {
-            let mut at = [(0, 0); MAX_LANES];
-            for (at, &(key, block)) in at.iter_mut().zip(group) {
-                *at = (self.run, self.first[key].wrapping_add(block));
-            }
-            self.key.pass(&at[..group.len()], &mut self.pass);
-            for (&(key, block), words) in group.iter().zip(&self.pass) {
-                let slot = self.slot(key, block);
-                self.blocks[slot] = *words;
-            }
-        }
-        self.missing.clear();
-    }
-
-    /// Block `block` of key `key`, which must be held (`want`, then `fetch`).
-    #[inline]
-    pub fn block(&self, key: usize, block: u64) -> &Block {
-        let slot = self.slot(key, block);
-        debug_assert!(self.held[slot] == block && self.missing.is_empty());
-        &self.blocks[slot]
-    }
-
-    /// Block `block` of key `key`, if it is held.
-    #[inline]
-    pub fn held(&self, key: usize, block: u64) -> Option<&Block> {
-        let slot = self.slot(key, block);
-        (self.held[slot] == block).then(|| &self.blocks[slot])
-    }
-
-    /// Draw `index` of key `key`, uniform on [0, 1); its block must be held.
-    #[inline]
-    pub fn uniform(&self, key: usize, index: u64) -> f64 {
-        let (_, word) = locate(0, index);
-        unit_f64(draw_at(self.block(key, index / BLOCK_DRAWS), word))
-    }
-
-    /// A generator reading key `key` from draw 0 on; block 0 must be held.
-    pub fn sequence(&self, key: usize) -> Sequence<'_> {
-        Sequence::new(&self.key, self.run, self.first[key], *self.block(key, 0))
-    }
-}
 
 /// The threshold of a probability `p` in [0, 1): a draw `x` passes the firing test `u < p`
 /// (with `u = (x >> 11) * 2^-53`) exactly when `x < threshold(p)`.
@@ -776,40 +636,28 @@ mod tests {
     }
 
     #[test]
-    fn cursors_fetch_what_they_want() {
+    fn passes_compute_the_blocks_asked_for() {
         let regions: Vec<u64> = (0..6).map(|c| region(&format!("trigger:{c}"))).collect();
-        // Every pass width a processor may have: scalar, SSE2, AVX2 (if this one has it).
+        // Every pass width a processor may have: scalar, SSE2, AVX2 (if this one has it); full
+        // passes and partial ones, whose spare lanes must not spill into the blocks asked for.
         for lanes in [1, 4, simd_lanes()] {
-            let mut cursors = Cursors::new(11, &regions, 4);
-            cursors.key.lanes = lanes;
-            cursors_read(&mut cursors, &regions);
-        }
-    }
-
-    fn cursors_read(cursors: &mut Cursors, regions: &[u64]) {
-        for run in [4, 5] {
-            cursors.start_run(run);
-            for step in 1..=40u64 {
-                // Keys read at different steps; some skip steps, as ineligible triggers do.
-                let wanted: Vec<usize> = (0..6).filter(|&c| step % (c as u64 + 1) == 0).collect();
-                let block = step / BLOCK_DRAWS;
-                for &c in &wanted {
-                    cursors.want(c, block);
-                }
-                // Spare lanes take blocks ahead, as the simulation's do.
-                for c in [0, 3, 5] {
-                    if cursors.pending() && cursors.spare_lanes() > 0 {
-                        cursors.want(c, block + 1);
-                    }
-                }
-                cursors.fetch();
-                for &c in &wanted {
-                    let expected = unit_f64(reference_draw(11, run, regions[c], step));
-                    assert_eq!(cursors.uniform(c, step), expected);
-                    let words = cursors.block(c, block);
+            let mut key = Key::new(11);
+            key.lanes = lanes;
+            for count in 1..=lanes {
+                let at: Vec<(u64, u64)> = (0..count)
+                    .map(|k| (4 + k as u64 % 2, locate(regions[k % 6], 3 * k as u64).0))
+                    .collect();
+                let mut out = [[0; 16]; MAX_LANES];
+                key.pass(&at, &mut out);
+                for (k, &(run, counter)) in at.iter().enumerate() {
                     for j in 0..BLOCK_DRAWS {
-                        let x = reference_draw(11, run, regions[c], block * BLOCK_DRAWS + j);
-                        assert_eq!(draw_at(words, 2 * j as usize), x);
+                        let index = (counter - (regions[k % 6] << 28)) * BLOCK_DRAWS + j;
+                        let expected = reference_draw(11, run, regions[k % 6], index);
+                        assert_eq!(
+                            draw_at(&out[k], 2 * j as usize),
+                            expected,
+                            "{lanes} lanes, block {k} of {count}"
+                        );
                     }
                 }
             }

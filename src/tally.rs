@@ -1,7 +1,6 @@
 //! Integer tallies: what the simulation produces and what shards exchange.
 //!
-//! In: the counts of a chunk of runs from `simulate` (kept there as per-step differences and
-//! summed up into these tables), or the parts of a sharded job.
+//! In: the counts of a chunk of runs from `simulate`, or the parts of a sharded job.
 //! Out: plain counts, merged by addition. Integers make merging exact and order-free, so the
 //! result is the same for any thread count or shard split; `aggregate` turns counts into
 //! probabilities.
@@ -19,31 +18,30 @@ pub struct Shape {
 }
 
 /// Counts over a set of runs. All tables but `trigger_firings` are row-major, `(steps + 1)`
-/// rows. `T` is `u64` for counts; the simulation keeps a chunk's counts as differences between
-/// consecutive steps, in `Tallies<i64>`, and sums them up into counts once per chunk.
+/// rows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Tallies<T = u64> {
+pub struct Tallies {
     pub shape: Shape,
     /// Number of runs counted.
     pub runs: u64,
     /// Runs at level `k` at step `t`.
-    pub level_at: Vec<T>,
+    pub level_at: Vec<u64>,
     /// Runs whose highest level so far (steps `0..=t`) is exactly `k`.
-    pub max_level_at: Vec<T>,
+    pub max_level_at: Vec<u64>,
     /// Runs in which outcome `o` holds at step `t`.
-    pub outcome_holds: Vec<T>,
+    pub outcome_holds: Vec<u64>,
     /// Runs in which outcome `o` held at some step `1..=t`.
-    pub outcome_by: Vec<T>,
+    pub outcome_by: Vec<u64>,
     /// Runs in which trigger `i` fired at some step `1..=t`.
-    pub trigger_fired_by: Vec<T>,
+    pub trigger_fired_by: Vec<u64>,
     /// Total number of firings of trigger `i`, over all runs and steps.
-    pub trigger_firings: Vec<T>,
+    pub trigger_firings: Vec<u64>,
 }
 
-impl<T: Copy + Default> Tallies<T> {
+impl Tallies {
     pub fn zero(shape: Shape) -> Self {
         let rows = shape.steps + 1;
-        let table = |width: usize| vec![T::default(); width];
+        let table = |width: usize| vec![0; width];
         Tallies {
             shape,
             runs: 0,
@@ -56,21 +54,19 @@ impl<T: Copy + Default> Tallies<T> {
         }
     }
 
-    /// The tables in declaration order, each with its row width (`None` for
-    /// `trigger_firings`, which has no rows).
-    pub fn tables(&self) -> [(&Vec<T>, Option<usize>); 6] {
-        let s = self.shape;
+    /// The tables in declaration order.
+    pub fn tables(&self) -> [&Vec<u64>; 6] {
         [
-            (&self.level_at, Some(s.levels)),
-            (&self.max_level_at, Some(s.levels)),
-            (&self.outcome_holds, Some(s.outcomes)),
-            (&self.outcome_by, Some(s.outcomes)),
-            (&self.trigger_fired_by, Some(s.triggers)),
-            (&self.trigger_firings, None),
+            &self.level_at,
+            &self.max_level_at,
+            &self.outcome_holds,
+            &self.outcome_by,
+            &self.trigger_fired_by,
+            &self.trigger_firings,
         ]
     }
 
-    pub fn tables_mut(&mut self) -> [&mut Vec<T>; 6] {
+    pub fn tables_mut(&mut self) -> [&mut Vec<u64>; 6] {
         [
             &mut self.level_at,
             &mut self.max_level_at,
@@ -83,20 +79,18 @@ impl<T: Copy + Default> Tallies<T> {
 
     /// True when every table has the length the shape implies (guards merged shard files).
     pub fn is_well_formed(&self) -> bool {
-        let reference = Tallies::<T>::zero(self.shape);
+        let reference = Tallies::zero(self.shape);
         self.tables()
             .iter()
             .zip(reference.tables())
-            .all(|((a, _), (b, _))| a.len() == b.len())
+            .all(|(a, b)| a.len() == b.len())
     }
-}
 
-impl Tallies {
     /// Adds another set of counts of the same shape.
     pub fn merge(mut self, other: &Tallies) -> Self {
         assert_eq!(self.shape, other.shape, "merging tallies of different shapes");
         self.runs += other.runs;
-        for (mine, (theirs, _)) in self.tables_mut().into_iter().zip(other.tables()) {
+        for (mine, theirs) in self.tables_mut().into_iter().zip(other.tables()) {
             for (a, b) in mine.iter_mut().zip(theirs) {
                 *a += b;
             }
@@ -113,7 +107,7 @@ impl Tallies {
             hasher.update(&(n as u64).to_le_bytes());
         }
         hasher.update(&self.runs.to_le_bytes());
-        for (table, _) in self.tables() {
+        for table in self.tables() {
             for n in table {
                 hasher.update(&n.to_le_bytes());
             }

@@ -8,7 +8,7 @@
 //! It is written the way one would write a fast simulation by hand, without the engine's tricks:
 //! every `when` is evaluated at every step, and every eligible trigger draws its number through
 //! its own `Addressed` cursor (one ChaCha block computed per cursor miss), where the engine
-//! computes the blocks a step needs several at a time (`sim::rng::Cursors`); see
+//! computes the blocks a step needs several at a time (`sim::rng::Key::pass`); see
 //! docs/performance.md.
 
 use rand_distr::{Beta, Distribution};

@@ -1,20 +1,35 @@
 //! The lockstep engine: a [`Model`], a seed and a batch of up to 64 consecutive runs in,
-//! their tallies out. Gives exactly the tallies the run-by-run engine (`Scratch`) gives.
+//! their tallies out: exactly the tallies the run-by-run engine (`one_run`) gives.
 //!
 //! Every run of a batch applies the step semantics at the same step, so work that does not
 //! depend on a run's history is done for all of them at once: `when`s, probabilities and
-//! outcomes are evaluated over all 64 lanes ([`Program::eval_lanes`], plain loops the compiler
-//! turns into SIMD), and sets of runs are 64-bit masks (bit `l` is run `first + l`). What is
-//! one run's own is done lane by lane: params, firing tests, firings and their effects.
+//! outcomes are evaluated over all 64 lanes ([`Program::eval_mask`], [`Program::eval_lanes`]:
+//! plain loops the compiler turns into SIMD), and sets of runs are 64-bit masks (bit `l` is run
+//! `first + l`). What is one run's own is done lane by lane: params, firing tests, firings and
+//! their effects, delays.
+//!
+//! The work is in proportion to what changes, not to the size of the model:
+//! - A `when`, probability or outcome keeps its last value until a slot it reads changes in
+//!   some lane (`Plan::slot_watchers`). `t` and `since.X` advance every step, but a program
+//!   that only compares them with constants (`since.x <= 1`) can change only when they cross
+//!   one (`Plan::advance`). A probability whose inputs changed in a few lanes is evaluated in
+//!   those lanes only.
+//! - Triggers out of `repeat` or cooling down are skipped without a look at their `when`.
+//! - A firing test `u < p` is `x < rng::threshold(p)` on the raw draw; the 8 tests of a lane's
+//!   block of draws are one byte (`rng::draws_below`), and a step's answers for the 64 lanes are
+//!   one bit of each byte ([`bit_of_each`]). The blocks a step needs are computed together,
+//!   8 at a time ([`Key::pass`]); a probability of 0 or 1 needs no draw.
+//! - A param that only probabilities read is drawn in a lane when one of them is first needed
+//!   there (`Plan::lazy_params`): most runs never need the probabilities of the rarer
+//!   triggers. Draws are addressed, so the value is the one an early draw gives.
 //!
 //! Nothing here allocates after the first batch: every buffer is sized once per worker.
 
-use super::{Bits, Plan, SimError, index_of, on_step_basis, value_of};
-use crate::compile::{Distribution, Effect, Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
+use super::{Bits, Plan, SimError, betas, index_of, param_value, value_of};
+use crate::compile::{Effect, Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
 use crate::expr::AssignOp;
 use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
 use crate::tally::Tallies;
-use rand_distr::Distribution as _;
 
 /// At most this many lanes to evaluate a probability in, it is evaluated lane by lane rather
 /// than in all 64 at once. Results do not depend on it.
@@ -171,14 +186,7 @@ impl Batch {
         Batch {
             key: Key::new(seed),
             rng: Addressed::new(seed),
-            betas: model
-                .params
-                .iter()
-                .map(|p| match p.distribution {
-                    Distribution::Beta { alpha, beta, .. } => rand_distr::Beta::new(alpha, beta).ok(),
-                    _ => None,
-                })
-                .collect(),
+            betas: betas(model),
             slots: vec![[0.0; LANES]; slots],
             active: vec![0; triggers],
             fired: vec![0; triggers],
@@ -389,30 +397,11 @@ impl Batch {
         }
     }
 
+    /// Draws param `p` in lane `lane` from `block`, the first block of its draws there.
     fn set_param(&mut self, model: &Model, (lane, p): (usize, usize), block: &Block) {
         let param = &model.params[p];
-        let run = self.first + lane as u64;
-        let value = match param.distribution {
-            Distribution::Fixed(v) => v,
-            Distribution::Uniform { min, max } => min + (max - min) * rng::unit_f64(rng::draw_at(block, 0)),
-            Distribution::Triangular { min, mode, max } => {
-                let u = rng::unit_f64(rng::draw_at(block, 0));
-                let split = (mode - min) / (max - min);
-                if u < split {
-                    min + (u * (max - min) * (mode - min)).sqrt()
-                } else {
-                    max - ((1.0 - u) * (max - min) * (max - mode)).sqrt()
-                }
-            }
-            Distribution::Beta { min, max, .. } => {
-                let beta = self.betas[p]
-                    .as_ref()
-                    .expect("Beta shapes are validated at compile time");
-                let mut sequence = Sequence::new(&self.key, run, self.param_first[p], *block);
-                min + (max - min) * beta.sample(&mut sequence)
-            }
-        };
-        self.slots[param.slot as usize][lane] = on_step_basis(param, value);
+        let mut draws = Sequence::new(&self.key, self.first + lane as u64, self.param_first[p], *block);
+        self.slots[param.slot as usize][lane] = param_value(param, self.betas[p].as_ref(), &mut draws);
     }
 
     /// (a) Delayed effects landing at step `t`, in firing order.

@@ -1,0 +1,202 @@
+//! The run-by-run engine: a [`Model`], a seed and one run index in; that run's [`Tallies`],
+//! and what happened in it told to an [`Observer`], out.
+//!
+//! It is the engine of `sim trace` and the reference the lockstep engine (`batch`) is tested
+//! against, so it is written to be read rather than to be fast: it follows the step semantics
+//! of docs/scenario-format.md line by line, evaluates every `when` at every step, draws every
+//! param when the run starts, and decides a firing test as the protocol states it, `u < p` on
+//! the uniform (docs/determinism.md). What `batch` does differently to be fast (lazy params,
+//! re-evaluating only what changed, thresholds on raw draws) it must do without changing a
+//! single tally; `simulate`'s tests hold it to that.
+
+use super::{Observer, SimError, betas, index_of, param_value, round, shape, value_of};
+use crate::compile::{Effect, Model, SLOT_ESCALATION, SLOT_T};
+use crate::expr::AssignOp;
+use crate::rng::Addressed;
+use crate::tally::Tallies;
+
+/// Simulates run `run`, telling `observer` what happens.
+pub(super) fn one_run(model: &Model, seed: u64, run: u64, observer: &mut impl Observer) -> Result<Tallies, SimError> {
+    let mut state = Run {
+        model,
+        run,
+        rng: Addressed::new(seed),
+        slots: model.initial_slots.clone(),
+        firings: vec![0; model.triggers.len()],
+        last_fired: vec![None; model.triggers.len()],
+        pending: Vec::new(),
+        tallies: Tallies::zero(shape(model)),
+        max_level: 0,
+        seen: vec![false; model.outcomes.len()],
+    };
+    let betas = betas(model);
+    for (p, param) in model.params.iter().enumerate() {
+        let value = param_value(param, betas[p].as_ref(), &mut state.rng.sequence(run, param.region));
+        state.slots[param.slot as usize] = value;
+        observer.param_drawn(p, value);
+    }
+    state.record(0);
+    observer.step_done(0, &state.slots);
+    for t in 1..=model.steps {
+        state.step(t, observer)?;
+        state.record(t);
+        observer.step_done(t, &state.slots);
+    }
+    state.tallies.runs = 1;
+    Ok(state.tallies)
+}
+
+struct Run<'a> {
+    model: &'a Model,
+    run: u64,
+    rng: Addressed,
+    slots: Vec<f64>,
+    /// Per trigger: how many times it has fired, and the step it last fired.
+    firings: Vec<u32>,
+    last_fired: Vec<Option<usize>>,
+    /// Delayed firings not yet applied: (landing step, trigger), in firing order.
+    pending: Vec<(usize, usize)>,
+    tallies: Tallies,
+    /// The highest level so far; per outcome, whether it has held at some step >= 1.
+    max_level: usize,
+    seen: Vec<bool>,
+}
+
+impl Run<'_> {
+    /// Step `t`, (a) to (e).
+    fn step(&mut self, t: usize, observer: &mut impl Observer) -> Result<(), SimError> {
+        let model = self.model;
+        self.slots[SLOT_T as usize] = value_of(t);
+        // (a) Effects scheduled for this step, in firing order (firing step, then declaration
+        // order, since firings are pushed in that order).
+        let landing: Vec<usize> = self
+            .pending
+            .iter()
+            .filter(|&&(step, _)| step == t)
+            .map(|&(_, trigger)| trigger)
+            .collect();
+        self.pending.retain(|&(step, _)| step != t);
+        for trigger in landing {
+            self.apply(t, trigger, true, observer)?;
+        }
+        // `since.X` counts the steps since X last fired; delayed effects above read it as it
+        // was at step t - 1.
+        for (trigger, last) in model.triggers.iter().zip(&self.last_fired) {
+            if let Some(last) = last {
+                self.slots[trigger.since_slot as usize] = value_of(t - last);
+            }
+        }
+        // (b) Every trigger looks at the same state; (c) an eligible one fires if u < p.
+        let mut firing = Vec::new();
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            let out_of_repeats = self.firings[i] >= trigger.max_firings;
+            let cooling_down = self.last_fired[i].is_some_and(|last| t <= last + trigger.cooldown as usize);
+            if out_of_repeats || cooling_down || trigger.when.eval(&model.code, &self.slots) == 0.0 {
+                continue;
+            }
+            let p = trigger.probability.eval(&model.code, &self.slots);
+            if !(0.0..=1.0).contains(&p) {
+                return Err(self.error(t, i, format!("probability {p} outside [0, 1]")));
+            }
+            if self.rng.uniform(self.run, trigger.fire_region, t as u64) < p {
+                firing.push(i);
+            }
+        }
+        // (d) Counters of every firing first, then effects in declaration order, delayed ones
+        // scheduled.
+        for &i in &firing {
+            let trigger = &model.triggers[i];
+            self.firings[i] += 1;
+            self.last_fired[i] = Some(t);
+            self.slots[trigger.count_slot as usize] = f64::from(self.firings[i]);
+            self.slots[trigger.fired_slot as usize] = 1.0;
+            self.tallies.trigger_firings[i] += 1;
+        }
+        for &i in &firing {
+            let trigger = &model.triggers[i];
+            let delay = if trigger.delay_min == trigger.delay_max {
+                trigger.delay_min as usize
+            } else {
+                let span = (trigger.delay_max - trigger.delay_min + 1) as f64;
+                let u = self.rng.uniform(self.run, trigger.delay_region, t as u64);
+                trigger.delay_min as usize + (u * span) as usize
+            };
+            if delay == 0 {
+                observer.fired(t, i, None);
+                self.apply(t, i, false, observer)?;
+            } else {
+                let landing = t + delay;
+                observer.fired(t, i, (landing <= model.steps).then_some(landing));
+                if landing <= model.steps {
+                    self.pending.push((landing, i));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies the effects of trigger `trigger`, each (e) rounded if it targets a whole number
+    /// and clamped to its bounds.
+    fn apply(&mut self, t: usize, trigger: usize, delayed: bool, observer: &mut impl Observer) -> Result<(), SimError> {
+        let model = self.model;
+        for effect in &model.effects[model.triggers[trigger].effects.clone()] {
+            let Effect {
+                slot,
+                op,
+                value,
+                lo,
+                hi,
+                round: whole,
+            } = *effect;
+            let v = value.eval(&model.code, &self.slots);
+            if !v.is_finite() {
+                let what = format!("an effect on `{}` computed {v}", model.slot_names[slot as usize]);
+                return Err(self.error(t, trigger, what));
+            }
+            let old = self.slots[slot as usize];
+            let mut new = match op {
+                AssignOp::Set => v,
+                AssignOp::Add => old + v,
+                AssignOp::Sub => old - v,
+            };
+            if whole {
+                new = round(new);
+            }
+            new = new.clamp(lo, hi);
+            self.slots[slot as usize] = new;
+            observer.changed(t, trigger, slot, old, new, delayed);
+        }
+        Ok(())
+    }
+
+    /// (f) Adds step `t` to the tallies.
+    fn record(&mut self, t: usize) {
+        let model = self.model;
+        let shape = self.tallies.shape;
+        let level = index_of(self.slots[SLOT_ESCALATION as usize]);
+        self.max_level = if t == 0 { level } else { self.max_level.max(level) };
+        self.tallies.level_at[t * shape.levels + level] += 1;
+        self.tallies.max_level_at[t * shape.levels + self.max_level] += 1;
+        for (o, outcome) in model.outcomes.iter().enumerate() {
+            let holds = outcome.when.eval(&model.code, &self.slots) != 0.0;
+            self.tallies.outcome_holds[t * shape.outcomes + o] += u64::from(holds);
+            if t > 0 {
+                self.seen[o] |= holds;
+                self.tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o]);
+            }
+        }
+        for (i, last) in self.last_fired.iter().enumerate() {
+            self.tallies.trigger_fired_by[t * shape.triggers + i] += u64::from(last.is_some());
+        }
+    }
+
+    fn error(&self, t: usize, trigger: usize, what: String) -> SimError {
+        SimError {
+            scenario: self.model.info.id.clone(),
+            run: self.run,
+            step: t,
+            trigger: self.model.triggers[trigger].id.clone(),
+            what,
+        }
+    }
+}
