@@ -26,7 +26,8 @@ use rayon::prelude::*;
 mod batch;
 mod one_run;
 
-use crate::compile::{self, Cmp, Distribution, Interval, Model, ParamModel, SLOT_T, per_step};
+use crate::compile::{self, Cmp, Distribution, Effect, Interval, Model, ParamModel, SLOT_T, TriggerModel, per_step};
+use crate::expr::AssignOp;
 use crate::rng;
 use crate::tally::{Shape, Tallies};
 
@@ -163,6 +164,41 @@ fn param_value(param: &ParamModel, beta: Option<&rand_distr::Beta<f64>>, draws: 
         }
     };
     on_step_basis(param, value)
+}
+
+/// The delay of a firing of `trigger` at step `t` of run `run`: fixed, or drawn uniformly from
+/// its range with draw `t` of its delay key.
+fn delay_of(trigger: &TriggerModel, rng: &mut rng::Addressed, run: u64, t: usize) -> usize {
+    if trigger.delay_min == trigger.delay_max {
+        return trigger.delay_min as usize;
+    }
+    let span = f64::from(trigger.delay_max - trigger.delay_min + 1);
+    let u = rng.uniform(run, trigger.delay_region, t as u64);
+    trigger.delay_min as usize + (u * span) as usize
+}
+
+/// What `effect` leaves in its slot, from the slot's value `old` and the effect's value `v`
+/// (finite): assigned, added or subtracted, rounded if the slot holds a whole number, and (e)
+/// clamped to its bounds.
+fn effect_result(effect: &Effect, old: f64, v: f64) -> f64 {
+    let new = match effect.op {
+        AssignOp::Set => v,
+        AssignOp::Add => old + v,
+        AssignOp::Sub => old - v,
+    };
+    let new = if effect.round { round(new) } else { new };
+    new.clamp(effect.lo, effect.hi)
+}
+
+/// The error of an effect whose value `v` is not finite.
+fn effect_error(model: &Model, run: u64, t: usize, trigger: usize, effect: &Effect, v: f64) -> SimError {
+    SimError {
+        scenario: model.info.id.clone(),
+        run,
+        step: t,
+        trigger: model.triggers[trigger].id.clone(),
+        what: format!("an effect on `{}` computed {v}", model.slot_names[effect.slot as usize]),
+    }
 }
 
 /// A param's value as drawn, converted to a per-step probability if it is given on another

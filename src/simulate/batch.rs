@@ -25,9 +25,8 @@
 //!
 //! Nothing here allocates after the first batch: every buffer is sized once per worker.
 
-use super::{Bits, Plan, SimError, betas, index_of, param_value, value_of};
-use crate::compile::{Effect, Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
-use crate::expr::AssignOp;
+use super::{Bits, Plan, SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, value_of};
+use crate::compile::{Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
 use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
 use crate::tally::Tallies;
 
@@ -636,13 +635,7 @@ impl Batch {
         }
         for (i, trigger) in model.triggers.iter().enumerate() {
             for lane in lanes_of(self.firing[i] & self.live) {
-                let delay = if trigger.delay_min == trigger.delay_max {
-                    trigger.delay_min as usize
-                } else {
-                    let span = (trigger.delay_max - trigger.delay_min + 1) as f64;
-                    let u = self.rng.uniform(first + lane as u64, trigger.delay_region, t as u64);
-                    trigger.delay_min as usize + (u * span) as usize
-                };
+                let delay = delay_of(trigger, &mut self.rng, first + lane as u64, t);
                 if delay == 0 {
                     self.apply(model, plan, first, t, lane, i);
                 } else if t + delay <= model.steps {
@@ -659,36 +652,13 @@ impl Batch {
             return false;
         }
         for effect in &model.effects[model.triggers[trigger].effects.clone()] {
-            let Effect {
-                slot,
-                op,
-                value,
-                lo,
-                hi,
-                round,
-            } = *effect;
-            let v = value.eval_lane(&model.code, &self.slots, lane);
+            let v = effect.value.eval_lane(&model.code, &self.slots, lane);
             if !v.is_finite() {
-                let error = SimError {
-                    scenario: model.info.id.clone(),
-                    run: first + lane as u64,
-                    step: t,
-                    trigger: model.triggers[trigger].id.clone(),
-                    what: format!("an effect on `{}` computed {v}", model.slot_names[slot as usize]),
-                };
-                self.fail(lane, error);
+                self.fail(lane, effect_error(model, first + lane as u64, t, trigger, effect, v));
                 return false;
             }
-            let old = self.slots[slot as usize][lane];
-            let mut new = match op {
-                AssignOp::Set => v,
-                AssignOp::Add => old + v,
-                AssignOp::Sub => old - v,
-            };
-            if round {
-                new = super::round(new);
-            }
-            self.set(plan, slot, lane, new.clamp(lo, hi));
+            let new = effect_result(effect, self.slots[effect.slot as usize][lane], v);
+            self.set(plan, effect.slot, lane, new);
         }
         true
     }

@@ -9,9 +9,8 @@
 //! re-evaluating only what changed, thresholds on raw draws) it must do without changing a
 //! single tally; `simulate`'s tests hold it to that.
 
-use super::{Observer, SimError, betas, index_of, param_value, round, shape, value_of};
-use crate::compile::{Effect, Model, SLOT_ESCALATION, SLOT_T};
-use crate::expr::AssignOp;
+use super::{Observer, SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, shape, value_of};
+use crate::compile::{Model, SLOT_ESCALATION, SLOT_T};
 use crate::rng::Addressed;
 use crate::tally::Tallies;
 
@@ -114,13 +113,7 @@ impl Run<'_> {
         }
         for &i in &firing {
             let trigger = &model.triggers[i];
-            let delay = if trigger.delay_min == trigger.delay_max {
-                trigger.delay_min as usize
-            } else {
-                let span = (trigger.delay_max - trigger.delay_min + 1) as f64;
-                let u = self.rng.uniform(self.run, trigger.delay_region, t as u64);
-                trigger.delay_min as usize + (u * span) as usize
-            };
+            let delay = delay_of(trigger, &mut self.rng, self.run, t);
             if delay == 0 {
                 observer.fired(t, i, None);
                 self.apply(t, i, false, observer)?;
@@ -135,36 +128,19 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// Applies the effects of trigger `trigger`, each (e) rounded if it targets a whole number
-    /// and clamped to its bounds.
+    /// Applies the effects of trigger `trigger` in declaration order, each on the state the one
+    /// before it left.
     fn apply(&mut self, t: usize, trigger: usize, delayed: bool, observer: &mut impl Observer) -> Result<(), SimError> {
         let model = self.model;
         for effect in &model.effects[model.triggers[trigger].effects.clone()] {
-            let Effect {
-                slot,
-                op,
-                value,
-                lo,
-                hi,
-                round: whole,
-            } = *effect;
-            let v = value.eval(&model.code, &self.slots);
+            let v = effect.value.eval(&model.code, &self.slots);
             if !v.is_finite() {
-                let what = format!("an effect on `{}` computed {v}", model.slot_names[slot as usize]);
-                return Err(self.error(t, trigger, what));
+                return Err(effect_error(model, self.run, t, trigger, effect, v));
             }
-            let old = self.slots[slot as usize];
-            let mut new = match op {
-                AssignOp::Set => v,
-                AssignOp::Add => old + v,
-                AssignOp::Sub => old - v,
-            };
-            if whole {
-                new = round(new);
-            }
-            new = new.clamp(lo, hi);
-            self.slots[slot as usize] = new;
-            observer.changed(t, trigger, slot, old, new, delayed);
+            let old = self.slots[effect.slot as usize];
+            let new = effect_result(effect, old, v);
+            self.slots[effect.slot as usize] = new;
+            observer.changed(t, trigger, effect.slot, old, new, delayed);
         }
         Ok(())
     }
