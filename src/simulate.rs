@@ -14,9 +14,9 @@
 //!   uses it, and it is the plain, slow reference the tests hold the lockstep engine to, run
 //!   by run.
 //!
-//! What both share lives here: how a param's value is drawn (`param_value`), the conversions
-//! between slot values and counts, and the `Plan` the lockstep engine derives from a model
-//! once per job (which programs each slot change can affect, which params can be drawn late).
+//! What both share lives here: how a param's value is drawn (`param_value`), a delay
+//! (`delay_of`) and an effect's result (`effect_result`), and the conversions between slot
+//! values and counts. `plan` holds what the lockstep engine derives from a model once per job.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -25,8 +25,11 @@ use rayon::prelude::*;
 
 mod batch;
 mod one_run;
+mod plan;
 
-use crate::compile::{self, Cmp, Distribution, Effect, Interval, Model, ParamModel, SLOT_T, TriggerModel, per_step};
+use plan::Plan;
+
+use crate::compile::{self, Distribution, Effect, Model, ParamModel, TriggerModel, per_step};
 use crate::expr::AssignOp;
 use crate::rng;
 use crate::tally::{Shape, Tallies};
@@ -238,214 +241,6 @@ fn round(x: f64) -> f64 {
     let rounded = whole + f64::from(u8::from(fraction >= 0.5)) - f64::from(u8::from(fraction <= -0.5));
     // The result has the sign of `x`, zero included: round(-0.3) is -0.
     rounded.copysign(x)
-}
-
-/// A set of small indices, one bit each.
-#[derive(Clone, Debug)]
-struct Bits(Vec<u64>);
-
-/// What `simulate` derives once from a model: which cached values a change of each slot makes
-/// stale.
-///
-/// Programs are numbered in three groups, each starting on a word of a [`Bits`] so that a
-/// group can be scanned word by word: trigger `i`'s `when` is `i`, its probability `G + i`, and
-/// outcome `o`'s `when` is `2G + o`, where `G` is the trigger count rounded up to 64.
-struct Plan {
-    /// `G` above.
-    group: usize,
-    /// Words of a set of programs.
-    words: usize,
-    /// `readers[slot * words..][..words]`: the programs that read `slot`.
-    readers: Vec<u64>,
-    /// Slots that advance by one every step, a row each: row 0 is `t`, row `1 + i` is trigger
-    /// `i`'s `since.`. The programs that read them, with how they read them.
-    watchers: Vec<Vec<Watcher>>,
-    /// The programs that read each slot, with how they read it: a change of the slot makes
-    /// stale only those for which it changes something (`Watcher::changes`).
-    slot_watchers: Vec<Vec<Watcher>>,
-    /// `moves[row * (steps + 2) + n]`: going from `n - 1` to `n` may change a watcher of the row.
-    moves: Vec<bool>,
-    row_len: usize,
-    /// Triggers whose `since.` some expression reads (effects included).
-    since_read: Vec<bool>,
-    /// The slots every run starts from: the model's, with fixed params on the step basis.
-    start_slots: Vec<f64>,
-    /// The params with draws (not fixed).
-    drawn_params: Vec<usize>,
-    /// Params drawn only when a probability that reads them is first needed in a run, bit `b`
-    /// standing for param `lazy_params[b]`: those only probabilities read, which a run often
-    /// never needs. Their draws are addressed, so drawing late gives the same values.
-    lazy_params: Vec<usize>,
-    /// `param_needs[i]`: the lazy params trigger `i`'s probability reads.
-    param_needs: Vec<u64>,
-}
-
-/// A program reading a slot.
-#[derive(Clone, Copy, Debug)]
-struct Watcher {
-    program: usize,
-    /// Where the program only compares the slot with a constant there, the interval of that
-    /// comparison ([`Cmp::as_interval`]): it turns where the slot enters or leaves it. Where
-    /// the program uses the value, the interval is empty and `by_value` is set.
-    interval: Interval,
-    by_value: bool,
-}
-
-impl Watcher {
-    fn new(program: usize, compare: Option<(Cmp, f64)>) -> Self {
-        let interval = compare.map_or(Interval::EMPTY, |(cmp, k)| cmp.as_interval(k).0);
-        Watcher {
-            program,
-            interval,
-            by_value: compare.is_none(),
-        }
-    }
-
-    /// Whether the program may change when the slot goes from `n - 1` to `n`.
-    fn moves(self, n: usize) -> bool {
-        self.changes(value_of(n - 1), value_of(n))
-    }
-
-    /// Whether the program may change when the slot goes from `old` to `new`: it uses the
-    /// value, or its comparison of the slot with a constant turns. Without a branch: whether a
-    /// comparison turns is data the processor cannot predict.
-    #[inline]
-    fn changes(self, old: f64, new: f64) -> bool {
-        self.by_value | (self.interval.contains(old) != self.interval.contains(new))
-    }
-}
-
-impl Plan {
-    fn new(model: &Model) -> Self {
-        let triggers = model.triggers.len();
-        let group = triggers.div_ceil(64) * 64;
-        let programs = 2 * group + model.outcomes.len();
-        let words = programs.div_ceil(64);
-        let slots = model.initial_slots.len();
-        let row_len = model.steps + 2;
-        let mut row_of_slot = vec![None; slots];
-        row_of_slot[SLOT_T as usize] = Some(0);
-        for (i, trigger) in model.triggers.iter().enumerate() {
-            row_of_slot[trigger.since_slot as usize] = Some(1 + i);
-        }
-        let mut plan = Plan {
-            group,
-            words,
-            readers: vec![0; slots * words],
-            watchers: vec![Vec::new(); 1 + triggers],
-            slot_watchers: vec![Vec::new(); slots],
-            moves: vec![false; (1 + triggers) * row_len],
-            row_len,
-            since_read: Vec::new(),
-            start_slots: model.initial_slots.clone(),
-            drawn_params: Vec::new(),
-            lazy_params: Vec::new(),
-            param_needs: vec![0; triggers],
-        };
-        let effects = model.effects.iter().map(|e| e.value);
-        let programs = model.triggers.iter().flat_map(|t| [t.when, t.probability]);
-        let outcomes = model.outcomes.iter().map(|o| o.when);
-        let mut read = vec![false; slots];
-        for program in programs.chain(outcomes).chain(effects) {
-            program.for_each_read(&model.code, &mut |slot, _| read[slot as usize] = true);
-        }
-        plan.since_read = model.triggers.iter().map(|t| read[t.since_slot as usize]).collect();
-        let whens = model.triggers.iter().enumerate().map(|(i, t)| (i, t.when));
-        let probabilities = model
-            .triggers
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (group + i, t.probability));
-        let outcomes = model.outcomes.iter().enumerate().map(|(o, x)| (2 * group + o, x.when));
-        for (program, code) in whens.chain(probabilities).chain(outcomes) {
-            code.for_each_read(&model.code, &mut |slot, compared_with| {
-                plan.readers[slot as usize * words + program / 64] |= 1 << (program % 64);
-                let watcher = Watcher::new(program, compared_with);
-                plan.slot_watchers[slot as usize].push(watcher);
-                if let Some(row) = row_of_slot[slot as usize] {
-                    plan.watchers[row].push(watcher);
-                    let moves = &mut plan.moves[row * row_len..(row + 1) * row_len];
-                    for (n, moved) in moves.iter_mut().enumerate().skip(1) {
-                        *moved |= watcher.moves(n);
-                    }
-                }
-            });
-        }
-        plan.sort_params(model);
-        plan
-    }
-
-    /// Fixed params go into the start slots. Of the others, those only probabilities read are
-    /// lazy, up to 64 of them; the rest are drawn when a batch starts.
-    fn sort_params(&mut self, model: &Model) {
-        let mut param_of_slot = vec![None; model.initial_slots.len()];
-        for (i, param) in model.params.iter().enumerate() {
-            match param.distribution {
-                Distribution::Fixed(value) => self.start_slots[param.slot as usize] = on_step_basis(param, value),
-                _ => {
-                    param_of_slot[param.slot as usize] = Some(i);
-                    self.drawn_params.push(i);
-                }
-            }
-        }
-        let mut eager = vec![false; model.params.len()];
-        let whens = model.triggers.iter().map(|t| t.when);
-        let others = whens
-            .chain(model.outcomes.iter().map(|o| o.when))
-            .chain(model.effects.iter().map(|e| e.value));
-        for program in others {
-            program.for_each_read(&model.code, &mut |slot, _| {
-                if let Some(i) = param_of_slot[slot as usize] {
-                    eager[i] = true;
-                }
-            });
-        }
-        let mut bit_of_param = vec![None; model.params.len()];
-        for &i in &self.drawn_params {
-            if !eager[i] && self.lazy_params.len() < 64 {
-                bit_of_param[i] = Some(self.lazy_params.len());
-                self.lazy_params.push(i);
-            }
-        }
-        for (i, trigger) in model.triggers.iter().enumerate() {
-            let needs = &mut self.param_needs[i];
-            trigger.probability.for_each_read(&model.code, &mut |slot, _| {
-                if let Some(bit) = param_of_slot[slot as usize].and_then(|p| bit_of_param[p]) {
-                    *needs |= 1 << bit;
-                }
-            });
-        }
-    }
-
-    /// Number of trigger `i`'s probability.
-    #[inline]
-    fn probability(&self, i: usize) -> usize {
-        self.group + i
-    }
-
-    /// Number of outcome `o`'s `when`.
-    #[inline]
-    fn outcome(&self, o: usize) -> usize {
-        2 * self.group + o
-    }
-
-    #[inline]
-    fn readers(&self, slot: u32) -> &[u64] {
-        &self.readers[slot as usize * self.words..][..self.words]
-    }
-
-    /// Marks stale the programs that may change when the slot of `row` goes from `n - 1` to
-    /// `n`, and tells whether there were any; `row` 0 is `t`, `1 + i` is `since.` of trigger `i`.
-    #[inline]
-    fn advance(&self, row: usize, n: usize, stale: &mut Bits) -> bool {
-        let moves = self.moves[row * self.row_len + n];
-        if moves {
-            for watcher in &self.watchers[row] {
-                stale.0[watcher.program / 64] |= u64::from(watcher.moves(n)) << (watcher.program % 64);
-            }
-        }
-        moves
-    }
 }
 
 #[cfg(test)]

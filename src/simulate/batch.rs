@@ -25,7 +25,8 @@
 //!
 //! Nothing here allocates after the first batch: every buffer is sized once per worker.
 
-use super::{Bits, Plan, SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, value_of};
+use super::plan::{Bits, Plan};
+use super::{SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, value_of};
 use crate::compile::{Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
 use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
 use crate::tally::Tallies;

@@ -1,0 +1,215 @@
+//! The plan of the lockstep engine: a [`Model`] in; what `batch` derives from it once per job
+//! out: which programs a change of each slot can affect and how (`Watcher`s), where `t` and the
+//! `since.` counts cross a constant some program compares them with, the slots every run starts
+//! from, and which params can be drawn late.
+
+use super::{on_step_basis, value_of};
+use crate::compile::{Cmp, Distribution, Interval, Model, SLOT_T};
+
+/// A set of small indices, one bit each.
+#[derive(Clone, Debug)]
+pub(super) struct Bits(pub(super) Vec<u64>);
+
+/// What `simulate` derives once from a model: which cached values a change of each slot makes
+/// stale.
+///
+/// Programs are numbered in three groups, each starting on a word of a [`Bits`] so that a
+/// group can be scanned word by word: trigger `i`'s `when` is `i`, its probability `G + i`, and
+/// outcome `o`'s `when` is `2G + o`, where `G` is the trigger count rounded up to 64.
+pub(super) struct Plan {
+    /// `G` above.
+    pub(super) group: usize,
+    /// Words of a set of programs.
+    pub(super) words: usize,
+    /// `readers[slot * words..][..words]`: the programs that read `slot`.
+    pub(super) readers: Vec<u64>,
+    /// Slots that advance by one every step, a row each: row 0 is `t`, row `1 + i` is trigger
+    /// `i`'s `since.`. The programs that read them, with how they read them.
+    pub(super) watchers: Vec<Vec<Watcher>>,
+    /// The programs that read each slot, with how they read it: a change of the slot makes
+    /// stale only those for which it changes something (`Watcher::changes`).
+    pub(super) slot_watchers: Vec<Vec<Watcher>>,
+    /// `moves[row * (steps + 2) + n]`: going from `n - 1` to `n` may change a watcher of the row.
+    pub(super) moves: Vec<bool>,
+    pub(super) row_len: usize,
+    /// Triggers whose `since.` some expression reads (effects included).
+    pub(super) since_read: Vec<bool>,
+    /// The slots every run starts from: the model's, with fixed params on the step basis.
+    pub(super) start_slots: Vec<f64>,
+    /// The params with draws (not fixed).
+    pub(super) drawn_params: Vec<usize>,
+    /// Params drawn only when a probability that reads them is first needed in a run, bit `b`
+    /// standing for param `lazy_params[b]`: those only probabilities read, which a run often
+    /// never needs. Their draws are addressed, so drawing late gives the same values.
+    pub(super) lazy_params: Vec<usize>,
+    /// `param_needs[i]`: the lazy params trigger `i`'s probability reads.
+    pub(super) param_needs: Vec<u64>,
+}
+
+/// A program reading a slot.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Watcher {
+    pub(super) program: usize,
+    /// Where the program only compares the slot with a constant there, the interval of that
+    /// comparison ([`Cmp::as_interval`]): it turns where the slot enters or leaves it. Where
+    /// the program uses the value, the interval is empty and `by_value` is set.
+    pub(super) interval: Interval,
+    pub(super) by_value: bool,
+}
+
+impl Watcher {
+    pub(super) fn new(program: usize, compare: Option<(Cmp, f64)>) -> Self {
+        let interval = compare.map_or(Interval::EMPTY, |(cmp, k)| cmp.as_interval(k).0);
+        Watcher {
+            program,
+            interval,
+            by_value: compare.is_none(),
+        }
+    }
+
+    /// Whether the program may change when the slot goes from `n - 1` to `n`.
+    pub(super) fn moves(self, n: usize) -> bool {
+        self.changes(value_of(n - 1), value_of(n))
+    }
+
+    /// Whether the program may change when the slot goes from `old` to `new`: it uses the
+    /// value, or its comparison of the slot with a constant turns. Without a branch: whether a
+    /// comparison turns is data the processor cannot predict.
+    #[inline]
+    pub(super) fn changes(self, old: f64, new: f64) -> bool {
+        self.by_value | (self.interval.contains(old) != self.interval.contains(new))
+    }
+}
+
+impl Plan {
+    pub(super) fn new(model: &Model) -> Self {
+        let triggers = model.triggers.len();
+        let group = triggers.div_ceil(64) * 64;
+        let programs = 2 * group + model.outcomes.len();
+        let words = programs.div_ceil(64);
+        let slots = model.initial_slots.len();
+        let row_len = model.steps + 2;
+        let mut row_of_slot = vec![None; slots];
+        row_of_slot[SLOT_T as usize] = Some(0);
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            row_of_slot[trigger.since_slot as usize] = Some(1 + i);
+        }
+        let mut plan = Plan {
+            group,
+            words,
+            readers: vec![0; slots * words],
+            watchers: vec![Vec::new(); 1 + triggers],
+            slot_watchers: vec![Vec::new(); slots],
+            moves: vec![false; (1 + triggers) * row_len],
+            row_len,
+            since_read: Vec::new(),
+            start_slots: model.initial_slots.clone(),
+            drawn_params: Vec::new(),
+            lazy_params: Vec::new(),
+            param_needs: vec![0; triggers],
+        };
+        let effects = model.effects.iter().map(|e| e.value);
+        let programs = model.triggers.iter().flat_map(|t| [t.when, t.probability]);
+        let outcomes = model.outcomes.iter().map(|o| o.when);
+        let mut read = vec![false; slots];
+        for program in programs.chain(outcomes).chain(effects) {
+            program.for_each_read(&model.code, &mut |slot, _| read[slot as usize] = true);
+        }
+        plan.since_read = model.triggers.iter().map(|t| read[t.since_slot as usize]).collect();
+        let whens = model.triggers.iter().enumerate().map(|(i, t)| (i, t.when));
+        let probabilities = model
+            .triggers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (group + i, t.probability));
+        let outcomes = model.outcomes.iter().enumerate().map(|(o, x)| (2 * group + o, x.when));
+        for (program, code) in whens.chain(probabilities).chain(outcomes) {
+            code.for_each_read(&model.code, &mut |slot, compared_with| {
+                plan.readers[slot as usize * words + program / 64] |= 1 << (program % 64);
+                let watcher = Watcher::new(program, compared_with);
+                plan.slot_watchers[slot as usize].push(watcher);
+                if let Some(row) = row_of_slot[slot as usize] {
+                    plan.watchers[row].push(watcher);
+                    let moves = &mut plan.moves[row * row_len..(row + 1) * row_len];
+                    for (n, moved) in moves.iter_mut().enumerate().skip(1) {
+                        *moved |= watcher.moves(n);
+                    }
+                }
+            });
+        }
+        plan.sort_params(model);
+        plan
+    }
+
+    /// Fixed params go into the start slots. Of the others, those only probabilities read are
+    /// lazy, up to 64 of them; the rest are drawn when a batch starts.
+    pub(super) fn sort_params(&mut self, model: &Model) {
+        let mut param_of_slot = vec![None; model.initial_slots.len()];
+        for (i, param) in model.params.iter().enumerate() {
+            match param.distribution {
+                Distribution::Fixed(value) => self.start_slots[param.slot as usize] = on_step_basis(param, value),
+                _ => {
+                    param_of_slot[param.slot as usize] = Some(i);
+                    self.drawn_params.push(i);
+                }
+            }
+        }
+        let mut eager = vec![false; model.params.len()];
+        let whens = model.triggers.iter().map(|t| t.when);
+        let others = whens
+            .chain(model.outcomes.iter().map(|o| o.when))
+            .chain(model.effects.iter().map(|e| e.value));
+        for program in others {
+            program.for_each_read(&model.code, &mut |slot, _| {
+                if let Some(i) = param_of_slot[slot as usize] {
+                    eager[i] = true;
+                }
+            });
+        }
+        let mut bit_of_param = vec![None; model.params.len()];
+        for &i in &self.drawn_params {
+            if !eager[i] && self.lazy_params.len() < 64 {
+                bit_of_param[i] = Some(self.lazy_params.len());
+                self.lazy_params.push(i);
+            }
+        }
+        for (i, trigger) in model.triggers.iter().enumerate() {
+            let needs = &mut self.param_needs[i];
+            trigger.probability.for_each_read(&model.code, &mut |slot, _| {
+                if let Some(bit) = param_of_slot[slot as usize].and_then(|p| bit_of_param[p]) {
+                    *needs |= 1 << bit;
+                }
+            });
+        }
+    }
+
+    /// Number of trigger `i`'s probability.
+    #[inline]
+    pub(super) fn probability(&self, i: usize) -> usize {
+        self.group + i
+    }
+
+    /// Number of outcome `o`'s `when`.
+    #[inline]
+    pub(super) fn outcome(&self, o: usize) -> usize {
+        2 * self.group + o
+    }
+
+    #[inline]
+    pub(super) fn readers(&self, slot: u32) -> &[u64] {
+        &self.readers[slot as usize * self.words..][..self.words]
+    }
+
+    /// Marks stale the programs that may change when the slot of `row` goes from `n - 1` to
+    /// `n`, and tells whether there were any; `row` 0 is `t`, `1 + i` is `since.` of trigger `i`.
+    #[inline]
+    pub(super) fn advance(&self, row: usize, n: usize, stale: &mut Bits) -> bool {
+        let moves = self.moves[row * self.row_len + n];
+        if moves {
+            for watcher in &self.watchers[row] {
+                stale.0[watcher.program / 64] |= u64::from(watcher.moves(n)) << (watcher.program % 64);
+            }
+        }
+        moves
+    }
+}
