@@ -475,6 +475,37 @@ label = "max"
 when = "a.mode == 'max' && a.x < 1"
 "#;
 
+    /// A scenario of `n` params, triggers and outcomes, each trigger reading its own param.
+    fn many_of_everything(n: usize) -> String {
+        let mut text = String::from(
+            "[scenario]\nname = \"many\"\nsteps = 24\nstep_unit = \"month\"\n\
+             [escalation]\nlevels = [\"a\", \"b\", \"c\", \"d\"]\ninitial = \"b\"\n\
+             [actors.x]\nname = \"X\"\nv = { initial = 0, min = 0, max = 50 }\n[params]\n",
+        );
+        for i in 0..n {
+            text += &format!("p{i} = {{ uniform = [0.0, {:.3}] }}\n", 0.02 + 0.002 * i as f64);
+        }
+        for i in 0..n {
+            let (when, effect) = if i % 2 == 0 {
+                ("escalation < 'd'", "escalation += 1")
+            } else {
+                ("escalation > 'a'", "escalation -= 1")
+            };
+            text += &format!(
+                "[[triggers]]\nid = \"t{i}\"\nlabel = \"t{i}\"\nactor = \"x\"\nwhen = \"{when}\"\n\
+                 probability = \"p{i}\"\nrepeat = {}\neffects = [\"{effect}\", \"x.v += 1\"]\n",
+                1 + i % 4
+            );
+        }
+        for i in 0..n {
+            text += &format!(
+                "[[outcomes]]\nid = \"o{i}\"\nlabel = \"o{i}\"\nwhen = \"x.v >= {}\"\n",
+                i % 20
+            );
+        }
+        text
+    }
+
     #[test]
     fn lockstep_runs_give_the_tallies_of_runs_one_by_one() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios");
@@ -502,6 +533,11 @@ when = "a.mode == 'max' && a.x < 1"
             !Plan::new(&stress).lazy_params.is_empty(),
             "the stress scenario has lazy params"
         );
+        // More than 64 triggers, params and outcomes: sets of programs span several words, and
+        // only 64 params can be lazy.
+        let many = model_of(&many_of_everything(70));
+        assert_eq!(Plan::new(&many).lazy_params.len(), 64);
+        assert_engines_agree(&many, 2, 100, 300);
         for seed in 0..4 {
             assert_engines_agree(&stress, seed, seed * 1000 + 13, 700);
         }
