@@ -23,7 +23,8 @@
 //!   there (`Plan::lazy_params`): most runs never need the probabilities of the rarer
 //!   triggers. Draws are addressed, so the value is the one an early draw gives.
 //!
-//! Nothing here allocates after the first batch: every buffer is sized once per worker.
+//! Buffers are sized once per worker and reused for every batch; only a lane's list of pending
+//! delayed firings can grow, when it holds more than it ever has (its capacity is kept).
 
 use super::plan::{Bits, Plan};
 use super::{SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, value_of};
@@ -129,7 +130,8 @@ pub(super) struct Batch {
     firing: Vec<u64>,
     /// `cooled[t * triggers + i]`: the lanes where trigger `i`'s cooldown ends at step `t`.
     cooled: Vec<u64>,
-    /// `last_fired[i * LANES + l]`, and trigger `i`'s probability and its threshold this step.
+    /// `last_fired[i * LANES + l]`: the step trigger `i` last fired in lane `l`. Its probability
+    /// in each lane, and the threshold of that (`rng::threshold`) where it is in [0, 1).
     last_fired: Vec<usize>,
     probabilities: Vec<Lanes>,
     thresholds: Vec<[u64; LANES]>,
@@ -148,20 +150,22 @@ pub(super) struct Batch {
     /// `landing[t]`, the lanes with some landing at step `t`.
     pending: Vec<Vec<(usize, usize)>>,
     landing: Vec<u64>,
-    /// Firing draws: `fire_blocks[i * LANES + l]` is the current block of trigger `i` in lane
-    /// `l`, if `held[i]` has the lane; the blocks to compute before this step's tests.
+    /// The block number where each trigger's firing draws start (`rng::locate`), and each
+    /// param's; `fire_blocks[i * LANES + l]`, the current block of trigger `i`'s draws in lane
+    /// `l`, if `held[i]` has the lane; `missing`, the blocks (`i * LANES + l`, block) to compute
+    /// before this step's tests.
     fire_first: Vec<u64>,
+    param_first: Vec<u64>,
     fire_blocks: Vec<Block>,
     missing: Vec<(usize, u64)>,
-    param_first: Vec<u64>,
     /// `drawn[b]`: the lanes where lazy param `b` (`Plan::lazy_params`) is drawn;
     /// `param_blocks[b * LANES + l]`, the first block of its draws in lane `l`; `lazy_bit[p]`,
     /// param `p`'s `b` if it is lazy.
     drawn: Vec<u64>,
     param_blocks: Vec<Block>,
     lazy_bit: Vec<Option<usize>>,
-    /// The level of each lane, and the highest so far; outcomes held at some step >= 1.
-    level: [usize; LANES],
+    /// The highest level of each lane so far; the lanes where each outcome held at some step
+    /// >= 1.
     max_level: [usize; LANES],
     seen: Vec<u64>,
     /// Programs (numbered as in `Plan`) to evaluate again in every lane: `t` or a `since.`
@@ -219,7 +223,6 @@ impl Batch {
                 }
                 bits
             },
-            level: [0; LANES],
             max_level: [0; LANES],
             seen: vec![0; model.outcomes.len()],
             stale: Bits(Vec::new()),
@@ -275,7 +278,7 @@ impl Batch {
         for t in 1..=model.steps {
             self.slots[SLOT_T as usize].fill(value_of(t));
             plan.advance(0, t, &mut self.stale);
-            self.land_delayed(model, plan, first, t);
+            self.land_delayed(model, plan, t);
             // `since.` of the triggers that have fired, and cooldowns that end now.
             for (i, trigger) in model.triggers.iter().enumerate() {
                 if self.fired[i] != 0 && plan.since_read[i] {
@@ -301,9 +304,9 @@ impl Batch {
                 }
                 self.active[i] |= self.cooled[t * triggers + i];
             }
-            self.evaluate(model, plan, first, t);
+            self.evaluate(model, plan, t);
             self.draw(model, t);
-            self.fire(model, plan, first, t, tallies);
+            self.fire(model, plan, t, tallies);
             self.record(model, plan, t, tallies);
         }
         match self.error.take() {
@@ -405,12 +408,12 @@ impl Batch {
     }
 
     /// (a) Delayed effects landing at step `t`, in firing order.
-    fn land_delayed(&mut self, model: &Model, plan: &Plan, first: u64, t: usize) {
+    fn land_delayed(&mut self, model: &Model, plan: &Plan, t: usize) {
         for lane in lanes_of(self.landing[t] & self.live) {
             let mut k = 0;
             while k < self.pending[lane].len() {
                 let (landing, trigger) = self.pending[lane][k];
-                if landing == t && !self.apply(model, plan, first, t, lane, trigger) {
+                if landing == t && !self.apply(model, plan, t, lane, trigger) {
                     break;
                 }
                 k += 1;
@@ -420,7 +423,7 @@ impl Batch {
     }
 
     /// (b) The lanes where each trigger is eligible, with its probability there.
-    fn evaluate(&mut self, model: &Model, plan: &Plan, first: u64, t: usize) {
+    fn evaluate(&mut self, model: &Model, plan: &Plan, t: usize) {
         // The `when`s first, and the lazy params the probabilities of the lanes where they hold
         // need.
         for (i, trigger) in model.triggers.iter().enumerate() {
@@ -486,7 +489,7 @@ impl Batch {
                         lane,
                         SimError {
                             scenario: model.info.id.clone(),
-                            run: first + lane as u64,
+                            run: self.first + lane as u64,
                             step: t,
                             trigger: trigger.id.clone(),
                             what: format!("probability {p} outside [0, 1]"),
@@ -611,7 +614,7 @@ impl Batch {
     }
 
     /// (d) Counters first, then effects in declaration order, lane by lane.
-    fn fire(&mut self, model: &Model, plan: &Plan, first: u64, t: usize, tallies: &mut Tallies) {
+    fn fire(&mut self, model: &Model, plan: &Plan, t: usize, tallies: &mut Tallies) {
         let triggers = model.triggers.len();
         for (i, trigger) in model.triggers.iter().enumerate() {
             let firing = self.firing[i] & self.live;
@@ -636,9 +639,9 @@ impl Batch {
         }
         for (i, trigger) in model.triggers.iter().enumerate() {
             for lane in lanes_of(self.firing[i] & self.live) {
-                let delay = delay_of(trigger, &mut self.rng, first + lane as u64, t);
+                let delay = delay_of(trigger, &mut self.rng, self.first + lane as u64, t);
                 if delay == 0 {
-                    self.apply(model, plan, first, t, lane, i);
+                    self.apply(model, plan, t, lane, i);
                 } else if t + delay <= model.steps {
                     self.pending[lane].push((t + delay, i));
                     self.landing[t + delay] |= 1 << lane;
@@ -648,14 +651,17 @@ impl Batch {
     }
 
     /// Applies trigger `trigger`'s effects in lane `lane`; false if the lane failed.
-    fn apply(&mut self, model: &Model, plan: &Plan, first: u64, t: usize, lane: usize, trigger: usize) -> bool {
+    fn apply(&mut self, model: &Model, plan: &Plan, t: usize, lane: usize, trigger: usize) -> bool {
         if self.live & (1 << lane) == 0 {
             return false;
         }
         for effect in &model.effects[model.triggers[trigger].effects.clone()] {
             let v = effect.value.eval_lane(&model.code, &self.slots, lane);
             if !v.is_finite() {
-                self.fail(lane, effect_error(model, first + lane as u64, t, trigger, effect, v));
+                self.fail(
+                    lane,
+                    effect_error(model, self.first + lane as u64, t, trigger, effect, v),
+                );
                 return false;
             }
             let new = effect_result(effect, self.slots[effect.slot as usize][lane], v);
@@ -674,7 +680,6 @@ impl Batch {
                 self.max_level[lane] = level;
             }
             self.max_level[lane] = self.max_level[lane].max(level);
-            self.level[lane] = level;
             tallies.level_at[t * shape.levels + level] += 1;
             tallies.max_level_at[t * shape.levels + self.max_level[lane]] += 1;
         }
