@@ -103,7 +103,7 @@ fn input(key: &[u32; 8], stream: u64, counter: u64) -> [u32; 16] {
     input
 }
 
-/// Most blocks [`Key::blocks`] computes in one pass.
+/// Most blocks [`Key::pass`] computes in one pass.
 pub const MAX_LANES: usize = 8;
 
 /// The ChaCha8 key of a seed, and the block function under it.
@@ -130,19 +130,9 @@ impl Key {
         scalar::block(&self.words, stream, counter)
     }
 
-    /// How many blocks [`Key::blocks`] computes for about the cost of one.
+    /// How many blocks [`Key::pass`] computes for about the cost of one.
     pub fn lanes(&self) -> usize {
         self.lanes
-    }
-
-    /// The blocks at `at[k] = (stream, counter)` into `out[k]`, [`Key::lanes`] at a time.
-    pub fn blocks(&self, at: &[(u64, u64)], out: &mut [Block]) {
-        assert_eq!(at.len(), out.len());
-        let mut pass = [[0; 16]; MAX_LANES];
-        for (at, out) in at.chunks(self.lanes).zip(out.chunks_mut(self.lanes)) {
-            self.pass(at, &mut pass);
-            out.copy_from_slice(&pass[..out.len()]);
-        }
     }
 
     /// One pass of the block function: the blocks at `at` (at most [`Key::lanes`]) into the
@@ -626,12 +616,6 @@ mod tests {
                 unsafe { avx2::blocks8(&key.words, &at, &mut eight) };
                 assert_eq!(eight, expected);
             }
-        }
-        // Any count, in passes of whatever width this processor has.
-        for n in [1, 3, 8] {
-            let mut out = vec![[0; 16]; n];
-            key.blocks(&at[..n], &mut out);
-            assert_eq!(out[..], expected[..n]);
         }
     }
 

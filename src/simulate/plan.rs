@@ -18,14 +18,14 @@ pub(super) struct Bits(pub(super) Vec<u64>);
 /// outcome `o`'s `when` is `2G + o`, where `G` is the trigger count rounded up to 64.
 pub(super) struct Plan {
     /// `G` above.
-    pub(super) group: usize,
+    group: usize,
     /// Words of a set of programs.
     pub(super) words: usize,
     /// `readers[slot * words..][..words]`: the programs that read `slot`.
-    pub(super) readers: Vec<u64>,
+    readers: Vec<u64>,
     /// Slots that advance by one every step, a row each: row 0 is `t`, row `1 + i` is trigger
     /// `i`'s `since.`. The programs that read them, with how they read them.
-    pub(super) watchers: Vec<Vec<Watcher>>,
+    watchers: Vec<Vec<Watcher>>,
     /// The programs that read each slot, with how they read it: a change of the slot makes
     /// stale only those for which it changes something (`Watcher::changes`).
     pub(super) slot_watchers: Vec<Vec<Watcher>>,
@@ -58,7 +58,7 @@ pub(super) struct Watcher {
 }
 
 impl Watcher {
-    pub(super) fn new(program: usize, compare: Option<(Cmp, f64)>) -> Self {
+    fn new(program: usize, compare: Option<(Cmp, f64)>) -> Self {
         let interval = compare.map_or(Interval::EMPTY, |(cmp, k)| cmp.as_interval(k).0);
         Watcher {
             program,
@@ -68,7 +68,7 @@ impl Watcher {
     }
 
     /// Whether the program may change when the slot goes from `n - 1` to `n`.
-    pub(super) fn moves(self, n: usize) -> bool {
+    fn moves(self, n: usize) -> bool {
         self.changes(value_of(n - 1), value_of(n))
     }
 
@@ -143,7 +143,7 @@ impl Plan {
 
     /// Fixed params go into the start slots. Of the others, those only probabilities read are
     /// lazy, up to 64 of them; the rest are drawn when a batch starts.
-    pub(super) fn sort_params(&mut self, model: &Model) {
+    fn sort_params(&mut self, model: &Model) {
         let mut param_of_slot = vec![None; model.initial_slots.len()];
         for (i, param) in model.params.iter().enumerate() {
             match param.distribution {
