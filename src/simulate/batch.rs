@@ -282,8 +282,8 @@ impl Batch {
             // `since.` of the triggers that have fired, and cooldowns that end now.
             for (i, trigger) in model.triggers.iter().enumerate() {
                 if self.fired[i] != 0 && plan.since_read[i] {
-                    // As in the run-by-run engine: one more step matters only where it crosses
-                    // a constant some program compares it with; a reset always matters.
+                    // One more step matters only where it crosses a constant some program
+                    // compares it with (`Plan::advance`); a reset always matters.
                     let mut reset = false;
                     for lane in lanes_of(self.fired[i]) {
                         let since = t - self.last_fired[i * LANES + lane];
