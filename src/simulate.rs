@@ -193,15 +193,26 @@ fn effect_result(effect: &Effect, old: f64, v: f64) -> f64 {
     new.clamp(effect.lo, effect.hi)
 }
 
-/// The error of an effect whose value `v` is not finite.
-fn effect_error(model: &Model, run: u64, t: usize, trigger: usize, effect: &Effect, v: f64) -> SimError {
+/// The error of trigger `trigger` in run `run` at step `t`.
+fn run_error(model: &Model, run: u64, t: usize, trigger: usize, what: String) -> SimError {
     SimError {
         scenario: model.info.id.clone(),
         run,
         step: t,
         trigger: model.triggers[trigger].id.clone(),
-        what: format!("an effect on `{}` computed {v}", model.slot_names[effect.slot as usize]),
+        what,
     }
+}
+
+/// The error of a probability `p` outside [0, 1] (or NaN).
+fn probability_error(model: &Model, run: u64, t: usize, trigger: usize, p: f64) -> SimError {
+    run_error(model, run, t, trigger, format!("probability {p} outside [0, 1]"))
+}
+
+/// The error of an effect whose value `v` is not finite.
+fn effect_error(model: &Model, run: u64, t: usize, trigger: usize, effect: &Effect, v: f64) -> SimError {
+    let what = format!("an effect on `{}` computed {v}", model.slot_names[effect.slot as usize]);
+    run_error(model, run, t, trigger, what)
 }
 
 /// A param's value as drawn, converted to a per-step probability if it is given on another

@@ -27,7 +27,9 @@
 //! delayed firings can grow, when it holds more than it ever has (its capacity is kept).
 
 use super::plan::{Bits, Plan};
-use super::{SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, value_of};
+use super::{
+    SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error, value_of,
+};
 use crate::compile::{Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
 use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
 use crate::tally::Tallies;
@@ -485,16 +487,7 @@ impl Batch {
             if invalid != 0 {
                 for lane in lanes_of(invalid) {
                     let p = self.probabilities[i][lane];
-                    self.fail(
-                        lane,
-                        SimError {
-                            scenario: model.info.id.clone(),
-                            run: self.first + lane as u64,
-                            step: t,
-                            trigger: trigger.id.clone(),
-                            what: format!("probability {p} outside [0, 1]"),
-                        },
-                    );
+                    self.fail(lane, probability_error(model, self.first + lane as u64, t, i, p));
                 }
             }
             self.eligible[i] = holds & self.positive[i] & self.live;

@@ -9,7 +9,10 @@
 //! re-evaluating only what changed, thresholds on raw draws) it must do without changing a
 //! single tally; `simulate`'s tests hold it to that.
 
-use super::{Observer, SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, shape, value_of};
+use super::{
+    Observer, SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error, shape,
+    value_of,
+};
 use crate::compile::{Model, SLOT_ESCALATION, SLOT_T};
 use crate::rng::Addressed;
 use crate::tally::Tallies;
@@ -95,7 +98,7 @@ impl Run<'_> {
             }
             let p = trigger.probability.eval(&model.code, &self.slots);
             if !(0.0..=1.0).contains(&p) {
-                return Err(self.error(t, i, format!("probability {p} outside [0, 1]")));
+                return Err(probability_error(model, self.run, t, i, p));
             }
             if self.rng.uniform(self.run, trigger.fire_region, t as u64) < p {
                 firing.push(i);
@@ -163,16 +166,6 @@ impl Run<'_> {
         }
         for (i, last) in self.last_fired.iter().enumerate() {
             self.tallies.trigger_fired_by[t * shape.triggers + i] += u64::from(last.is_some());
-        }
-    }
-
-    fn error(&self, t: usize, trigger: usize, what: String) -> SimError {
-        SimError {
-            scenario: self.model.info.id.clone(),
-            run: self.run,
-            step: t,
-            trigger: self.model.triggers[trigger].id.clone(),
-            what,
         }
     }
 }
