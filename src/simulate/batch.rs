@@ -154,12 +154,13 @@ pub(super) struct Batch {
     landing: Vec<u64>,
     /// The block number where each trigger's firing draws start (`rng::locate`), and each
     /// param's; `fire_blocks[i * LANES + l]`, the current block of trigger `i`'s draws in lane
-    /// `l`, if `held[i]` has the lane; `missing`, the blocks (`i * LANES + l`, block) to compute
-    /// before this step's tests.
+    /// `l`, if `held[i]` has the lane; `missing`, the `i * LANES + l` whose current block is
+    /// to be computed before this step's tests, and `fetched[i]`, those lanes as a mask.
     fire_first: Vec<u64>,
     param_first: Vec<u64>,
     fire_blocks: Vec<Block>,
-    missing: Vec<(usize, u64)>,
+    missing: Vec<usize>,
+    fetched: Vec<u64>,
     /// `drawn[b]`: the lanes where lazy param `b` (`Plan::lazy_params`) is drawn;
     /// `param_blocks[b * LANES + l]`, the first block of its draws in lane `l`; `lazy_bit[p]`,
     /// param `p`'s `b` if it is lazy.
@@ -215,6 +216,7 @@ impl Batch {
             fire_first: model.triggers.iter().map(|t| rng::locate(t.fire_region, 0).0).collect(),
             fire_blocks: vec![[0; 16]; triggers * LANES],
             missing: Vec::with_capacity(triggers * LANES),
+            fetched: vec![0; triggers],
             param_first: model.params.iter().map(|p| rng::locate(p.region, 0).0).collect(),
             drawn: vec![0; 64],
             param_blocks: vec![[0; 16]; plan.lazy_params.len() * LANES],
@@ -563,37 +565,27 @@ impl Batch {
         self.missing.clear();
         for i in 0..triggers {
             let need = self.eligible[i] & !self.certain[i] & !self.held[i];
-            for lane in lanes_of(need) {
-                self.missing.push((i * LANES + lane, block));
-            }
+            self.fetched[i] = need;
+            self.missing.extend(lanes_of(need).map(|lane| i * LANES + lane));
         }
         let lanes = self.key.lanes();
         let mut pass = [[0; 16]; MAX_LANES];
         for group in self.missing.chunks(lanes) {
             let mut at = [(0, 0); MAX_LANES];
-            for (at, &(slot, block)) in at.iter_mut().zip(group) {
+            for (at, &slot) in at.iter_mut().zip(group) {
                 let (i, lane) = (slot / LANES, slot % LANES);
                 *at = (self.first + lane as u64, self.fire_first[i].wrapping_add(block));
             }
-            self.key.pass(&at[..group.len()], &mut pass);
-            for (&(slot, _), words) in group.iter().zip(&pass) {
+            for (&slot, words) in group.iter().zip(pass_of(&self.key, &at[..group.len()], &mut pass)) {
                 self.fire_blocks[slot] = *words;
             }
         }
-        for k in 0..self.missing.len() {
-            let (slot, _) = self.missing[k];
-            self.held[slot / LANES] |= 1 << (slot % LANES);
-        }
-        // The lanes fetched now, trigger by trigger (`missing` is in trigger order).
-        let mut k = 0;
-        while k < self.missing.len() {
-            let i = self.missing[k].0 / LANES;
-            let mut lanes = 0;
-            while k < self.missing.len() && self.missing[k].0 / LANES == i {
-                lanes |= 1 << (self.missing[k].0 % LANES);
-                k += 1;
+        for i in 0..triggers {
+            let fetched = self.fetched[i];
+            if fetched != 0 {
+                self.held[i] |= fetched;
+                self.find_passing(i, fetched);
             }
-            self.find_passing(i, lanes);
         }
         let j = (t as u64 % BLOCK_DRAWS) as usize;
         for i in 0..triggers {
