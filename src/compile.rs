@@ -2218,6 +2218,31 @@ mod tests {
         assert_eq!(logic.eval(&code, &[1.0]), 1.0);
     }
 
+    /// `lanes_in` (AVX2 on this processor, if it has it) agrees with its portable form, which a
+    /// processor without AVX2 runs, NaN and infinities included.
+    #[test]
+    fn lanes_in_agrees_with_its_portable_form() {
+        let specials = [
+            f64::NEG_INFINITY,
+            -1.0,
+            -0.0,
+            0.0,
+            0.5,
+            1.0,
+            2.0,
+            f64::INFINITY,
+            f64::NAN,
+        ];
+        let values: Lanes = std::array::from_fn(|l| specials[l % specials.len()]);
+        for &lo in &specials {
+            for &hi in &specials {
+                let interval = Interval { lo, hi };
+                let expected = lanes_where(&values, |v| interval.contains(v));
+                assert_eq!(lanes_in(&values, interval), expected, "[{lo}, {hi}]");
+            }
+        }
+    }
+
     /// Every kind of node, evaluated over lanes (values, masks, one lane at a time), gives
     /// bit for bit what the run-by-run evaluation gives on each lane's state, NaN included.
     #[test]

@@ -52,6 +52,10 @@ fn lanes_differing(a: &Lanes, b: &Lanes) -> u64 {
         // SAFETY: the processor has AVX2.
         return unsafe { lanes_differing_avx2(a, b) };
     }
+    lanes_differing_portable(a, b)
+}
+
+fn lanes_differing_portable(a: &Lanes, b: &Lanes) -> u64 {
     a.iter()
         .zip(b)
         .enumerate()
@@ -84,6 +88,10 @@ fn bit_of_each(bytes: &[u8; LANES], j: usize) -> u64 {
         // SAFETY: the processor has AVX2.
         return unsafe { bit_of_each_avx2(bytes, j) };
     }
+    bit_of_each_portable(bytes, j)
+}
+
+fn bit_of_each_portable(bytes: &[u8; LANES], j: usize) -> u64 {
     bytes
         .iter()
         .enumerate()
@@ -681,6 +689,45 @@ impl Batch {
         }
         for (i, &fired) in self.fired.iter().enumerate() {
             tallies.trigger_fired_by[t * shape.triggers + i] += u64::from((fired & self.live).count_ones());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The dispatched helpers (AVX2 on this processor, if it has it) agree with their portable
+    /// forms, which a processor without AVX2 runs.
+    #[test]
+    fn simd_helpers_agree_with_their_portable_forms() {
+        let specials = [0.0, -0.0, 1.0, f64::NAN, -f64::NAN, f64::INFINITY, 0.5, 1e-300];
+        let a: Lanes = std::array::from_fn(|l| specials[l % specials.len()]);
+        for flip in [0u64, 1, 1 << 63, 0x5555_0000_ffff_0001, u64::MAX] {
+            let b: Lanes = std::array::from_fn(|l| {
+                if flip >> l & 1 == 1 {
+                    specials[(l + 3) % specials.len()]
+                } else {
+                    a[l]
+                }
+            });
+            let expected = lanes_differing_portable(&a, &b);
+            assert_eq!(lanes_differing(&a, &b), expected, "flip {flip:#x}");
+            // -0 and 0, and NaNs of other signs, differ bit for bit.
+            assert_eq!(
+                expected,
+                (0..LANES)
+                    .filter(|&l| a[l].to_bits() != b[l].to_bits())
+                    .fold(0, |m, l| m | 1 << l)
+            );
+        }
+        let bytes: [u8; LANES] = std::array::from_fn(|l| (l as u8).wrapping_mul(37) ^ 0xa5);
+        for j in 0..8 {
+            let expected = bit_of_each_portable(&bytes, j);
+            assert_eq!(bit_of_each(&bytes, j), expected, "bit {j}");
+            for (l, byte) in bytes.iter().enumerate() {
+                assert_eq!(expected >> l & 1, u64::from(byte >> j & 1), "bit {j} of byte {l}");
+            }
         }
     }
 }
