@@ -1232,8 +1232,44 @@ impl<'a> Compiler<'a> {
                 )
             }
             Literal::Number(n) => {
+                // An absent bound is infinite; a given one must be finite, like the initial value
+                // (NaN would pass every comparison below and make every clamp fail).
+                let mut finite = true;
+                for (key, value, at) in [
+                    ("initial", Some(*n), span_of(initial)),
+                    (
+                        "min",
+                        v.min.as_ref().map(|m| *m.get_ref()),
+                        v.min.as_ref().map_or(0..0, |m| m.span()),
+                    ),
+                    (
+                        "max",
+                        v.max.as_ref().map(|m| *m.get_ref()),
+                        v.max.as_ref().map_or(0..0, |m| m.span()),
+                    ),
+                ] {
+                    if let Some(value) = value.filter(|x| !x.is_finite()) {
+                        let at = if at.is_empty() { var.span() } else { at };
+                        self.error(
+                            Diagnostic::new(format!("`{key}` is `{value}`, which is not a finite number"), at)
+                                .label("not finite")
+                                .help(format!(
+                                    "write an ordinary number{}",
+                                    if key == "initial" {
+                                        ""
+                                    } else {
+                                        ", or leave the bound out for none"
+                                    }
+                                )),
+                        );
+                        finite = false;
+                    }
+                }
                 let lo = v.min.as_ref().map_or(f64::NEG_INFINITY, |m| *m.get_ref());
                 let hi = v.max.as_ref().map_or(f64::INFINITY, |m| *m.get_ref());
+                if !finite {
+                    return invalid_variable(slot);
+                }
                 if lo > hi {
                     self.error(Diagnostic::new(
                         format!("`min` ({lo}) is greater than `max` ({hi})"),
@@ -1319,7 +1355,41 @@ impl<'a> Compiler<'a> {
             }
         };
         let (form, form_span) = forms[0].clone();
+        // A bare `x = 0.3` has no span of its own.
+        let form_span = if form_span.is_empty() { span.clone() } else { form_span };
         let numbers = |v: &Option<Spanned<Vec<f64>>>| v.as_ref().map(|v| v.get_ref().clone()).unwrap_or_default();
+        // NaN fails every ordering test below and an infinite bound or width makes every draw
+        // infinite or NaN, so every number is checked first, and then the widths the draws use.
+        let given: Vec<f64> = match form {
+            "value" => p.value.iter().map(|v| *v.get_ref()).collect(),
+            "annual" => p.annual.iter().map(|v| *v.get_ref()).collect(),
+            "uniform" => numbers(&p.uniform),
+            "triangular" => numbers(&p.triangular),
+            "pert" => numbers(&p.pert),
+            _ => numbers(&p.beta),
+        };
+        if let Some(bad) = given.iter().find(|x| !x.is_finite()) {
+            self.error(
+                Diagnostic::new(
+                    format!("`{form}` is given `{bad}`, which is not a finite number"),
+                    form_span,
+                )
+                .label("not finite")
+                .help("write an ordinary number such as 0.05 (`nan` and `inf` are not allowed)"),
+            );
+            return None;
+        }
+        let width_overflows = match given[..] {
+            [min, max] if form == "uniform" => !(max - min).is_finite(),
+            [min, mode, max] => ![max - min, mode - min, max - mode].iter().all(|w| w.is_finite()),
+            _ => false,
+        };
+        if width_overflows {
+            return self.bad_param(
+                form_span,
+                "the distance between these bounds is too large to represent (it overflows to infinity)",
+            );
+        }
         let distribution = match form {
             "value" => Distribution::Fixed(*p.value.as_ref()?.get_ref()),
             "annual" => {
@@ -2039,20 +2109,28 @@ pub fn steps_per_year(unit: &str) -> Option<f64> {
     })
 }
 
+/// A start date `YYYY`, `YYYY-MM` or `YYYY-MM-DD` (years 1000 to 9999, a day that exists in
+/// that month): its year and month, or `None` if it is not such a date.
 fn parse_start(start: &str) -> Option<(i32, u32)> {
     let mut parts = start.split('-');
-    let year: i32 = parts.next()?.parse().ok()?;
-    let month: u32 = parts.next().map_or(Some(1), |m| m.parse().ok())?;
-    if let Some(day) = parts.next() {
-        let day: u32 = day.parse().ok()?;
-        if !(1..=31).contains(&day) {
-            return None;
-        }
-    }
-    if parts.next().is_some() || !(1..=12).contains(&month) || !(1000..=9999).contains(&year) {
+    let mut number = |digits: usize| -> Option<u32> {
+        let part = parts.next()?;
+        (part.len() == digits && part.bytes().all(|b| b.is_ascii_digit())).then(|| part.parse().ok())?
+    };
+    let year = number(4)?;
+    let month = if start.len() > 4 { number(2)? } else { 1 };
+    let day = if start.len() > 7 { number(2)? } else { 1 };
+    if parts.next().is_some() || !(1000..=9999).contains(&year) || !(1..=12).contains(&month) {
         return None;
     }
-    Some((year, month))
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    (1..=days_in_month).contains(&day).then_some((year as i32, month))
 }
 
 /// Axis labels for steps `0..=steps`: calendar months for monthly, quarterly and yearly steps
@@ -2088,6 +2166,40 @@ mod tests {
         let p = per_step(0.2, 12.0);
         assert!(((1.0 - p).powi(12) - 0.8).abs() < 1e-12);
         assert!(p > 0.2 / 12.0, "never divide by 12");
+    }
+
+    #[test]
+    fn start_dates_are_real_calendar_dates() {
+        for good in [
+            "2025",
+            "2025-05",
+            "2025-05-31",
+            "2024-02-29",
+            "2000-02-29",
+            "1999-12-01",
+        ] {
+            assert!(parse_start(good).is_some(), "{good}");
+        }
+        for bad in [
+            "2025-02-31",
+            "2025-02-29",
+            "1900-02-29",
+            "2025-04-31",
+            "2025-00",
+            "2025-13",
+            "2025-05-00",
+            "2025-5",
+            "2025-05-1",
+            "+2025",
+            "+2025-05",
+            "0999",
+            "2025-05-01-01",
+            "2025-",
+            "",
+            "２０２５",
+        ] {
+            assert!(parse_start(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -167,7 +167,9 @@ fn lex(text: &str) -> Result<Vec<(Token, Range<usize>)>, SyntaxError> {
             let literal = text[start..i].replace('_', "");
             let value = literal
                 .parse::<f64>()
-                .map_err(|_| SyntaxError::new(format!("`{}` is not a number", &text[start..i]), start..i))?;
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| SyntaxError::new(format!("`{}` is not a finite number", &text[start..i]), start..i))?;
             tokens.push((Token::Number(value), start..i));
         } else if c.is_ascii_alphabetic() || c == b'_' {
             while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
