@@ -96,7 +96,7 @@ pub struct Diagnostic {
 impl Diagnostic {
     pub fn new(message: impl Into<String>, span: Range<usize>) -> Self {
         Diagnostic {
-            message: message.into(),
+            message: printable(message.into()),
             span: Some(span),
             label: String::new(),
             help: None,
@@ -105,7 +105,7 @@ impl Diagnostic {
 
     pub fn without_span(message: impl Into<String>) -> Self {
         Diagnostic {
-            message: message.into(),
+            message: printable(message.into()),
             span: None,
             label: String::new(),
             help: None,
@@ -113,12 +113,12 @@ impl Diagnostic {
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
-        self.label = label.into();
+        self.label = printable(label.into());
         self
     }
 
     pub fn help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(printable(help.into()));
         self
     }
 
@@ -174,12 +174,39 @@ impl Diagnostic {
 
 /// The candidate closest to `name`, if it is close enough to be a plausible misspelling.
 pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // The edit distance costs length x length; it is at least the difference of the lengths, so
+    // a candidate whose length differs by more than the distance allowed is skipped unmeasured,
+    // and so is any text longer than a name can be.
+    const LONGEST: usize = 256;
+    let length = name.chars().count();
+    if length > LONGEST {
+        return None;
+    }
     candidates
         .iter()
+        .filter(|c| {
+            let other = c.chars().count();
+            other <= LONGEST && length.abs_diff(other) <= (other.max(length) / 3).max(1)
+        })
         .map(|c| (strsim::damerau_levenshtein(name, c), *c))
         .filter(|(distance, c)| *distance <= (c.len().max(name.len()) / 3).max(1))
         .min()
         .map(|(_, c)| c)
+}
+
+/// `text` with control characters other than line breaks written as escapes (`\u{1b}`): a
+/// message quotes what the user wrote, and that must not drive the terminal it is printed on.
+fn printable(text: String) -> String {
+    if !text.chars().any(|c| c.is_control() && c != '\n') {
+        return text;
+    }
+    text.chars()
+        .map(|c| match c {
+            '\n' => c.to_string(),
+            c if c.is_control() => c.escape_unicode().to_string(),
+            c => c.to_string(),
+        })
+        .collect()
 }
 
 /// Every diagnostic of a failed load or compile, rendered together.
@@ -238,5 +265,26 @@ mod tests {
     fn closest_rejects_distant_names() {
         assert_eq!(closest("escalaton", &["escalation", "t"]), Some("escalation"));
         assert_eq!(closest("zzz", &["escalation"]), None);
+    }
+
+    #[test]
+    fn closest_is_fast_on_long_names() {
+        let long = "a".repeat(100_000);
+        let candidates: Vec<String> = (0..20).map(|i| format!("{long}{i}")).collect();
+        let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+        let started = std::time::Instant::now();
+        assert_eq!(closest(&long, &refs), None);
+        assert_eq!(closest("escalaton", &refs), None);
+        assert!(started.elapsed().as_secs_f64() < 1.0, "{:?}", started.elapsed());
+    }
+
+    #[test]
+    fn messages_never_carry_control_characters() {
+        let d = Diagnostic::new("unknown actor `\u{1b}[2J`", 0..1)
+            .label("\u{7}")
+            .help("a\nb");
+        assert_eq!(d.message, "unknown actor `\\u{1b}[2J`");
+        assert_eq!(d.label, "\\u{7}");
+        assert_eq!(d.help.as_deref(), Some("a\nb"));
     }
 }

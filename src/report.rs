@@ -52,7 +52,7 @@ fn series_csv(summary: &Summary, series: &[Series]) -> Result<String> {
         for (t, e) in s.points.iter().enumerate() {
             out.write_record([
                 s.id.clone(),
-                s.label.clone(),
+                spreadsheet_safe(&s.label),
                 t.to_string(),
                 summary.scenario.step_labels[t].clone(),
                 e.count.to_string(),
@@ -64,6 +64,17 @@ fn series_csv(summary: &Summary, series: &[Series]) -> Result<String> {
         }
     }
     Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+/// A text cell as a spreadsheet will not run it: a cell starting with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return is read as a formula, so it gets a leading `'` (OWASP's advice for CSV
+/// injection). Labels are the only free text in the CSVs; ids, levels and dates cannot start so.
+pub fn spreadsheet_safe(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    }
 }
 
 fn final_level_csv(summary: &Summary) -> Result<String> {
@@ -96,4 +107,19 @@ fn mean_level_csv(summary: &Summary) -> Result<String> {
         ])?;
     }
     Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_leading_labels_are_quoted_for_spreadsheets() {
+        for risky in ["=1+1", "+1", "-2 weeks", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(risky), format!("'{risky}"));
+        }
+        for plain in ["Seoul sends arms", "", "1 = 1", "'quoted"] {
+            assert_eq!(spreadsheet_safe(plain), plain);
+        }
+    }
 }
