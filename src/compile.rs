@@ -24,6 +24,28 @@ pub const MAX_STEPS: usize = 10_000;
 /// recurses over the tree).
 pub const MAX_STACK: usize = 32;
 const DEFAULT_RUNS: u64 = 10_000;
+
+// Model limits (docs/scenario-format.md, "Limits"). They keep what `check` accepts within a
+// bounded memory and output size, and text handling fast; docs/performance.md measures the
+// worst case they allow.
+pub const MAX_TRIGGERS: usize = 1_000;
+pub const MAX_OUTCOMES: usize = 200;
+/// Levels of the ladder or of one enumeration.
+pub const MAX_LEVELS: usize = 100;
+pub const MAX_PARAMS: usize = 1_000;
+pub const MAX_ACTORS: usize = 200;
+/// State variables over all actors.
+pub const MAX_VARIABLES: usize = 1_000;
+/// Cells of the per-step tables: `(steps + 1) x (2 x levels + 2 x outcomes + triggers)`, one
+/// reported probability each in `summary.json` and the CSVs.
+pub const MAX_TABLE_CELLS: usize = 200_000;
+/// Characters of an id or a name (actor, variable, param, trigger, outcome, level, scenario id,
+/// `step_unit`).
+pub const MAX_NAME_CHARS: usize = 64;
+/// Characters of a one-line text: the scenario's `name`, an actor's `name`, a label.
+pub const MAX_LABEL_CHARS: usize = 200;
+/// Characters of a free text: `description`, `note`, `source`.
+pub const MAX_PARAGRAPH_CHARS: usize = 5_000;
 const DEFAULT_SEED: u64 = 1;
 
 pub const SLOT_T: u32 = 0;
@@ -713,6 +735,13 @@ impl<'a> Compiler<'a> {
             }
         };
         let name = self.required(&header.name, "name", "[scenario]", &whole);
+        if let Some(n) = &header.name {
+            self.check_text(n.get_ref(), n.span(), "the scenario's `name`", MAX_LABEL_CHARS, false);
+        }
+        if let Some(d) = &header.description {
+            self.check_text(d.get_ref(), d.span(), "`description`", MAX_PARAGRAPH_CHARS, true);
+        }
+        self.check_counts(raw);
         let steps = match &header.steps {
             Some(steps) if (1..=MAX_STEPS as i64).contains(steps.get_ref()) => *steps.get_ref() as usize,
             Some(steps) => {
@@ -734,18 +763,22 @@ impl<'a> Compiler<'a> {
             }
         };
         let step_unit = self.required(&header.step_unit, "step_unit", "[scenario]", &whole);
+        if let Some(u) = &header.step_unit {
+            self.check_text(u.get_ref(), u.span(), "`step_unit`", MAX_NAME_CHARS, false);
+        }
         let steps_per_year = steps_per_year(&step_unit);
         let start = header.start.as_ref().map(|s| {
             if parse_start(s.get_ref()).is_none() {
                 self.error(
                     Diagnostic::new(
                         format!(
-                            "`start` must be a date YYYY, YYYY-MM or YYYY-MM-DD, found `{}`",
+                            "`start` must be a calendar date YYYY, YYYY-MM or YYYY-MM-DD, found `{}`",
                             s.get_ref()
                         ),
                         s.span(),
                     )
-                    .help("for example `start = \"2025-05\"`"),
+                    .label("not a date")
+                    .help("for example `start = \"2025-05\"` or `\"2025-05-31\"`: a year from 1000 to 9999, a month 01 to 12, a day that exists in that month"),
                 );
             }
             s.get_ref().clone()
@@ -795,6 +828,14 @@ impl<'a> Compiler<'a> {
                 if key.get_ref() == "name" || key.get_ref() == "note" {
                     match var.get_ref().initial.as_ref().map(|v| v.get_ref()) {
                         Some(Literal::Text(text)) if var.get_ref().levels.is_none() => {
+                            let what = format!("the `{}` of actor `{}`", key.get_ref(), actor_id.get_ref());
+                            let paragraph = key.get_ref() == "note";
+                            let limit = if paragraph {
+                                MAX_PARAGRAPH_CHARS
+                            } else {
+                                MAX_LABEL_CHARS
+                            };
+                            self.check_text(text, var.span(), &what, limit, paragraph);
                             if key.get_ref() == "name" {
                                 display_name = Some(text.clone());
                             }
@@ -907,6 +948,21 @@ impl<'a> Compiler<'a> {
             }
             let what = format!("trigger `{id}`");
             let label = self.required(&t.label, "label", &what, &trigger.span());
+            if let Some(l) = &t.label {
+                self.check_text(
+                    l.get_ref(),
+                    l.span(),
+                    &format!("the `label` of {what}"),
+                    MAX_LABEL_CHARS,
+                    false,
+                );
+            }
+            for (key, text) in [("source", &t.source), ("note", &t.note)] {
+                if let Some(text) = text {
+                    let field = format!("the `{key}` of {what}");
+                    self.check_text(text.get_ref(), text.span(), &field, MAX_PARAGRAPH_CHARS, true);
+                }
+            }
             let actor = match &t.actor {
                 Some(actor) => {
                     if !self.actors.iter().any(|(a, _, _)| a == actor.get_ref()) {
@@ -1018,6 +1074,15 @@ impl<'a> Compiler<'a> {
             outcome_ids.push(o.id.get_ref().clone());
             let what = format!("outcome `{}`", o.id.get_ref());
             let label = self.required(&o.label, "label", &what, &outcome.span());
+            if let Some(l) = &o.label {
+                self.check_text(
+                    l.get_ref(),
+                    l.span(),
+                    &format!("the `label` of {what}"),
+                    MAX_LABEL_CHARS,
+                    false,
+                );
+            }
             let when = match &o.when {
                 Some(when) => self.program(when, Ty::Bool, "`when`"),
                 None => {
@@ -1080,6 +1145,73 @@ impl<'a> Compiler<'a> {
         })
     }
 
+    /// Refuses a model larger than the limits, at the first entry past each limit.
+    fn check_counts(&mut self, raw: &crate::load::RawScenario) {
+        let mut too_many = |what: &str, count: usize, max: usize, excess: Option<Range<usize>>| {
+            if let Some(span) = excess.filter(|_| count > max) {
+                self.errors.push(
+                    Diagnostic::new(
+                        format!("the scenario has {count} {what}; at most {max} are allowed"),
+                        span,
+                    )
+                    .label(format!("{what} past the first {max}"))
+                    .help("split the model into several scenarios, or merge entries"),
+                );
+            }
+        };
+        let nth_span = |spans: Vec<Range<usize>>, n: usize| spans.get(n).cloned();
+        let variables: Vec<Range<usize>> = raw
+            .actors
+            .values()
+            .flat_map(|keys| keys.iter())
+            .filter(|(key, _)| key.get_ref() != "name" && key.get_ref() != "note")
+            .map(|(key, _)| key.span())
+            .collect();
+        let triggers: Vec<_> = raw.triggers.iter().map(|t| t.span()).collect();
+        let outcomes: Vec<_> = raw.outcomes.iter().map(|o| o.span()).collect();
+        let params: Vec<_> = raw.params.keys().map(|k| k.span()).collect();
+        let actors: Vec<_> = raw.actors.keys().map(|k| k.span()).collect();
+        too_many(
+            "triggers",
+            triggers.len(),
+            MAX_TRIGGERS,
+            nth_span(triggers.clone(), MAX_TRIGGERS),
+        );
+        too_many(
+            "outcomes",
+            outcomes.len(),
+            MAX_OUTCOMES,
+            nth_span(outcomes.clone(), MAX_OUTCOMES),
+        );
+        too_many("params", params.len(), MAX_PARAMS, nth_span(params.clone(), MAX_PARAMS));
+        too_many("actors", actors.len(), MAX_ACTORS, nth_span(actors.clone(), MAX_ACTORS));
+        too_many(
+            "state variables",
+            variables.len(),
+            MAX_VARIABLES,
+            nth_span(variables.clone(), MAX_VARIABLES),
+        );
+        let ladder = raw.escalation.as_ref().map_or(0, |e| e.get_ref().levels.len());
+        let steps = raw
+            .scenario
+            .steps
+            .as_ref()
+            .map_or(0, |s| (*s.get_ref()).clamp(0, MAX_STEPS as i64) as usize);
+        let cells = (steps + 1) * (2 * ladder + 2 * raw.outcomes.len() + raw.triggers.len());
+        if let Some(s) = raw.scenario.steps.as_ref().filter(|_| cells > MAX_TABLE_CELLS) {
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "the per-step tables of this scenario would hold {cells} probabilities; at most {MAX_TABLE_CELLS} are allowed"
+                    ),
+                    s.span(),
+                )
+                .label("(steps + 1) x (2 x levels + 2 x outcomes + triggers)")
+                .help("use fewer steps (a longer `step_unit`) or fewer triggers and outcomes; see \"Limits\" in docs/scenario-format.md"),
+            );
+        }
+    }
+
     fn required(&mut self, value: &Option<Spanned<String>>, key: &str, owner: &str, span: &Range<usize>) -> String {
         match value {
             Some(v) if !v.get_ref().trim().is_empty() => v.get_ref().clone(),
@@ -1098,24 +1230,57 @@ impl<'a> Compiler<'a> {
     }
 
     fn checked_scenario_id(&mut self, id: &str, span: Range<usize>, fix: &str) -> String {
-        let valid = id
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-            && id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-        if !valid {
+        if let Err(why) = crate::output::check_scenario_id(id) {
             self.error(
                 Diagnostic::new(
                     format!("`{id}` cannot be a scenario id: it names the output directory"),
                     span,
                 )
-                .help(format!("use lowercase letters, digits, `_` and `-` only: {fix}")),
+                .help(format!("{why}: {fix}")),
             );
             return "invalid".into();
         }
         id.to_string()
+    }
+
+    /// A text field (`what`, e.g. "`label`"): at most `max_chars` characters, no control or
+    /// bidirectional-override characters (they would rewrite the terminal, break SVG and reorder
+    /// text); `paragraph` texts may hold line breaks and tabs.
+    fn check_text(&mut self, text: &str, span: Range<usize>, what: &str, max_chars: usize, paragraph: bool) {
+        let chars = text.chars().count();
+        if chars > max_chars {
+            self.error(
+                Diagnostic::new(
+                    format!("{what} has {chars} characters; at most {max_chars} are allowed"),
+                    span.clone(),
+                )
+                .label("too long")
+                .help("shorten it; a longer explanation belongs in `description` or `note`"),
+            );
+        }
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            let line_break = c == '\n' || (c == '\r' && chars.peek() == Some(&'\n'));
+            let allowed = paragraph && (line_break || c == '\t');
+            if (c.is_control() && !allowed) || is_bidi_control(c) {
+                let help = if paragraph {
+                    "remove it; only line breaks and tabs are allowed here"
+                } else if c == '\n' || c == '\r' || c == '\t' {
+                    "remove it: this text is one line (line breaks are allowed in `description` and `note`)"
+                } else {
+                    "remove it"
+                };
+                self.error(
+                    Diagnostic::new(
+                        format!("{what} contains the control character U+{:04X}", c as u32),
+                        span.clone(),
+                    )
+                    .label(format!("U+{:04X} in here", c as u32))
+                    .help(help),
+                );
+                return;
+            }
+        }
     }
 
     fn check_identifier(&mut self, name: &Spanned<String>, kind: &str) {
@@ -1124,7 +1289,19 @@ impl<'a> Compiler<'a> {
             && text
                 .bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !valid {
+        if valid && text.len() > MAX_NAME_CHARS {
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "this {kind} name has {} characters; at most {MAX_NAME_CHARS} are allowed",
+                        text.len()
+                    ),
+                    name.span(),
+                )
+                .label("too long")
+                .help("use a shorter name; the label or `name` can say more"),
+            );
+        } else if !valid {
             self.error(
                 Diagnostic::new(format!("`{text}` is not a valid {kind} name"), name.span())
                     .help("names start with a lowercase letter and contain only lowercase letters, digits and `_`"),
@@ -1135,6 +1312,15 @@ impl<'a> Compiler<'a> {
     fn level_list(&mut self, levels: &[Spanned<String>], span: Range<usize>, what: &str) -> Vec<String> {
         if levels.len() < 2 {
             self.error(Diagnostic::new(format!("{what} needs at least two levels"), span));
+        } else if levels.len() > MAX_LEVELS {
+            self.error(
+                Diagnostic::new(
+                    format!("{what} has {} levels; at most {MAX_LEVELS} are allowed", levels.len()),
+                    levels[MAX_LEVELS].span(),
+                )
+                .label("levels past the limit")
+                .help("merge neighbouring levels"),
+            );
         }
         let mut seen: Vec<String> = Vec::new();
         for level in levels {
@@ -2050,6 +2236,12 @@ fn invalid_variable(slot: u32) -> (f64, VarSlot, Vec<String>) {
         hi: f64::INFINITY,
     };
     (0.0, var, Vec::new())
+}
+
+/// Characters that reorder the text displayed around them ("Trojan Source"): refused in
+/// texts like control characters.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 const RESERVED: [&str; 11] = [

@@ -283,15 +283,7 @@ impl Partial {
         }
         let info = &self.scenario;
         // The id names the output directory; the rest is indexed by the summary and reports.
-        let safe_id = self
-            .scenario_id
-            .bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_alphanumeric())
-            && self
-                .scenario_id
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        let safe_id = crate::output::check_scenario_id(&self.scenario_id).is_ok();
         if !safe_id || info.id != self.scenario_id {
             problems.push(format!(
                 "its scenario id `{}` is not a valid scenario id",
