@@ -11,6 +11,9 @@
 //! registered so that Ctrl-C can remove them ([`remove_unfinished`]) before the process exits.
 //! Every step that creates, renames or removes such a path runs under the same lock as
 //! [`remove_unfinished`], so Ctrl-C cannot slip in between creating a file and registering it.
+//!
+//! [`check_scenario_id`] is the one rule for scenario ids: they name directories here, so they
+//! never leave the output directory nor take a name `sim` writes itself (`compare`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

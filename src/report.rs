@@ -2,7 +2,8 @@
 //!
 //! Files are written with `output::write_atomic`; the CLI writes them into a staging directory
 //! that is published as a whole. Nothing here computes: values are printed as the summary holds
-//! them (already rounded to the precision the run count supports).
+//! them (already rounded to the precision the run count supports). The one change is in CSV
+//! labels: one that starts like a spreadsheet formula gets a leading `'` ([`spreadsheet_safe`]).
 
 use std::path::{Path, PathBuf};
 
