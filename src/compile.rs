@@ -999,11 +999,12 @@ impl<'a> Compiler<'a> {
             };
             let (delay_min, delay_max) = match t.delay.as_ref().map(|d| (*d.get_ref(), d.span())) {
                 None => (0, 0),
-                Some((RawDelay::Fixed(d), _)) if d >= 0 => (d as u32, d as u32),
-                Some((RawDelay::Range(a, b), _)) if 0 <= a && a <= b => (a as u32, b as u32),
+                // No delay needs to exceed the longest horizon; larger ones would wrap in `u32`.
+                Some((RawDelay::Fixed(d), _)) if (0..=MAX_STEPS as i64).contains(&d) => (d as u32, d as u32),
+                Some((RawDelay::Range(a, b), _)) if 0 <= a && a <= b && b <= MAX_STEPS as i64 => (a as u32, b as u32),
                 Some((_, span)) => {
                     self.error(Diagnostic::new(
-                        "`delay` must be a number of steps >= 0, or [min, max] with 0 <= min <= max",
+                        format!("`delay` must be a number of steps from 0 to {MAX_STEPS}, or [min, max] with 0 <= min <= max <= {MAX_STEPS}"),
                         span,
                     ));
                     (0, 0)
@@ -1023,9 +1024,12 @@ impl<'a> Compiler<'a> {
             };
             let cooldown = match &t.cooldown {
                 None => 0,
-                Some(c) if *c.get_ref() >= 0 => *c.get_ref() as u32,
+                Some(c) if (0..=MAX_STEPS as i64).contains(c.get_ref()) => *c.get_ref() as u32,
                 Some(c) => {
-                    self.error(Diagnostic::new("`cooldown` must be a number of steps >= 0", c.span()));
+                    self.error(Diagnostic::new(
+                        format!("`cooldown` must be a number of steps from 0 to {MAX_STEPS}"),
+                        c.span(),
+                    ));
                     0
                 }
             };

@@ -155,6 +155,32 @@ fn inconsistent_numbers_are_refused() {
 }
 
 #[test]
+fn step_counts_past_the_longest_horizon_are_refused() {
+    // 2^32 + 1 used to wrap to a delay of 1 step.
+    let effects = "effects = [\"escalation += 1\"]";
+    assert_refused(
+        effects,
+        &format!("{effects}\ndelay = 4294967297"),
+        "24:9",
+        &["`delay` must be a number of steps from 0 to 10000"],
+    );
+    assert_refused(
+        effects,
+        &format!("{effects}\ndelay = [0, 4294967295]"),
+        "24:9",
+        &["[min, max]"],
+    );
+    assert_refused(
+        effects,
+        &format!("{effects}\ncooldown = 4294967296"),
+        "24:12",
+        &["`cooldown` must be a number of steps from 0 to 10000"],
+    );
+    let (code, stderr, _) = check(&GOOD.replace(effects, &format!("{effects}\ndelay = [0, 10000]\ncooldown = 10000")));
+    assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
 fn start_must_be_a_calendar_date() {
     for bad in ["2025-02-31", "2025-02-29", "2025-13", "2025-5", "+2025"] {
         assert_refused(
