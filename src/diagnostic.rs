@@ -178,6 +178,7 @@ pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
     // a candidate whose length differs by more than the distance allowed is skipped unmeasured,
     // and so is any text longer than a name can be.
     const LONGEST: usize = 256;
+    let allowed = |c: &str| (c.len().max(name.len()) / 3).max(1);
     let length = name.chars().count();
     if length > LONGEST {
         return None;
@@ -186,10 +187,10 @@ pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .iter()
         .filter(|c| {
             let other = c.chars().count();
-            other <= LONGEST && length.abs_diff(other) <= (other.max(length) / 3).max(1)
+            other <= LONGEST && length.abs_diff(other) <= allowed(c)
         })
         .map(|c| (strsim::damerau_levenshtein(name, c), *c))
-        .filter(|(distance, c)| *distance <= (c.len().max(name.len()) / 3).max(1))
+        .filter(|(distance, c)| *distance <= allowed(c))
         .min()
         .map(|(_, c)| c)
 }
