@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 use crate::aggregate::{RunIdentity, Summary, summarize};
 use crate::compile::{Model, compile};
-use crate::load::load;
+use crate::load::{load_text, read_scenario_file};
 use crate::output::{Staging, scenario_dir};
 use crate::simulate::{Observer, simulate};
 use crate::tally::Tallies;
@@ -240,8 +240,23 @@ fn expand(patterns: &[String]) -> Result<Vec<PathBuf>> {
 fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
     let mut models = Vec::new();
     let mut messages = Vec::new();
+    let mut unreadable = false;
     for path in files {
-        match load(path).and_then(|loaded| compile(&loaded)) {
+        let text = match read_scenario_file(path) {
+            Ok(text) => text,
+            Err(e) => {
+                unreadable = true;
+                let help = match e.problem {
+                    crate::input::ReadProblem::Missing => {
+                        "\n  = help: check the path; globs such as 'scenarios/*.toml' are expanded by `sim`"
+                    }
+                    _ => "",
+                };
+                messages.push(format!("error: {e}{help}"));
+                continue;
+            }
+        };
+        match load_text(path, text).and_then(|loaded| compile(&loaded)) {
             Ok(model) => models.push((path.clone(), model)),
             Err(e) => messages.push(format!("{e} {}", path.display())),
         }
@@ -249,7 +264,12 @@ fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
     if !messages.is_empty() {
         return Err(Failure {
             message: messages.join("\n\n"),
-            code: exit::INVALID_SCENARIO,
+            // A file that cannot be read is an I/O failure, not an invalid scenario.
+            code: if unreadable {
+                exit::OTHER
+            } else {
+                exit::INVALID_SCENARIO
+            },
         });
     }
     let mut ids = std::collections::HashMap::new();

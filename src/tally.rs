@@ -79,11 +79,21 @@ impl Tallies {
 
     /// True when every table has the length the shape implies (guards merged shard files).
     pub fn is_well_formed(&self) -> bool {
-        let reference = Tallies::zero(self.shape);
+        // Computed, not allocated: the shape may come from a damaged file.
+        let shape = self.shape;
+        let cells = |width: usize| shape.steps.checked_add(1).and_then(|rows| rows.checked_mul(width));
+        let widths = [
+            cells(shape.levels),
+            cells(shape.levels),
+            cells(shape.outcomes),
+            cells(shape.outcomes),
+            cells(shape.triggers),
+            Some(shape.triggers),
+        ];
         self.tables()
             .iter()
-            .zip(reference.tables())
-            .all(|(a, b)| a.len() == b.len())
+            .zip(widths)
+            .all(|(table, expected)| Some(table.len()) == expected)
     }
 
     /// Adds another set of counts of the same shape.

@@ -7,6 +7,8 @@ mod determinism;
 mod errors;
 mod golden;
 #[cfg(unix)]
+mod inputs;
+#[cfg(unix)]
 mod output_safety;
 mod report;
 mod shard;
