@@ -5,6 +5,8 @@ mod closed_form;
 mod cluster_docs;
 mod determinism;
 mod errors;
+#[cfg(unix)]
+mod exit_codes;
 mod golden;
 #[cfg(unix)]
 mod inputs;
