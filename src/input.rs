@@ -13,7 +13,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::aggregate::{Estimate, Summary, decimals_for};
+use crate::aggregate::{Estimate, Summary};
 use crate::compile::MAX_STEPS;
 
 /// Largest scenario file (and base it extends), in bytes; docs/scenario-format.md, "Limits".
@@ -133,6 +133,9 @@ fn io_problem(e: &std::io::Error) -> ReadProblem {
     }
 }
 
+/// Most decimal places a summary read back may ask for.
+const MAX_DECIMALS: u32 = 15;
+
 /// Everything inconsistent in a summary read back from a file: what `summarize` would never
 /// write. Empty for every summary `sim` writes; each entry names the field.
 pub fn summary_problems(summary: &Summary) -> Vec<String> {
@@ -142,11 +145,12 @@ pub fn summary_problems(summary: &Summary) -> Vec<String> {
     if runs == 0 {
         problems.push("`runs` is 0".to_string());
     }
-    if summary.decimals != decimals_for(runs) {
+    // A range, not `decimals_for(runs)`: a stored summary stays readable if the precision rule
+    // changes, and past 15 places an f64 has no digits left to print.
+    if !(1..=MAX_DECIMALS).contains(&summary.decimals) {
         problems.push(format!(
-            "`decimals` is {} but {runs} runs give {}",
-            summary.decimals,
-            decimals_for(runs)
+            "`decimals` is {}, not between 1 and {MAX_DECIMALS}",
+            summary.decimals
         ));
     }
     if !is_scenario_id(&info.id) {
