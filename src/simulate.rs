@@ -181,15 +181,17 @@ fn delay_of(trigger: &TriggerModel, rng: &mut rng::Addressed, run: u64, t: usize
 }
 
 /// What `effect` leaves in its slot, from the slot's value `old` and the effect's value `v`
-/// (finite): assigned, added or subtracted, rounded if the slot holds a whole number, and (e)
-/// clamped to its bounds.
+/// (finite): assigned, added or subtracted, and clamped to its bounds. On a slot holding a
+/// whole number (a level) the amount is rounded before it is applied, so `-= 1.5` moves as
+/// many rungs down as `+= 1.5` moves up; rounding `old - v` instead would move 1 rung down
+/// and 2 up, since halves round away from zero.
 fn effect_result(effect: &Effect, old: f64, v: f64) -> f64 {
+    let v = if effect.round { round(v) } else { v };
     let new = match effect.op {
         AssignOp::Set => v,
         AssignOp::Add => old + v,
         AssignOp::Sub => old - v,
     };
-    let new = if effect.round { round(new) } else { new };
     new.clamp(effect.lo, effect.hi)
 }
 
@@ -382,6 +384,11 @@ when = "a.x > in_outcome"
     /// The lockstep engine (`simulate`) against the run-by-run one (`replay`): the same tallies
     /// over runs `first..first + count`, or the same error, that of the lowest failing run.
     fn assert_engines_agree(model: &Model, seed: u64, first: u64, count: u64) {
+        let _ = agreed(model, seed, first, count);
+    }
+
+    /// [`assert_engines_agree`], giving the result both engines agree on.
+    fn agreed(model: &Model, seed: u64, first: u64, count: u64) -> Result<Tallies, SimError> {
         struct Nothing;
         impl Observer for Nothing {}
         let mut expected = Ok(Tallies::zero(shape(model)));
@@ -401,6 +408,41 @@ when = "a.x > in_outcome"
             model.info.id,
             first + count
         );
+        got
+    }
+
+    /// The scenario text of `body` (actors, triggers, outcomes) on a ladder of five rungs
+    /// starting at the middle one, over `steps` steps.
+    fn on_five_rungs(steps: usize, body: &str) -> String {
+        format!(
+            "[scenario]\nname = \"s\"\nsteps = {steps}\nstep_unit = \"month\"\n\
+             [escalation]\nlevels = [\"a\", \"b\", \"c\", \"d\", \"e\"]\ninitial = \"c\"\n{body}"
+        )
+    }
+
+    /// `+= n` and `-= n` on a level move `n` rounded (half away from zero) rungs, in both
+    /// directions alike: the amount is rounded, then applied.
+    #[test]
+    fn fractional_moves_round_the_amount_then_apply_it() {
+        let levels = r#"{ levels = ["a", "b", "c", "d", "e"], initial = "c" }"#;
+        let model = model_of(&on_five_rungs(
+            1,
+            &format!(
+                "[actors.x]\nname = \"X\"\nup = {levels}\nhalf_down = {levels}\nback_up = {levels}\n\
+                 [[triggers]]\nid = \"move\"\nlabel = \"move\"\nactor = \"x\"\nprobability = 1\n\
+                 effects = [\"escalation -= 1.5\", \"x.up += 1.5\", \"x.half_down -= 0.5\", \"x.back_up -= -1.5\"]\n\
+                 [[outcomes]]\nid = \"up_two\"\nlabel = \"up two\"\nwhen = \"x.up == 'e'\"\n\
+                 [[outcomes]]\nid = \"down_one\"\nlabel = \"down one\"\nwhen = \"x.half_down == 'b'\"\n\
+                 [[outcomes]]\nid = \"back_up_two\"\nlabel = \"back up two\"\nwhen = \"x.back_up == 'e'\"\n"
+            ),
+        ));
+        let runs = 3;
+        let tallies = agreed(&model, 1, 0, runs).unwrap();
+        assert_eq!(
+            tallies.level_at[5], runs,
+            "escalation -= 1.5 moves 2 rungs down, from c to a"
+        );
+        assert_eq!(&tallies.outcome_holds[3..], [runs; 3], "+= 1.5, -= 0.5, -= -1.5");
     }
 
     /// Exercises what the lockstep engine does lane by lane: repeats and cooldowns, fixed,
