@@ -445,6 +445,65 @@ when = "a.x > in_outcome"
         assert_eq!(&tallies.outcome_holds[3..], [runs; 3], "+= 1.5, -= 0.5, -= -1.5");
     }
 
+    /// `since.X`, `fired.X` and `count.X` change together, when X fires: X's immediate effects,
+    /// those of triggers firing after it in the same step and that step's outcomes read
+    /// `since.X == 0`, never a stale gap beside `fired.X`; a delayed effect landing at the next
+    /// step reads it as of the step before, 0 too.
+    #[test]
+    fn since_count_and_fired_change_together() {
+        let model = model_of(&on_five_rungs(
+            3,
+            r#"
+[actors.x]
+name = "X"
+v = 5
+u = 5
+w = 7
+[[triggers]]
+id = "a"
+label = "a"
+actor = "x"
+probability = 1
+effects = ["x.v = since.a"]
+[[triggers]]
+id = "b"
+label = "b"
+actor = "x"
+when = "t == 1"
+probability = 1
+effects = ["x.u = since.a + count.a"]
+[[triggers]]
+id = "c"
+label = "c"
+actor = "x"
+when = "t == 1"
+probability = 1
+delay = 1
+effects = ["x.w = since.a"]
+[[outcomes]]
+id = "stale"
+label = "stale"
+when = "fired.a && since.a == 1000000"
+[[outcomes]]
+id = "now"
+label = "now"
+when = "fired.a && since.a == 0 && count.a == 1"
+[[outcomes]]
+id = "values"
+label = "values"
+when = "x.v == 0 && x.u == 1 && x.w == 0"
+"#,
+        ));
+        let runs = 5;
+        let tallies = agreed(&model, 1, 0, runs).unwrap();
+        let by_step = |table: &[u64]| table.chunks(3).map(<[u64]>::to_vec).collect::<Vec<_>>();
+        assert_eq!(
+            by_step(&tallies.outcome_holds),
+            [[0, 0, 0], [0, runs, 0], [0, 0, runs], [0, 0, runs]],
+            "per step: stale, now, values"
+        );
+    }
+
     /// Exercises what the lockstep engine does lane by lane: repeats and cooldowns, fixed,
     /// ranged and zero delays (some landing past the horizon), `since.` and `count.` read by
     /// conditions and probabilities, probabilities of exactly 0 and 1, lazy params drawn in

@@ -294,24 +294,17 @@ impl Batch {
             // `since.` of the triggers that have fired, and cooldowns that end now.
             for (i, trigger) in model.triggers.iter().enumerate() {
                 if self.fired[i] != 0 && plan.since_read[i] {
-                    // One more step matters only where it crosses a constant some program
-                    // compares it with (`Plan::advance`); a reset always matters.
-                    let mut reset = false;
+                    // A firing set it to 0 (`fire`, which marked what that changes), so it only
+                    // ever grows by one here, which matters only where it crosses a constant
+                    // some program compares it with (`Plan::advance`).
                     for lane in lanes_of(self.fired[i]) {
                         let since = t - self.last_fired[i * LANES + lane];
                         let slot = &mut self.slots[trigger.since_slot as usize][lane];
-                        let old = *slot;
+                        debug_assert_eq!(*slot + 1.0, value_of(since));
                         *slot = value_of(since);
-                        if *slot == old + 1.0 {
-                            if plan.moves[(1 + i) * plan.row_len + since] {
-                                plan.advance(1 + i, since, &mut self.stale);
-                            }
-                        } else {
-                            reset |= *slot != old;
+                        if plan.moves[(1 + i) * plan.row_len + since] {
+                            plan.advance(1 + i, since, &mut self.stale);
                         }
-                    }
-                    if reset {
-                        self.touch(plan, trigger.since_slot);
                     }
                 }
                 self.active[i] |= self.cooled[t * triggers + i];
@@ -327,14 +320,6 @@ impl Batch {
                 tallies.runs += count as u64;
                 Ok(())
             }
-        }
-    }
-
-    /// Marks stale the programs that read `slot`.
-    #[inline]
-    fn touch(&mut self, plan: &Plan, slot: u32) {
-        for (stale, readers) in self.stale.0.iter_mut().zip(plan.readers(slot)) {
-            *stale |= readers;
         }
     }
 
@@ -615,6 +600,9 @@ impl Batch {
                 let count = self.slots[trigger.count_slot as usize][lane] + 1.0;
                 self.set(plan, trigger.count_slot, lane, count);
                 self.set(plan, trigger.fired_slot, lane, 1.0);
+                if plan.since_read[i] {
+                    self.set(plan, trigger.since_slot, lane, 0.0);
+                }
                 self.last_fired[i * LANES + lane] = t;
                 if count >= trigger.max_firings as f64 {
                     self.active[i] &= !(1 << lane);

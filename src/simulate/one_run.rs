@@ -104,14 +104,16 @@ impl Run<'_> {
                 firing.push(i);
             }
         }
-        // (d) Counters of every firing first, then effects in declaration order, delayed ones
-        // scheduled.
+        // (d) Counters of every firing first (`count.`, `fired.` and `since.` together, so the
+        // effects and outcomes of this step see X fired 0 steps ago), then effects in
+        // declaration order, delayed ones scheduled.
         for &i in &firing {
             let trigger = &model.triggers[i];
             self.firings[i] += 1;
             self.last_fired[i] = Some(t);
             self.slots[trigger.count_slot as usize] = f64::from(self.firings[i]);
             self.slots[trigger.fired_slot as usize] = 1.0;
+            self.slots[trigger.since_slot as usize] = 0.0;
             self.tallies.trigger_firings[i] += 1;
         }
         for &i in &firing {
