@@ -176,7 +176,7 @@ pub(super) struct Batch {
     param_blocks: Vec<Block>,
     lazy_bit: Vec<Option<usize>>,
     /// The highest level of each lane so far; the lanes where each outcome held at some step
-    /// >= 1.
+    /// so far (step 0 included).
     max_level: [usize; LANES],
     seen: Vec<u64>,
     /// Programs (numbered as in `Plan`) to evaluate again in every lane: `t` or a `since.`
@@ -670,10 +670,8 @@ impl Batch {
             }
             let holds = self.outcome_holds[o] & self.live;
             tallies.outcome_holds[t * shape.outcomes + o] += u64::from(holds.count_ones());
-            if t > 0 {
-                self.seen[o] |= holds;
-                tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o].count_ones());
-            }
+            self.seen[o] |= holds;
+            tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o].count_ones());
         }
         for (i, &fired) in self.fired.iter().enumerate() {
             tallies.trigger_fired_by[t * shape.triggers + i] += u64::from((fired & self.live).count_ones());
