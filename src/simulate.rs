@@ -12,7 +12,7 @@
 //!   `sim run` uses, and all the speed is there (its module header says how).
 //! - [`replay`] steps one run (`one_run`), telling an [`Observer`] what happens: `sim trace`
 //!   uses it, and it is the plain, slow reference the tests hold the lockstep engine to, run
-//!   by run.
+//!   by run, on the shipped scenarios and on generated ones (`differential`).
 //!
 //! What both share lives here: how a param's value is drawn (`param_value`), a delay
 //! (`delay_of`) and an effect's result (`effect_result`), and the conversions between slot
@@ -24,6 +24,8 @@ use rand_distr::Distribution as _;
 use rayon::prelude::*;
 
 mod batch;
+#[cfg(test)]
+mod differential;
 mod one_run;
 mod plan;
 
@@ -313,10 +315,16 @@ mod tests {
 
     /// A model from scenario text, through the real loader and compiler.
     fn model_of(text: &str) -> Model {
+        try_model_of(text).unwrap()
+    }
+
+    /// [`model_of`], or the diagnostics that refuse the text.
+    pub(super) fn try_model_of(text: &str) -> Result<Model, String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scenario.toml");
         std::fs::write(&path, text).unwrap();
-        crate::compile::compile(&crate::load::load(&path).unwrap()).unwrap()
+        let loaded = crate::load::load(&path).map_err(|e| e.to_string())?;
+        crate::compile::compile(&loaded).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -388,7 +396,7 @@ when = "a.x > in_outcome"
     }
 
     /// [`assert_engines_agree`], giving the result both engines agree on.
-    fn agreed(model: &Model, seed: u64, first: u64, count: u64) -> Result<Tallies, SimError> {
+    pub(super) fn agreed(model: &Model, seed: u64, first: u64, count: u64) -> Result<Tallies, SimError> {
         struct Nothing;
         impl Observer for Nothing {}
         let mut expected = Ok(Tallies::zero(shape(model)));
