@@ -180,7 +180,8 @@ pub(super) struct Batch {
     max_level: [usize; LANES],
     seen: Vec<u64>,
     /// Programs (numbered as in `Plan`) to evaluate again in every lane: `t` or a `since.`
-    /// crossed a constant they compare it with, or the batch starts. `changed[p]`: the lanes
+    /// crossed a constant they compare it with, a firing reset a `since.` they read, or the
+    /// batch starts. `changed[p]`: the lanes
     /// where a slot program `p` reads changed since it was last evaluated there; a probability
     /// with few such lanes is evaluated in those lanes only. The last values of the `when`s of
     /// triggers and outcomes.
@@ -320,6 +321,14 @@ impl Batch {
                 tallies.runs += count as u64;
                 Ok(())
             }
+        }
+    }
+
+    /// Marks stale the programs that read `slot`.
+    #[inline]
+    fn touch(&mut self, plan: &Plan, slot: u32) {
+        for (stale, readers) in self.stale.0.iter_mut().zip(plan.readers(slot)) {
+            *stale |= readers;
         }
     }
 
@@ -601,7 +610,7 @@ impl Batch {
                 self.set(plan, trigger.count_slot, lane, count);
                 self.set(plan, trigger.fired_slot, lane, 1.0);
                 if plan.since_read[i] {
-                    self.set(plan, trigger.since_slot, lane, 0.0);
+                    self.slots[trigger.since_slot as usize][lane] = 0.0;
                 }
                 self.last_fired[i * LANES + lane] = t;
                 if count >= trigger.max_firings as f64 {
@@ -614,6 +623,10 @@ impl Batch {
                 }
             }
             if firing != 0 {
+                if plan.since_read[i] {
+                    // A reset from wherever it was: what reads it is evaluated again everywhere.
+                    self.touch(plan, trigger.since_slot);
+                }
                 self.fired[i] |= firing;
                 tallies.trigger_firings[i] += u64::from(firing.count_ones());
             }

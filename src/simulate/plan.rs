@@ -21,6 +21,8 @@ pub(super) struct Plan {
     group: usize,
     /// Words of a set of programs.
     pub(super) words: usize,
+    /// `readers[slot * words..][..words]`: the programs that read `slot`.
+    readers: Vec<u64>,
     /// Slots that advance by one every step, a row each: row 0 is `t`, row `1 + i` is trigger
     /// `i`'s `since.`. The programs that read them, with how they read them.
     watchers: Vec<Vec<Watcher>>,
@@ -95,6 +97,7 @@ impl Plan {
         let mut plan = Plan {
             group,
             words,
+            readers: vec![0; slots * words],
             watchers: vec![Vec::new(); 1 + triggers],
             slot_watchers: vec![Vec::new(); slots],
             moves: vec![false; (1 + triggers) * row_len],
@@ -122,6 +125,7 @@ impl Plan {
         let outcomes = model.outcomes.iter().enumerate().map(|(o, x)| (2 * group + o, x.when));
         for (program, code) in whens.chain(probabilities).chain(outcomes) {
             code.for_each_read(&model.code, &mut |slot, compared_with| {
+                plan.readers[slot as usize * words + program / 64] |= 1 << (program % 64);
                 let watcher = Watcher::new(program, compared_with);
                 plan.slot_watchers[slot as usize].push(watcher);
                 if let Some(row) = row_of_slot[slot as usize] {
@@ -189,6 +193,11 @@ impl Plan {
     #[inline]
     pub(super) fn outcome(&self, o: usize) -> usize {
         2 * self.group + o
+    }
+
+    #[inline]
+    pub(super) fn readers(&self, slot: u32) -> &[u64] {
+        &self.readers[slot as usize * self.words..][..self.words]
     }
 
     /// Marks stale the programs that may change when the slot of `row` goes from `n - 1` to
