@@ -30,9 +30,11 @@ pub struct Tallies {
     pub max_level_at: Vec<u64>,
     /// Runs in which outcome `o` holds at step `t`.
     pub outcome_holds: Vec<u64>,
-    /// Runs in which outcome `o` held at some step `1..=t`.
+    /// Runs in which outcome `o` held at some step `0..=t` (step 0, the initial state, included:
+    /// "by t" means at or before step t).
     pub outcome_by: Vec<u64>,
-    /// Runs in which trigger `i` fired at some step `1..=t`.
+    /// Runs in which trigger `i` fired at some step `0..=t` (triggers first fire at step 1, so
+    /// row 0 is 0).
     pub trigger_fired_by: Vec<u64>,
     /// Total number of firings of trigger `i`, over all runs and steps.
     pub trigger_firings: Vec<u64>,
