@@ -84,13 +84,15 @@ pub struct Series {
 pub struct Tables {
     /// One series per level: P(run is at that level at step t).
     pub level_distribution: Vec<Series>,
-    /// One series per rung above the initial one: P(rung >= k reached at some step <= t).
+    /// One series per rung above the initial one: P(rung >= k reached at some step <= t). The
+    /// rungs from 1 to the initial one are reached at step 0 in every run (P = 1 at every t), so
+    /// they are left out.
     pub rung_reached: Vec<Series>,
-    /// One series per outcome: P(outcome held at some step 1..=t).
+    /// One series per outcome: P(outcome held at some step 0..=t), the initial state included.
     pub outcome_by: Vec<Series>,
     /// One series per outcome: P(outcome holds at step t).
     pub outcome_holds: Vec<Series>,
-    /// One series per trigger: P(trigger fired at some step 1..=t).
+    /// One series per trigger: P(trigger fired at some step <= t).
     pub trigger_fired_by: Vec<Series>,
     /// The distribution of the level at the horizon, one entry per level.
     pub final_level: Vec<Series>,

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 use crate::aggregate::{RunIdentity, Summary, summarize};
 use crate::compile::{Model, compile};
-use crate::load::load;
+use crate::load::{load_text, read_scenario_file};
 use crate::output::{Staging, scenario_dir};
 use crate::simulate::{Observer, simulate};
 use crate::tally::Tallies;
@@ -30,12 +30,16 @@ pub mod exit {
     pub const SIMULATION: u8 = 3;
     /// `--expect`: the results differ from the expected ones (the differences are printed).
     pub const RESULTS_DIFFER: u8 = 4;
-    /// Anything else: I/O, unreadable files.
+    /// Anything else: I/O (an unwritable `--out`, a full disk), unreadable or invalid files.
     pub const OTHER: u8 = 5;
     /// `sim merge`: the parts are not one complete run (missing, duplicated or foreign shards).
     pub const PARTS_REFUSED: u8 = 6;
     /// `sim compare` was given results whose horizons or ladders do not line up.
     pub const INCOMPARABLE: u8 = 7;
+    /// Interrupted by Ctrl-C (SIGINT), as a shell reports it: 128 + 2.
+    pub const INTERRUPTED: i32 = 130;
+    /// Terminated by SIGTERM, as a shell reports it: 128 + 15.
+    pub const TERMINATED: i32 = 143;
 }
 
 const EXAMPLES: &str = "\
@@ -101,7 +105,7 @@ struct RunArgs {
     /// Seed (default: the scenario's `seed`, else 1).
     #[arg(long)]
     seed: Option<u64>,
-    /// Worker threads (default: all cores). Results do not depend on it.
+    /// Worker threads, 1 to 256 (default: all cores). Results do not depend on it.
     #[arg(long)]
     threads: Option<usize>,
     /// Output directory.
@@ -126,7 +130,14 @@ struct RunArgs {
     bless: bool,
 }
 
+/// The most worker threads `--threads` accepts: far more than any machine `sim` runs on has
+/// cores, far fewer than would exhaust the process (each thread reserves a stack).
+pub const MAX_THREADS: usize = 256;
+
 pub fn main() -> ExitCode {
+    // Before any thread exists, so that every thread inherits the blocked SIGTERM.
+    #[cfg(unix)]
+    let sigterm = block_sigterm();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -141,7 +152,16 @@ pub fn main() -> ExitCode {
     // Ctrl-C: remove what is half-written, then exit like an interrupted shell command.
     let _ = ctrlc::set_handler(|| {
         crate::output::remove_unfinished();
-        std::process::exit(130);
+        std::process::exit(exit::INTERRUPTED);
+    });
+    // SIGTERM (`timeout`, `kill`, Slurm's scancel, Kubernetes) likewise.
+    #[cfg(unix)]
+    std::thread::spawn(move || {
+        let mut signal = 0;
+        // SAFETY: `sigterm` is an initialised signal set and `signal` a valid place to write.
+        while unsafe { libc::sigwait(&sigterm, &mut signal) } != 0 || signal != libc::SIGTERM {}
+        crate::output::remove_unfinished();
+        std::process::exit(exit::TERMINATED);
     });
     match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -149,6 +169,40 @@ pub fn main() -> ExitCode {
             eprintln!("{}", failure.message);
             ExitCode::from(failure.code)
         }
+    }
+}
+
+/// Blocks SIGTERM in the calling thread (and so in every thread it starts), so that it is
+/// delivered only to the thread that waits for it with `sigwait`.
+#[cfg(unix)]
+fn block_sigterm() -> libc::sigset_t {
+    // SAFETY: the set is initialised by sigemptyset before use; the calls only read and write it.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        set
+    }
+}
+
+/// Writes to standard output. When the reader has gone (`sim run ... | head -1`), the rest of
+/// the output is dropped quietly and the command goes on to its own exit code, as other
+/// command-line tools do; any other failure (`> /dev/full`) is an I/O error.
+fn print_stdout(text: &str) -> Result<()> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static READER_GONE: AtomicBool = AtomicBool::new(false);
+    if READER_GONE.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            READER_GONE.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        written => written.context("cannot write to standard output"),
     }
 }
 
@@ -172,18 +226,19 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Run(args) => run(args),
         Command::Check { files } => {
             let models = compile_all(&expand(&files)?)?;
+            let mut lines = String::new();
             for (path, model) in &models {
-                println!(
-                    "ok: {} ({}: {} actors, {} triggers, {} outcomes, {} steps)",
+                lines.push_str(&format!(
+                    "ok: {} ({}: {} actors, {} triggers, {} outcomes, {} steps)\n",
                     path.display(),
                     model.info.id,
                     model.info.actors.len(),
                     model.triggers.len(),
                     model.outcomes.len(),
                     model.steps
-                );
+                ));
             }
-            Ok(())
+            Ok(print_stdout(&lines)?)
         }
         Command::Compare { results, out } => {
             let summaries = results
@@ -202,14 +257,12 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 code: exit::INCOMPARABLE,
             })?;
             write_comparison(&summaries, &out)?;
-            print!("{}", crate::html::headline_table(&summaries));
-            Ok(())
+            Ok(print_stdout(&crate::html::headline_table(&summaries))?)
         }
         Command::Merge(args) => sharding::merge(args),
         Command::Trace { file, run, seed } => {
             let (_, model) = compile_all(std::slice::from_ref(&file))?.remove(0);
-            print!("{}", trace(&model, seed.unwrap_or(model.default_seed), run)?);
-            Ok(())
+            Ok(print_stdout(&trace(&model, seed.unwrap_or(model.default_seed), run)?)?)
         }
     }
 }
@@ -240,8 +293,23 @@ fn expand(patterns: &[String]) -> Result<Vec<PathBuf>> {
 fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
     let mut models = Vec::new();
     let mut messages = Vec::new();
+    let mut unreadable = false;
     for path in files {
-        match load(path).and_then(|loaded| compile(&loaded)) {
+        let text = match read_scenario_file(path) {
+            Ok(text) => text,
+            Err(e) => {
+                unreadable = true;
+                let help = match e.problem {
+                    crate::input::ReadProblem::Missing => {
+                        "\n  = help: check the path; globs such as 'scenarios/*.toml' are expanded by `sim`"
+                    }
+                    _ => "",
+                };
+                messages.push(format!("error: {e}{help}"));
+                continue;
+            }
+        };
+        match load_text(path, text).and_then(|loaded| compile(&loaded)) {
             Ok(model) => models.push((path.clone(), model)),
             Err(e) => messages.push(format!("{e} {}", path.display())),
         }
@@ -249,7 +317,12 @@ fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
     if !messages.is_empty() {
         return Err(Failure {
             message: messages.join("\n\n"),
-            code: exit::INVALID_SCENARIO,
+            // A file that cannot be read is an I/O failure, not an invalid scenario.
+            code: if unreadable {
+                exit::OTHER
+            } else {
+                exit::INVALID_SCENARIO
+            },
         });
     }
     let mut ids = std::collections::HashMap::new();
@@ -269,15 +342,20 @@ fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
     Ok(models)
 }
 
-fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {
+fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
     let mut builder = rayon::ThreadPoolBuilder::new();
     if let Some(n) = threads {
-        if n == 0 {
-            bail!("--threads must be at least 1");
+        if !(1..=MAX_THREADS).contains(&n) {
+            return Err(Failure {
+                message: format!(
+                    "error: --threads must be between 1 and {MAX_THREADS}, found {n}\n  = help: leave it out to use every core"
+                ),
+                code: exit::USAGE,
+            });
         }
         builder = builder.num_threads(n);
     }
-    Ok(builder.build()?)
+    Ok(builder.build().map_err(anyhow::Error::from)?)
 }
 
 /// Simulates one model over runs `0..runs` with a progress bar on a terminal.
@@ -329,6 +407,8 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         });
     }
     let pool = thread_pool(args.threads)?;
+    // Before simulating: an unwritable --out must not cost the whole simulation.
+    crate::output::check_writable(&args.out)?;
     if let Some(shard) = args.shard {
         return sharding::run_shard(&models, &args, shard, &pool);
     }
@@ -361,8 +441,7 @@ fn write_results(summaries: &[Summary], out: &Path) -> Result<()> {
     }
     let report = crate::html::write_report(summaries, out)?;
     eprintln!("wrote {}", report.display());
-    println!("{}", crate::html::headline_table(summaries));
-    Ok(())
+    print_stdout(&format!("{}\n", crate::html::headline_table(summaries)))
 }
 
 /// Writes `out/compare/`, replaced as a whole.

@@ -10,6 +10,7 @@ pub mod compile;
 pub mod diagnostic;
 pub mod expr;
 pub mod html;
+pub mod input;
 pub mod load;
 pub mod output;
 pub mod plot;

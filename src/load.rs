@@ -3,7 +3,8 @@
 //! In: the path of a scenario file. Out: the scenario as written (spans kept, nothing checked
 //! beyond TOML syntax and key names), with its `extends` chain resolved into a single
 //! [`RawScenario`], plus the [`Sources`] to report errors against. Meaning is checked by
-//! `compile`. This is the only stage that reads scenario files.
+//! `compile`. This is the only stage that reads scenario files, through `input::read_text`:
+//! regular files of at most [`SCENARIO_FILE_LIMIT`] bytes, and for `extends` only `.toml` files.
 
 use std::fmt;
 use std::ops::Range;
@@ -15,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::diagnostic::{Diagnostic, ScenarioError, Sources};
+use crate::input::{ReadError, ReadProblem, SCENARIO_FILE_LIMIT, read_text};
 
 /// One scenario file as written, or several merged through `extends`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -145,9 +147,30 @@ pub struct LoadedScenario {
 
 /// Reads a scenario file and the chain of files it extends.
 pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+    match read_scenario_file(path) {
+        Ok(text) => load_text(path, text),
+        Err(e) => Err(ScenarioError {
+            diagnostics: vec![
+                Diagnostic::without_span(e.to_string())
+                    .help("check the path; globs such as scenarios/*.toml are expanded by `sim`"),
+            ],
+            sources: Sources::default(),
+        }),
+    }
+}
+
+/// Reads a scenario file: a regular file (symlinks followed) of at most
+/// [`SCENARIO_FILE_LIMIT`] bytes of UTF-8. Separate from [`load_text`] so that the CLI can tell
+/// an unreadable file (an I/O failure) from an invalid scenario.
+pub fn read_scenario_file(path: &Path) -> Result<String, ReadError> {
+    read_text(path, SCENARIO_FILE_LIMIT)
+}
+
+/// Loads a scenario whose main file `path` holds `text`, reading the files it extends.
+pub fn load_text(path: &Path, text: String) -> Result<LoadedScenario, ScenarioError> {
     let mut sources = Sources::default();
     let mut chain = Vec::new();
-    let outcome = load_chain(path, &mut sources, &mut chain);
+    let outcome = load_chain(path, text, &mut sources, &mut chain);
     match outcome {
         Ok((raw, file_span)) => Ok(LoadedScenario {
             path: path.to_path_buf(),
@@ -161,15 +184,10 @@ pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
 
 fn load_chain(
     path: &Path,
+    text: String,
     sources: &mut Sources,
     chain: &mut Vec<PathBuf>,
 ) -> Result<(RawScenario, Range<usize>), Vec<Diagnostic>> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        vec![
-            Diagnostic::without_span(format!("cannot read scenario file {}: {e}", path.display()))
-                .help("check the path; globs such as scenarios/*.toml are expanded by `sim`"),
-        ]
-    })?;
     let len = text.len();
     let base = sources.add(path, text.clone());
     let file_span = base..base + len;
@@ -196,19 +214,47 @@ fn load_chain(
             .help("a variant extends a base; the base must not extend the variant"),
         ]);
     }
-    if !base_path.is_file() {
-        return Err(vec![
-            Diagnostic::new(
-                format!("the base scenario {} does not exist", base_path.display()),
-                extends.span(),
-            )
-            .label("no such file")
-            .help("the path is relative to the directory of this file"),
-        ]);
-    }
-    let (mut merged, _) = load_chain(&base_path, sources, chain)?;
+    let base_text = read_base(&base_path, &identity).map_err(|(message, label)| {
+        let help = if label == "no such file" {
+            "the path is relative to the directory of this file"
+        } else {
+            "`extends` names another scenario: a regular .toml file"
+        };
+        vec![Diagnostic::new(message, extends.span()).label(label).help(help)]
+    })?;
+    let (mut merged, _) = load_chain(&base_path, base_text, sources, chain)?;
     apply_variant(&mut merged, raw)?;
     Ok((merged, file_span))
+}
+
+/// Reads the base scenario a variant `extends`: only a regular `.toml` file (also after
+/// following symlinks, to `identity`), so that `extends` cannot make `sim` read and echo other
+/// files. Fails with a message and a caret label.
+fn read_base(base_path: &Path, identity: &Path) -> Result<String, (String, &'static str)> {
+    let is_toml = |p: &Path| p.extension().is_some_and(|e| e == "toml");
+    if !is_toml(base_path) || !is_toml(identity) {
+        return Err((
+            format!(
+                "the base scenario {} is not a .toml file",
+                if is_toml(base_path) { identity } else { base_path }.display()
+            ),
+            "not a .toml file",
+        ));
+    }
+    read_scenario_file(base_path).map_err(|e| {
+        let label = match e.problem {
+            ReadProblem::Missing => "no such file",
+            ReadProblem::Directory => "a directory",
+            ReadProblem::SymlinkLoop => "a symlink loop",
+            ReadProblem::TooLarge { .. } => "too large",
+            _ => "unreadable",
+        };
+        let message = match e.problem {
+            ReadProblem::Missing => format!("the base scenario {} does not exist", base_path.display()),
+            problem => format!("cannot read the base scenario {}: {problem}", base_path.display()),
+        };
+        (message, label)
+    })
 }
 
 /// Turns a TOML syntax or shape error into a diagnostic, suggesting the closest key for an

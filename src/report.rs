@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::aggregate::{Series, Summary};
+use crate::input::{RESULT_FILE_LIMIT, read_text, summary_problems};
 use crate::output::write_atomic;
 
 /// Serializes a summary: pretty JSON, stable key order, trailing newline.
@@ -19,9 +20,21 @@ pub fn summary_json(summary: &Summary) -> String {
     json
 }
 
+/// Reads a `summary.json` back, refusing a file that is not one `sim` could have written
+/// (see `input::summary_problems`).
 pub fn read_summary(path: &Path) -> Result<Summary> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a sim summary: {e}", path.display()))
+    let text = read_text(path, RESULT_FILE_LIMIT)?;
+    let summary: Summary =
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{} is not a sim summary: {e}", path.display()))?;
+    let problems = summary_problems(&summary);
+    if !problems.is_empty() {
+        anyhow::bail!(
+            "{} is not a valid sim summary (changed or damaged): {}",
+            path.display(),
+            problems.join("; ")
+        );
+    }
+    Ok(summary)
 }
 
 /// Writes `summary.json` and the CSV tables into `dir`.

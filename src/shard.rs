@@ -291,7 +291,7 @@ impl Partial {
             ));
             return problems;
         }
-        if info.step_labels.len() != info.steps + 1 || info.initial_level >= info.levels.len() {
+        if info.steps.checked_add(1) != Some(info.step_labels.len()) || info.initial_level >= info.levels.len() {
             problems.push("its scenario information is inconsistent (the file was changed or damaged)".into());
             return problems;
         }
@@ -311,6 +311,8 @@ impl Partial {
             ));
         } else if self.tallies.digest() != self.tallies_digest {
             problems.push("its tallies do not match their digest (the file was changed or damaged)".into());
+        } else if let Some(problem) = count_problem(&self.tallies) {
+            problems.push(problem);
         }
         problems
     }
@@ -327,6 +329,40 @@ impl Partial {
     }
 }
 
+/// The first count that no run could produce: every step puts each run at exactly one level
+/// and one highest level, a table cell counts at most every run, and a trigger fires at most
+/// once per step of a run.
+fn count_problem(tallies: &Tallies) -> Option<String> {
+    let runs = tallies.runs;
+    let levels = tallies.shape.levels.max(1);
+    for (name, table) in [("level_at", &tallies.level_at), ("max_level_at", &tallies.max_level_at)] {
+        if let Some(t) = table
+            .chunks(levels)
+            .position(|row| row.iter().try_fold(0u64, |sum, &n| sum.checked_add(n)) != Some(runs))
+        {
+            return Some(format!(
+                "its tallies `{name}` at step {t} do not add up to its {runs} runs"
+            ));
+        }
+    }
+    for (name, table) in [
+        ("outcome_holds", &tallies.outcome_holds),
+        ("outcome_by", &tallies.outcome_by),
+        ("trigger_fired_by", &tallies.trigger_fired_by),
+    ] {
+        if table.iter().any(|&n| n > runs) {
+            return Some(format!("its tallies `{name}` count more than its {runs} runs"));
+        }
+    }
+    let most_firings = runs.saturating_mul(tallies.shape.steps as u64);
+    if tallies.trigger_firings.iter().any(|&n| n > most_firings) {
+        return Some(format!(
+            "its tallies `trigger_firings` count more than one firing per step in its {runs} runs"
+        ));
+    }
+    None
+}
+
 /// Serializes a partial result: pretty JSON, trailing newline.
 pub fn partial_json(partial: &Partial) -> String {
     let mut json = serde_json::to_string_pretty(partial).expect("partial results always serialize");
@@ -336,7 +372,7 @@ pub fn partial_json(partial: &Partial) -> String {
 
 /// Reads a partial result, refusing other files with a message that says what they are.
 pub fn read_partial(path: &Path) -> Result<Partial> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::input::read_text(path, crate::input::RESULT_FILE_LIMIT)?;
     let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not a partial result of `sim run --shard` (not JSON)",
@@ -693,8 +729,20 @@ mod tests {
     fn refuses_damaged_parts() {
         let (name, mut damaged) = part(0, 1, 10, 1);
         damaged.tallies.level_at[0] -= 1;
-        let text = merge(vec![(name, damaged)]).unwrap_err().to_string();
+        let text = merge(vec![(name, damaged.clone())]).unwrap_err().to_string();
         assert!(text.contains("do not match their digest"), "{text}");
+        // Edited with its digest recomputed: counts no run could produce are still refused.
+        damaged.tallies_digest = damaged.tallies.digest();
+        let text = merge(vec![("forged".into(), damaged.clone())]).unwrap_err().to_string();
+        assert!(
+            text.contains("forged: its tallies `level_at` at step 0 do not add up to its 10 runs"),
+            "{text}"
+        );
+        damaged.tallies.level_at[0] += 1;
+        damaged.tallies.max_level_at[3] += 100;
+        damaged.tallies_digest = damaged.tallies.digest();
+        let text = merge(vec![("forged".into(), damaged)]).unwrap_err().to_string();
+        assert!(text.contains("`max_level_at` at step 1 do not add up"), "{text}");
 
         let (name, mut unsafe_id) = part(0, 1, 10, 1);
         unsafe_id.scenario_id = "../elsewhere".into();

@@ -12,7 +12,7 @@
 //!   `sim run` uses, and all the speed is there (its module header says how).
 //! - [`replay`] steps one run (`one_run`), telling an [`Observer`] what happens: `sim trace`
 //!   uses it, and it is the plain, slow reference the tests hold the lockstep engine to, run
-//!   by run.
+//!   by run, on the shipped scenarios and on generated ones (`differential`).
 //!
 //! What both share lives here: how a param's value is drawn (`param_value`), a delay
 //! (`delay_of`) and an effect's result (`effect_result`), and the conversions between slot
@@ -24,6 +24,8 @@ use rand_distr::Distribution as _;
 use rayon::prelude::*;
 
 mod batch;
+#[cfg(test)]
+mod differential;
 mod one_run;
 mod plan;
 
@@ -181,15 +183,17 @@ fn delay_of(trigger: &TriggerModel, rng: &mut rng::Addressed, run: u64, t: usize
 }
 
 /// What `effect` leaves in its slot, from the slot's value `old` and the effect's value `v`
-/// (finite): assigned, added or subtracted, rounded if the slot holds a whole number, and (e)
-/// clamped to its bounds.
+/// (finite): assigned, added or subtracted, and clamped to its bounds. On a slot holding a
+/// whole number (a level) the amount is rounded before it is applied, so `-= 1.5` moves as
+/// many rungs down as `+= 1.5` moves up; rounding `old - v` instead would move 1 rung down
+/// and 2 up, since halves round away from zero.
 fn effect_result(effect: &Effect, old: f64, v: f64) -> f64 {
+    let v = if effect.round { round(v) } else { v };
     let new = match effect.op {
         AssignOp::Set => v,
         AssignOp::Add => old + v,
         AssignOp::Sub => old - v,
     };
-    let new = if effect.round { round(new) } else { new };
     new.clamp(effect.lo, effect.hi)
 }
 
@@ -311,10 +315,16 @@ mod tests {
 
     /// A model from scenario text, through the real loader and compiler.
     fn model_of(text: &str) -> Model {
+        try_model_of(text).unwrap()
+    }
+
+    /// [`model_of`], or the diagnostics that refuse the text.
+    pub(super) fn try_model_of(text: &str) -> Result<Model, String> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scenario.toml");
         std::fs::write(&path, text).unwrap();
-        crate::compile::compile(&crate::load::load(&path).unwrap()).unwrap()
+        let loaded = crate::load::load(&path).map_err(|e| e.to_string())?;
+        crate::compile::compile(&loaded).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -382,6 +392,11 @@ when = "a.x > in_outcome"
     /// The lockstep engine (`simulate`) against the run-by-run one (`replay`): the same tallies
     /// over runs `first..first + count`, or the same error, that of the lowest failing run.
     fn assert_engines_agree(model: &Model, seed: u64, first: u64, count: u64) {
+        let _ = agreed(model, seed, first, count);
+    }
+
+    /// [`assert_engines_agree`], giving the result both engines agree on.
+    pub(super) fn agreed(model: &Model, seed: u64, first: u64, count: u64) -> Result<Tallies, SimError> {
         struct Nothing;
         impl Observer for Nothing {}
         let mut expected = Ok(Tallies::zero(shape(model)));
@@ -400,6 +415,100 @@ when = "a.x > in_outcome"
             "{}: runs {first}..{}, seed {seed}",
             model.info.id,
             first + count
+        );
+        got
+    }
+
+    /// The scenario text of `body` (actors, triggers, outcomes) on a ladder of five rungs
+    /// starting at the middle one, over `steps` steps.
+    fn on_five_rungs(steps: usize, body: &str) -> String {
+        format!(
+            "[scenario]\nname = \"s\"\nsteps = {steps}\nstep_unit = \"month\"\n\
+             [escalation]\nlevels = [\"a\", \"b\", \"c\", \"d\", \"e\"]\ninitial = \"c\"\n{body}"
+        )
+    }
+
+    /// `+= n` and `-= n` on a level move `n` rounded (half away from zero) rungs, in both
+    /// directions alike: the amount is rounded, then applied.
+    #[test]
+    fn fractional_moves_round_the_amount_then_apply_it() {
+        let levels = r#"{ levels = ["a", "b", "c", "d", "e"], initial = "c" }"#;
+        let model = model_of(&on_five_rungs(
+            1,
+            &format!(
+                "[actors.x]\nname = \"X\"\nup = {levels}\nhalf_down = {levels}\nback_up = {levels}\n\
+                 [[triggers]]\nid = \"move\"\nlabel = \"move\"\nactor = \"x\"\nprobability = 1\n\
+                 effects = [\"escalation -= 1.5\", \"x.up += 1.5\", \"x.half_down -= 0.5\", \"x.back_up -= -1.5\"]\n\
+                 [[outcomes]]\nid = \"up_two\"\nlabel = \"up two\"\nwhen = \"x.up == 'e'\"\n\
+                 [[outcomes]]\nid = \"down_one\"\nlabel = \"down one\"\nwhen = \"x.half_down == 'b'\"\n\
+                 [[outcomes]]\nid = \"back_up_two\"\nlabel = \"back up two\"\nwhen = \"x.back_up == 'e'\"\n"
+            ),
+        ));
+        let runs = 3;
+        let tallies = agreed(&model, 1, 0, runs).unwrap();
+        assert_eq!(
+            tallies.level_at[5], runs,
+            "escalation -= 1.5 moves 2 rungs down, from c to a"
+        );
+        assert_eq!(&tallies.outcome_holds[3..], [runs; 3], "+= 1.5, -= 0.5, -= -1.5");
+    }
+
+    /// `since.X`, `fired.X` and `count.X` change together, when X fires: X's immediate effects,
+    /// those of triggers firing after it in the same step and that step's outcomes read
+    /// `since.X == 0`, never a stale gap beside `fired.X`; a delayed effect landing at the next
+    /// step reads it as of the step before, 0 too.
+    #[test]
+    fn since_count_and_fired_change_together() {
+        let model = model_of(&on_five_rungs(
+            3,
+            r#"
+[actors.x]
+name = "X"
+v = 5
+u = 5
+w = 7
+[[triggers]]
+id = "a"
+label = "a"
+actor = "x"
+probability = 1
+effects = ["x.v = since.a"]
+[[triggers]]
+id = "b"
+label = "b"
+actor = "x"
+when = "t == 1"
+probability = 1
+effects = ["x.u = since.a + count.a"]
+[[triggers]]
+id = "c"
+label = "c"
+actor = "x"
+when = "t == 1"
+probability = 1
+delay = 1
+effects = ["x.w = since.a"]
+[[outcomes]]
+id = "stale"
+label = "stale"
+when = "fired.a && since.a == 1000000"
+[[outcomes]]
+id = "now"
+label = "now"
+when = "fired.a && since.a == 0 && count.a == 1"
+[[outcomes]]
+id = "values"
+label = "values"
+when = "x.v == 0 && x.u == 1 && x.w == 0"
+"#,
+        ));
+        let runs = 5;
+        let tallies = agreed(&model, 1, 0, runs).unwrap();
+        let by_step = |table: &[u64]| table.chunks(3).map(<[u64]>::to_vec).collect::<Vec<_>>();
+        assert_eq!(
+            by_step(&tallies.outcome_holds),
+            [[0, 0, 0], [0, runs, 0], [0, 0, runs], [0, 0, runs]],
+            "per step: stale, now, values"
         );
     }
 

@@ -30,9 +30,11 @@ pub struct Tallies {
     pub max_level_at: Vec<u64>,
     /// Runs in which outcome `o` holds at step `t`.
     pub outcome_holds: Vec<u64>,
-    /// Runs in which outcome `o` held at some step `1..=t`.
+    /// Runs in which outcome `o` held at some step `0..=t` (step 0, the initial state, included:
+    /// "by t" means at or before step t).
     pub outcome_by: Vec<u64>,
-    /// Runs in which trigger `i` fired at some step `1..=t`.
+    /// Runs in which trigger `i` fired at some step `0..=t` (triggers first fire at step 1, so
+    /// row 0 is 0).
     pub trigger_fired_by: Vec<u64>,
     /// Total number of firings of trigger `i`, over all runs and steps.
     pub trigger_firings: Vec<u64>,
@@ -79,11 +81,21 @@ impl Tallies {
 
     /// True when every table has the length the shape implies (guards merged shard files).
     pub fn is_well_formed(&self) -> bool {
-        let reference = Tallies::zero(self.shape);
+        // Computed, not allocated: the shape may come from a damaged file.
+        let shape = self.shape;
+        let cells = |width: usize| shape.steps.checked_add(1).and_then(|rows| rows.checked_mul(width));
+        let widths = [
+            cells(shape.levels),
+            cells(shape.levels),
+            cells(shape.outcomes),
+            cells(shape.outcomes),
+            cells(shape.triggers),
+            Some(shape.triggers),
+        ];
         self.tables()
             .iter()
-            .zip(reference.tables())
-            .all(|(a, b)| a.len() == b.len())
+            .zip(widths)
+            .all(|(table, expected)| Some(table.len()) == expected)
     }
 
     /// Adds another set of counts of the same shape.

@@ -243,3 +243,34 @@ fn cooldown_blocks_the_steps_after_a_firing() {
     assert_eq!(levels[2].points[3].count, 0, "a second firing within the cooldown");
     assert_eq!(levels[3].points[6].count, 0, "a third firing within the cooldowns");
 }
+
+/// "By t" means at some step <= t, step 0 (the initial state) included: an outcome that holds
+/// only at step 0 is "by t" in every run at every t, in summary.json and outcome_by.csv alike.
+/// Rung series start above the initial rung, which every run has reached at step 0.
+#[test]
+fn by_t_includes_the_initial_state() {
+    let text = scenario(
+        4,
+        "month",
+        "[[triggers]]\nid = \"x\"\nlabel = \"X\"\nactor = \"a\"\nprobability = 1\neffects = [\"a.ready = false\"]\n\
+         [[outcomes]]\nid = \"ready\"\nlabel = \"ready\"\nwhen = \"a.ready\"\n",
+    )
+    .replace("initial = \"calm\"", "initial = \"tense\"");
+    let ws = Workspace::new();
+    let file = ws.file("case.toml", &text);
+    let runs = 100;
+    let summary = ws.run(&file, runs, 1);
+    let holds: Vec<u64> = summary.tables.outcome_holds[0].points.iter().map(|e| e.count).collect();
+    assert_eq!(holds, [runs, 0, 0, 0, 0], "holds at step 0 only");
+    let by: Vec<u64> = summary.tables.outcome_by[0].points.iter().map(|e| e.count).collect();
+    assert_eq!(by, [runs; 5], "held at some step <= t, for every t");
+    let csv = std::fs::read_to_string(ws.out().join("case/outcome_by.csv")).unwrap();
+    let step_0: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(
+        (step_0[0], step_0[2], step_0[4], step_0[5]),
+        ("ready", "0", "100", "100"),
+        "{csv}"
+    );
+    let rungs: Vec<&str> = summary.tables.rung_reached.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(rungs, ["crisis", "war"], "rungs above the initial one");
+}

@@ -1,5 +1,6 @@
-//! Output is never half-written: Ctrl-C leaves no temporary file and only complete scenario
-//! directories, and two runs writing into one directory at once do not mix their files.
+//! Output is never half-written: Ctrl-C and SIGTERM leave no temporary file and only complete
+//! scenario directories, a later run removes what a killed one left, and two runs writing into
+//! one directory at once do not mix their files.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -8,13 +9,37 @@ use std::time::{Duration, Instant};
 
 use crate::util::{assert_complete_scenario_dir, file_names, leftovers, sim, sim_path, small_copies, small_scenario};
 
-/// Sends SIGINT, as Ctrl-C in a terminal does.
-fn interrupt(child: &Child) {
+/// Sends a signal by name: `INT` as Ctrl-C in a terminal does, `TERM`, `KILL`.
+fn send(child: &Child, signal: &str) {
     let status = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
-    assert!(status.success(), "kill -INT failed");
+    assert!(status.success(), "kill -{signal} failed");
+}
+
+/// Starts a long simulation into `out`, sends `signal` (`INT` or `TERM`) while it simulates,
+/// checks that nothing is left in `out`, and returns how sim exited.
+pub fn signal_while_simulating(out: &Path, signal: &str) -> std::process::ExitStatus {
+    let mut child = Command::new(sim_path())
+        .arg("run")
+        .arg(small_scenario())
+        .args(["--runs", "100000000", "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_ctrl_c_handler(&child);
+    std::thread::sleep(Duration::from_millis(200));
+    send(&child, signal);
+    let status = wait_with_timeout(&mut child);
+    assert_nothing_half_written(out);
+    assert!(
+        !out.exists() || file_names(out).is_empty(),
+        "an interrupted simulation wrote output"
+    );
+    status
 }
 
 /// Waits until the child has installed its Ctrl-C handler: the handler runs on a thread of its
@@ -89,57 +114,27 @@ fn assert_nothing_half_written(out: &Path) {
 #[test]
 fn ctrl_c_while_simulating_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let mut child = Command::new(sim_path())
-        .arg("run")
-        .arg(small_scenario())
-        .args(["--runs", "100000000", "--out"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for_ctrl_c_handler(&child);
-    std::thread::sleep(Duration::from_millis(200));
-    interrupt(&child);
-    let status = wait_with_timeout(&mut child);
+    let status = signal_while_simulating(&dir.path().join("out"), "INT");
     assert_eq!(
         status.code(),
         Some(130),
         "sim was not interrupted by Ctrl-C: {status:?}"
     );
-    assert_nothing_half_written(&out);
-    assert!(
-        !out.exists() || file_names(&out).is_empty(),
-        "an interrupted simulation wrote output"
-    );
+}
+
+#[test]
+fn sigterm_while_simulating_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let status = signal_while_simulating(&dir.path().join("out"), "TERM");
+    assert_eq!(status.code(), Some(143), "sim was not stopped by SIGTERM: {status:?}");
 }
 
 #[test]
 fn ctrl_c_while_writing_leaves_only_complete_directories() {
     let dir = tempfile::tempdir().unwrap();
     // Many scenarios with long tables: writing takes long enough to be interrupted midway.
-    let scenarios = small_copies(dir.path(), 40, 400);
     let out = dir.path().join("out");
-    let mut child = Command::new(sim_path())
-        .arg("run")
-        .args(&scenarios)
-        .args(["--runs", "20", "--out"])
-        .arg(&out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Everything is simulated before anything is written: the first "wrote" line means the
-    // writing has begun.
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    while line.is_empty() || !line.starts_with("wrote") {
-        line.clear();
-        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "sim exited before writing");
-    }
-    interrupt(&child);
-    let status = wait_with_timeout(&mut child);
+    let (status, scenarios) = signal_while_writing(dir.path(), &out, "INT", Duration::ZERO);
     assert_eq!(
         status.code(),
         Some(130),
@@ -148,10 +143,99 @@ fn ctrl_c_while_writing_leaves_only_complete_directories() {
     assert_nothing_half_written(&out);
     let written = file_names(&out).len();
     assert!(
-        (1..scenarios.len()).contains(&written),
-        "expected an interrupted write, found {written} of {} scenario directories",
-        scenarios.len()
+        (1..scenarios).contains(&written),
+        "expected an interrupted write, found {written} of {scenarios} scenario directories"
     );
+}
+
+/// Starts writing 40 long scenarios into `out` and sends `signal` once the first is written
+/// and `delay` has passed (everything is simulated before anything is written, so the first
+/// "wrote" line means the writing has begun).
+fn signal_while_writing(dir: &Path, out: &Path, signal: &str, delay: Duration) -> (std::process::ExitStatus, usize) {
+    let scenarios = small_copies(dir, 40, 400);
+    let mut child = Command::new(sim_path())
+        .arg("run")
+        .args(&scenarios)
+        .args(["--runs", "20", "--out"])
+        .arg(out)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    while line.is_empty() || !line.starts_with("wrote") {
+        line.clear();
+        assert_ne!(stderr.read_line(&mut line).unwrap(), 0, "sim exited before writing");
+    }
+    std::thread::sleep(delay);
+    send(&child, signal);
+    (wait_with_timeout(&mut child), scenarios.len())
+}
+
+#[test]
+fn sigterm_while_writing_leaves_only_complete_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let (status, scenarios) = signal_while_writing(dir.path(), &out, "TERM", Duration::ZERO);
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "sim finished before SIGTERM arrived: {status:?}"
+    );
+    assert_nothing_half_written(&out);
+    let written = file_names(&out).len();
+    assert!(
+        (1..scenarios).contains(&written),
+        "expected an interrupted write, found {written} of {scenarios} scenario directories"
+    );
+}
+
+#[test]
+fn a_later_run_removes_what_a_killed_run_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    // SIGKILL cannot be handled: the staging directory being filled stays behind (unless the
+    // signal fell between two scenarios; then try again).
+    let mut left = Vec::new();
+    for attempt in 1..=5 {
+        let (status, _) = signal_while_writing(dir.path(), &out, "KILL", Duration::from_millis(100 * attempt));
+        assert_eq!(status.code(), None, "{status:?}");
+        left = leftovers(&out);
+        if !left.is_empty() {
+            break;
+        }
+    }
+    assert!(!left.is_empty(), "SIGKILL never left a staging directory to clean");
+    sim()
+        .arg("run")
+        .arg(small_scenario())
+        .args(["--runs", "20", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_eq!(
+        leftovers(&out),
+        Vec::<std::path::PathBuf>::new(),
+        "the entries of the killed run ({left:?}) were not removed"
+    );
+}
+
+#[test]
+fn a_regular_file_in_place_of_a_scenario_directory_is_replaced_without_leftovers() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("small"), "a file where the directory goes").unwrap();
+    sim()
+        .arg("run")
+        .arg(small_scenario())
+        .args(["--runs", "20", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    assert_nothing_half_written(&out);
+    assert!(out.join("small").is_dir());
 }
 
 #[test]

@@ -5,8 +5,12 @@ mod closed_form;
 mod cluster_docs;
 mod determinism;
 mod errors;
+#[cfg(unix)]
+mod exit_codes;
 mod golden;
 mod limits;
+#[cfg(unix)]
+mod inputs;
 #[cfg(unix)]
 mod output_safety;
 mod report;

@@ -176,11 +176,12 @@ pub(super) struct Batch {
     param_blocks: Vec<Block>,
     lazy_bit: Vec<Option<usize>>,
     /// The highest level of each lane so far; the lanes where each outcome held at some step
-    /// >= 1.
+    /// so far (step 0 included).
     max_level: [usize; LANES],
     seen: Vec<u64>,
     /// Programs (numbered as in `Plan`) to evaluate again in every lane: `t` or a `since.`
-    /// crossed a constant they compare it with, or the batch starts. `changed[p]`: the lanes
+    /// crossed a constant they compare it with, a firing reset a `since.` they read, or the
+    /// batch starts. `changed[p]`: the lanes
     /// where a slot program `p` reads changed since it was last evaluated there; a probability
     /// with few such lanes is evaluated in those lanes only. The last values of the `when`s of
     /// triggers and outcomes.
@@ -294,24 +295,17 @@ impl Batch {
             // `since.` of the triggers that have fired, and cooldowns that end now.
             for (i, trigger) in model.triggers.iter().enumerate() {
                 if self.fired[i] != 0 && plan.since_read[i] {
-                    // One more step matters only where it crosses a constant some program
-                    // compares it with (`Plan::advance`); a reset always matters.
-                    let mut reset = false;
+                    // A firing set it to 0 (`fire`, which marked what that changes), so it only
+                    // ever grows by one here, which matters only where it crosses a constant
+                    // some program compares it with (`Plan::advance`).
                     for lane in lanes_of(self.fired[i]) {
                         let since = t - self.last_fired[i * LANES + lane];
                         let slot = &mut self.slots[trigger.since_slot as usize][lane];
-                        let old = *slot;
+                        debug_assert_eq!(*slot + 1.0, value_of(since));
                         *slot = value_of(since);
-                        if *slot == old + 1.0 {
-                            if plan.moves[(1 + i) * plan.row_len + since] {
-                                plan.advance(1 + i, since, &mut self.stale);
-                            }
-                        } else {
-                            reset |= *slot != old;
+                        if plan.moves[(1 + i) * plan.row_len + since] {
+                            plan.advance(1 + i, since, &mut self.stale);
                         }
-                    }
-                    if reset {
-                        self.touch(plan, trigger.since_slot);
                     }
                 }
                 self.active[i] |= self.cooled[t * triggers + i];
@@ -615,6 +609,9 @@ impl Batch {
                 let count = self.slots[trigger.count_slot as usize][lane] + 1.0;
                 self.set(plan, trigger.count_slot, lane, count);
                 self.set(plan, trigger.fired_slot, lane, 1.0);
+                if plan.since_read[i] {
+                    self.slots[trigger.since_slot as usize][lane] = 0.0;
+                }
                 self.last_fired[i * LANES + lane] = t;
                 if count >= trigger.max_firings as f64 {
                     self.active[i] &= !(1 << lane);
@@ -626,6 +623,10 @@ impl Batch {
                 }
             }
             if firing != 0 {
+                if plan.since_read[i] {
+                    // A reset from wherever it was: what reads it is evaluated again everywhere.
+                    self.touch(plan, trigger.since_slot);
+                }
                 self.fired[i] |= firing;
                 tallies.trigger_firings[i] += u64::from(firing.count_ones());
             }
@@ -682,10 +683,8 @@ impl Batch {
             }
             let holds = self.outcome_holds[o] & self.live;
             tallies.outcome_holds[t * shape.outcomes + o] += u64::from(holds.count_ones());
-            if t > 0 {
-                self.seen[o] |= holds;
-                tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o].count_ones());
-            }
+            self.seen[o] |= holds;
+            tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o].count_ones());
         }
         for (i, &fired) in self.fired.iter().enumerate() {
             tallies.trigger_fired_by[t * shape.triggers + i] += u64::from((fired & self.live).count_ones());

@@ -59,7 +59,8 @@ struct Run<'a> {
     /// Delayed firings not yet applied: (landing step, trigger), in firing order.
     pending: Vec<(usize, usize)>,
     tallies: Tallies,
-    /// The highest level so far; per outcome, whether it has held at some step >= 1.
+    /// The highest level so far; per outcome, whether it has held at some step so far (step 0,
+    /// the initial state, included).
     max_level: usize,
     seen: Vec<bool>,
 }
@@ -104,14 +105,16 @@ impl Run<'_> {
                 firing.push(i);
             }
         }
-        // (d) Counters of every firing first, then effects in declaration order, delayed ones
-        // scheduled.
+        // (d) Counters of every firing first (`count.`, `fired.` and `since.` together, so the
+        // effects and outcomes of this step see X fired 0 steps ago), then effects in
+        // declaration order, delayed ones scheduled.
         for &i in &firing {
             let trigger = &model.triggers[i];
             self.firings[i] += 1;
             self.last_fired[i] = Some(t);
             self.slots[trigger.count_slot as usize] = f64::from(self.firings[i]);
             self.slots[trigger.fired_slot as usize] = 1.0;
+            self.slots[trigger.since_slot as usize] = 0.0;
             self.tallies.trigger_firings[i] += 1;
         }
         for &i in &firing {
@@ -159,10 +162,8 @@ impl Run<'_> {
         for (o, outcome) in model.outcomes.iter().enumerate() {
             let holds = outcome.when.eval(&model.code, &self.slots) != 0.0;
             self.tallies.outcome_holds[t * shape.outcomes + o] += u64::from(holds);
-            if t > 0 {
-                self.seen[o] |= holds;
-                self.tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o]);
-            }
+            self.seen[o] |= holds;
+            self.tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o]);
         }
         for (i, last) in self.last_fired.iter().enumerate() {
             self.tallies.trigger_fired_by[t * shape.triggers + i] += u64::from(last.is_some());
