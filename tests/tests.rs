@@ -8,9 +8,9 @@ mod errors;
 #[cfg(unix)]
 mod exit_codes;
 mod golden;
-mod limits;
 #[cfg(unix)]
 mod inputs;
+mod limits;
 #[cfg(unix)]
 mod output_safety;
 mod report;
