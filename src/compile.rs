@@ -20,9 +20,6 @@ use crate::rng;
 /// `since.X` before X has ever fired: larger than any horizon, so `since.X > n` holds.
 pub const NEVER_FIRED_SINCE: f64 = 1_000_000.0;
 pub const MAX_STEPS: usize = 10_000;
-/// Deepest nesting an expression may have; deeper ones are refused at compile time (evaluation
-/// recurses over the tree).
-pub const MAX_STACK: usize = 32;
 const DEFAULT_RUNS: u64 = 10_000;
 const DEFAULT_SEED: u64 = 1;
 
@@ -660,7 +657,6 @@ struct Typed {
     code: Vec<Op>,
     /// For `Ty::Level`: the level name, resolved by the comparison that uses it.
     level: Option<String>,
-    depth: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -1447,13 +1443,11 @@ impl<'a> Compiler<'a> {
                 ty: Ty::Bool,
                 code: vec![Op::Const(truth(*b))],
                 level: None,
-                depth: 1,
             }),
             ExprSource::Literal(Literal::Number(n)) => Some(Typed {
                 ty: Ty::Num,
                 code: vec![Op::Const(*n)],
                 level: None,
-                depth: 1,
             }),
             ExprSource::Literal(Literal::Text(_)) => None,
             ExprSource::Text(text) => {
@@ -1492,22 +1486,10 @@ impl<'a> Compiler<'a> {
                 .help(help),
             );
         }
-        self.finish(typed, &source.span())
+        self.finish(typed)
     }
 
-    fn finish(&mut self, typed: Typed, span: &Range<usize>) -> Program {
-        if typed.depth > MAX_STACK {
-            self.error(
-                Diagnostic::new(
-                    format!(
-                        "this expression is too deeply nested (needs {} stack slots, at most {MAX_STACK})",
-                        typed.depth
-                    ),
-                    span.clone(),
-                )
-                .help("split it with a param, or simplify it"),
-            );
-        }
+    fn finish(&mut self, typed: Typed) -> Program {
         self.emit(typed.code)
     }
 
@@ -1538,7 +1520,6 @@ impl<'a> Compiler<'a> {
                 ty,
                 code: vec![op],
                 level: None,
-                depth: 1,
             })
         };
         match &e.kind {
@@ -1548,7 +1529,6 @@ impl<'a> Compiler<'a> {
                 ty: Ty::Level,
                 code: Vec::new(),
                 level: Some(level.clone()),
-                depth: 1,
             }),
             ExprKind::Name(path) => {
                 let (ty, slot) = self.resolve(path, span)?;
@@ -1652,14 +1632,12 @@ impl<'a> Compiler<'a> {
             ok_a.and(ok_b)?;
             want
         };
-        let depth = a.depth.max(b.depth + 1);
         a.code.extend(b.code);
         a.code.push(code);
         Some(Typed {
             ty: result,
             code: a.code,
             level: None,
-            depth,
         })
     }
 
@@ -1700,7 +1678,6 @@ impl<'a> Compiler<'a> {
             ty: Ty::Enum(e),
             code: vec![Op::Const(index as f64)],
             level: None,
-            depth: 1,
         };
         Some(())
     }
@@ -1731,16 +1708,14 @@ impl<'a> Compiler<'a> {
             return None;
         }
         let mut code = Vec::new();
-        let mut depth = 0;
         let mut ok = true;
-        for (i, arg) in args.iter().enumerate() {
+        for arg in args {
             let arg_span = offset + arg.span.start..offset + arg.span.end;
             match self.typed(arg, offset) {
                 Some(typed) => {
                     ok &= self
                         .expect_type(&typed, Ty::Num, arg_span, &format!("`{name}`"))
                         .is_some();
-                    depth = depth.max(typed.depth + i);
                     code.extend(typed.code);
                 }
                 None => ok = false,
@@ -1754,7 +1729,6 @@ impl<'a> Compiler<'a> {
             ty: Ty::Num,
             code,
             level: None,
-            depth,
         })
     }
 
@@ -1936,7 +1910,7 @@ impl<'a> Compiler<'a> {
             );
             return None;
         }
-        let program = self.finish(value, &value_span);
+        let program = self.finish(value);
         Some(Effect {
             slot: target.slot,
             op: parsed.op,

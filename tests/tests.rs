@@ -5,6 +5,7 @@ mod closed_form;
 mod cluster_docs;
 mod determinism;
 mod errors;
+mod expressions;
 mod golden;
 #[cfg(unix)]
 mod output_safety;

@@ -1,0 +1,110 @@
+//! Expressions at their limits and beyond: depth and size, the caret after TOML escapes, NaN,
+//! and `if(cond, a, b)`, through the real binary in `check`, `run` (the lockstep engine) and
+//! `trace` (the run-by-run engine).
+
+use std::path::Path;
+
+use crate::util::{Workspace, sim};
+
+/// A scenario with one trigger whose `when` and `probability` are given, and one outcome.
+fn scenario(when: &str, probability: &str) -> String {
+    format!(
+        r#"[scenario]
+id = "case"
+name = "expressions"
+steps = 6
+step_unit = "month"
+
+[escalation]
+levels = ["calm", "tense", "clash"]
+initial = "calm"
+
+[params]
+p = {{ uniform = [0.1, 0.3] }}
+
+[actors.rok]
+name = "Seoul"
+vigilance = {{ initial = 1, min = 0, max = 3 }}
+
+[[triggers]]
+id = "alarm"
+label = "Seoul raises its guard"
+actor = "rok"
+when = {when}
+probability = {probability}
+repeat = true
+effects = ["rok.vigilance += 1", "escalation += 1"]
+
+[[outcomes]]
+id = "tense"
+label = "Tense or worse"
+when = "escalation >= 'tense'"
+"#
+    )
+}
+
+/// `sim check`, `sim run` and `sim trace` on `file`: the exit code of each and their stderr.
+fn check_run_trace(ws: &Workspace, file: &Path) -> [(Option<i32>, String); 3] {
+    let outputs = [
+        sim().arg("check").arg(file).output().unwrap(),
+        sim()
+            .args(["run", "--runs", "300", "--threads", "2", "--out"])
+            .arg(ws.out())
+            .arg(file)
+            .output()
+            .unwrap(),
+        sim().args(["trace", "--run", "3"]).arg(file).output().unwrap(),
+    ];
+    outputs.map(|o| (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned()))
+}
+
+/// Every command refuses the file with exit 1 and a message at `location` containing `text`.
+#[track_caller]
+fn assert_refused(text_of_file: &str, location: &str, text: &str) {
+    let ws = Workspace::new();
+    let file = ws.file("case.toml", text_of_file);
+    for (code, stderr) in check_run_trace(&ws, &file) {
+        assert_eq!(code, Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("case.toml:{location}")),
+            "no case.toml:{location} in\n{stderr}"
+        );
+        assert!(stderr.contains(text), "no {text:?} in\n{stderr}");
+    }
+    assert!(!ws.out().exists(), "output written despite the error");
+}
+
+#[test]
+fn too_deep_expressions_are_refused_where_they_nest_too_deep() {
+    // Line 23 is `probability`, line 22 `when`; the 64th `+` is at column 16 + 7 * 64 - 1.
+    let sum = vec!["0.0001"; 3500].join("+");
+    assert_refused(
+        &scenario("true", &format!("\"{sum}\"")),
+        "23:463",
+        "nests more than 64 levels",
+    );
+    let parens = format!("\"{}0.1{}\"", "(".repeat(10_000), ")".repeat(10_000));
+    assert_refused(&scenario("true", &parens), "23:80", "nests more than 64 levels");
+    let negations = format!("\"{}0.1\"", "-".repeat(10_000));
+    assert_refused(&scenario("true", &negations), "23:80", "nests more than 64 levels");
+    let nots = format!("\"{}true\"", "!".repeat(10_000));
+    assert_refused(&scenario(&nots, "0.5"), "22:73", "nests more than 64 levels");
+}
+
+#[test]
+fn expressions_at_the_depth_limit_run_in_both_engines() {
+    let ws = Workspace::new();
+    let sum = vec!["p / 100"; 63].join(" + ");
+    let nots = format!("{}(rok.vigilance < 3)", "!".repeat(61));
+    let mins = format!("{}p{}", "min(1, ".repeat(62), ")".repeat(62));
+    for (when, probability) in [
+        ("true".to_string(), format!("\"{sum}\"")),
+        (format!("\"{nots}\""), "\"p\"".to_string()),
+        ("\"rok.vigilance < 3\"".to_string(), format!("\"{mins}\"")),
+    ] {
+        let file = ws.file("case.toml", &scenario(&when, &probability));
+        for (code, stderr) in check_run_trace(&ws, &file) {
+            assert_eq!(code, Some(0), "{when} / {probability}:\n{stderr}");
+        }
+    }
+}
