@@ -12,7 +12,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use crate::aggregate::{ActorInfo, OutcomeInfo, ParamInfo, ScenarioInfo, TriggerInfo};
-use crate::diagnostic::{Diagnostic, ScenarioError, Sources};
+use crate::diagnostic::{Diagnostic, ScenarioError, Sources, StringMap};
 use crate::expr::{self, AssignOp, BinaryOp, Expr, ExprKind, UnaryOp};
 use crate::load::{ExprSource, Literal, LoadedScenario, RawDelay, RawParam, RawRepeat, RawVar};
 use crate::rng;
@@ -1426,15 +1426,9 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// Offset of an expression's text within the file: after the opening quote(s).
-    fn text_offset(&self, span: &Range<usize>) -> usize {
-        let text = self.sources.text(span);
-        span.start
-            + if text.starts_with("\"\"\"") || text.starts_with("'''") {
-                3
-            } else {
-                1
-            }
+    /// How offsets into the decoded text of the string at `span` map to the file.
+    fn string_map(&self, span: &Range<usize>, decoded: &str) -> StringMap {
+        StringMap::new(self.sources.text(span), decoded, span.start)
     }
 
     fn program(&mut self, source: &Spanned<ExprSource>, want: Ty, what: &str) -> Program {
@@ -1451,11 +1445,14 @@ impl<'a> Compiler<'a> {
             }),
             ExprSource::Literal(Literal::Text(_)) => None,
             ExprSource::Text(text) => {
-                let offset = self.text_offset(&source.span());
+                let map = self.string_map(&source.span(), text);
                 match expr::parse_expr(text) {
-                    Ok(e) => self.typed(&e, offset),
+                    Ok(mut e) => {
+                        e.map_spans(&|span| map.span(span));
+                        self.typed(&e)
+                    }
                     Err(e) => {
-                        let shifted = offset + e.span.start..offset + e.span.end;
+                        let shifted = map.span(&e.span);
                         let mut d =
                             Diagnostic::new(format!("syntax error in {what}: {}", e.message), shifted).label("here");
                         if let Some(help) = e.help {
@@ -1513,8 +1510,9 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn typed(&mut self, e: &Expr, offset: usize) -> Option<Typed> {
-        let span = offset + e.span.start..offset + e.span.end;
+    /// Type-checks `e`, whose spans are global (see [`Expr::map_spans`]), into postfix code.
+    fn typed(&mut self, e: &Expr) -> Option<Typed> {
+        let span = e.span.clone();
         let leaf = |ty, op| {
             Some(Typed {
                 ty,
@@ -1535,8 +1533,8 @@ impl<'a> Compiler<'a> {
                 leaf(ty, Op::Load(slot))
             }
             ExprKind::Unary(op, inner) => {
-                let inner_span = offset + inner.span.start..offset + inner.span.end;
-                let mut typed = self.typed(inner, offset)?;
+                let inner_span = inner.span.clone();
+                let mut typed = self.typed(inner)?;
                 let (want, code) = match op {
                     UnaryOp::Neg => (Ty::Num, Op::Neg),
                     UnaryOp::Not => (Ty::Bool, Op::Not),
@@ -1550,8 +1548,8 @@ impl<'a> Compiler<'a> {
                 typed.code.push(code);
                 Some(typed)
             }
-            ExprKind::Binary(op, left, right) => self.binary(*op, left, right, offset, span),
-            ExprKind::Call(name, args) => self.call(name, args, offset, span),
+            ExprKind::Binary(op, left, right) => self.binary(*op, left, right, span),
+            ExprKind::Call(name, args) => self.call(name, args, span),
         }
     }
 
@@ -1575,11 +1573,11 @@ impl<'a> Compiler<'a> {
         None
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr, offset: usize, span: Range<usize>) -> Option<Typed> {
-        let left_span = offset + left.span.start..offset + left.span.end;
-        let right_span = offset + right.span.start..offset + right.span.end;
-        let a = self.typed(left, offset);
-        let b = self.typed(right, offset);
+    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr, span: Range<usize>) -> Option<Typed> {
+        let left_span = left.span.clone();
+        let right_span = right.span.clone();
+        let a = self.typed(left);
+        let b = self.typed(right);
         let (mut a, mut b) = (a?, b?);
         let code = match op {
             BinaryOp::Add => Op::Add,
@@ -1682,7 +1680,7 @@ impl<'a> Compiler<'a> {
         Some(())
     }
 
-    fn call(&mut self, name: &str, args: &[Expr], offset: usize, span: Range<usize>) -> Option<Typed> {
+    fn call(&mut self, name: &str, args: &[Expr], span: Range<usize>) -> Option<Typed> {
         let (arity, op) = match name {
             "min" => (2, Op::Min),
             "max" => (2, Op::Max),
@@ -1710,8 +1708,8 @@ impl<'a> Compiler<'a> {
         let mut code = Vec::new();
         let mut ok = true;
         for arg in args {
-            let arg_span = offset + arg.span.start..offset + arg.span.end;
-            match self.typed(arg, offset) {
+            let arg_span = arg.span.clone();
+            match self.typed(arg) {
                 Some(typed) => {
                     ok &= self
                         .expect_type(&typed, Ty::Num, arg_span, &format!("`{name}`"))
@@ -1852,15 +1850,12 @@ impl<'a> Compiler<'a> {
     }
 
     fn effect(&mut self, statement: &Spanned<String>) -> Option<Effect> {
-        let offset = self.text_offset(&statement.span());
-        let parsed = match expr::parse_statement(statement.get_ref()) {
+        let map = self.string_map(&statement.span(), statement.get_ref());
+        let mut parsed = match expr::parse_statement(statement.get_ref()) {
             Ok(parsed) => parsed,
             Err(e) => {
-                let mut d = Diagnostic::new(
-                    format!("syntax error in effect: {}", e.message),
-                    offset + e.span.start..offset + e.span.end,
-                )
-                .label("here");
+                let mut d =
+                    Diagnostic::new(format!("syntax error in effect: {}", e.message), map.span(&e.span)).label("here");
                 if let Some(help) = e.help {
                     d = d.help(help);
                 }
@@ -1868,10 +1863,11 @@ impl<'a> Compiler<'a> {
                 return None;
             }
         };
-        let target_span = offset + parsed.target_span.start..offset + parsed.target_span.end;
-        let value_span = offset + parsed.value.span.start..offset + parsed.value.span.end;
+        parsed.value.map_spans(&|span| map.span(span));
+        let target_span = map.span(&parsed.target_span);
+        let value_span = parsed.value.span.clone();
         let target = self.target(&parsed.target, target_span.clone());
-        let value = self.typed(&parsed.value, offset);
+        let value = self.typed(&parsed.value);
         let (target, mut value) = (target?, value?);
         let round = matches!(target.ty, Ty::Enum(_));
         let wanted = match (target.ty, parsed.op) {

@@ -31,6 +31,23 @@ pub enum ExprKind {
     Call(String, Vec<Expr>),
 }
 
+impl Expr {
+    /// Replaces every span of the tree by `f(span)`: from offsets into the expression's text to
+    /// offsets into the file it was read from.
+    pub fn map_spans(&mut self, f: &impl Fn(&Range<usize>) -> Range<usize>) {
+        self.span = f(&self.span);
+        match &mut self.kind {
+            ExprKind::Number(_) | ExprKind::Bool(_) | ExprKind::Level(_) | ExprKind::Name(_) => {}
+            ExprKind::Unary(_, e) => e.map_spans(f),
+            ExprKind::Binary(_, a, b) => {
+                a.map_spans(f);
+                b.map_spans(f);
+            }
+            ExprKind::Call(_, args) => args.iter_mut().for_each(|a| a.map_spans(f)),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnaryOp {
     Neg,

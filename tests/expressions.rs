@@ -108,3 +108,80 @@ fn expressions_at_the_depth_limit_run_in_both_engines() {
         }
     }
 }
+
+/// `sim check` refuses `text` with `message` at `location`, the caret under `underlined`.
+#[track_caller]
+fn assert_caret(text: &str, location: &str, message: &str, underlined: &str) {
+    let ws = Workspace::new();
+    let file = ws.file("case.toml", text);
+    let output = sim().arg("check").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(message), "no {message:?} in\n{stderr}");
+    assert!(
+        stderr.contains(&format!("case.toml:{location}\n")),
+        "no case.toml:{location} in\n{stderr}"
+    );
+    // The caret line: as many `^` as `underlined` has characters, under its first one.
+    let (line, column) = location.split_once(':').unwrap();
+    let (line, column): (usize, usize) = (line.parse().unwrap(), column.parse().unwrap());
+    let source_line = text.lines().nth(line - 1).unwrap();
+    let at: String = source_line
+        .chars()
+        .skip(column - 1)
+        .take(underlined.chars().count())
+        .collect();
+    assert_eq!(at, underlined, "column {column} of {source_line:?}");
+    let carets = format!(" {}", "^".repeat(underlined.chars().count()));
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains(&carets) && !l.contains(&format!("{carets}^"))),
+        "no {carets:?} in\n{stderr}"
+    );
+}
+
+#[test]
+fn carets_point_at_the_source_after_escapes() {
+    let good = scenario("true", "\"p\"");
+    let with = |probability: &str| good.replace("probability = \"p\"", probability);
+    // A two-byte escape before two-byte characters: the caret on the first `é`, not inside it.
+    assert_caret(
+        &with(r#"probability = "a\néé""#),
+        "23:19",
+        "unexpected character `é`",
+        "é",
+    );
+    assert_caret(
+        &with(r#"probability = "\u0070 + zzz""#),
+        "23:25",
+        "unknown name `zzz`",
+        "zzz",
+    );
+    assert_caret(
+        &with(r#"probability = "\"p\" + zzz""#),
+        "23:16",
+        "unexpected character `\"`",
+        "\\\"",
+    );
+    assert_caret(
+        &with("probability = \"\"\"\np + \\\n    zzz\"\"\""),
+        "25:5",
+        "unknown name `zzz`",
+        "zzz",
+    );
+    assert_caret(
+        &with("probability = '''\np +\n  zzz'''"),
+        "25:3",
+        "unknown name `zzz`",
+        "zzz",
+    );
+    assert_caret(
+        &with("probability = 'p + \\zzz'"),
+        "23:20",
+        "unexpected character `\\`",
+        "\\",
+    );
+    let effect = good.replace("\"rok.vigilance += 1\"", r#""rok.vigilance += \u0031 + zzz""#);
+    assert_caret(&effect, "25:39", "unknown name `zzz`", "zzz");
+}
