@@ -363,18 +363,16 @@ fn eval_lanes(code: &[Node], node: u32, slots: &[Lanes], out: &mut Lanes) {
         Node::Div(a, b) => binary!(a, b, |x, y| x / y),
         Node::And(a, b) => binary!(a, b, |x, y| truth(x != 0.0 && y != 0.0)),
         Node::Or(a, b) => binary!(a, b, |x, y| truth(x != 0.0 || y != 0.0)),
-        Node::Min(a, b) => binary!(a, b, |x, y| x.min(y)),
-        Node::Max(a, b) => binary!(a, b, |x, y| x.max(y)),
+        Node::Min(a, b) => binary!(a, b, |x, y| min_of(x, y)),
+        Node::Max(a, b) => binary!(a, b, |x, y| max_of(x, y)),
         Node::Clamp(x, lo, hi) => {
             eval_lanes(code, x, slots, out);
-            let mut bound = [0.0; LANES];
-            eval_lanes(code, lo, slots, &mut bound);
-            for (x, &lo) in out.iter_mut().zip(&bound) {
-                *x = x.max(lo);
-            }
-            eval_lanes(code, hi, slots, &mut bound);
-            for (x, &hi) in out.iter_mut().zip(&bound) {
-                *x = x.min(hi);
+            let mut low = [0.0; LANES];
+            let mut high = [0.0; LANES];
+            eval_lanes(code, lo, slots, &mut low);
+            eval_lanes(code, hi, slots, &mut high);
+            for ((x, &lo), &hi) in out.iter_mut().zip(&low).zip(&high) {
+                *x = clamp_of(*x, lo, hi);
             }
         }
     }
@@ -400,9 +398,9 @@ fn eval_inner(code: &[Node], node: u32, slots: &impl Slots) -> f64 {
         Node::Div(a, b) => eval!(a) / eval!(b),
         Node::And(a, b) => truth(eval!(a) != 0.0 && eval!(b) != 0.0),
         Node::Or(a, b) => truth(eval!(a) != 0.0 || eval!(b) != 0.0),
-        Node::Min(a, b) => eval!(a).min(eval!(b)),
-        Node::Max(a, b) => eval!(a).max(eval!(b)),
-        Node::Clamp(x, lo, hi) => eval!(x).max(eval!(lo)).min(eval!(hi)),
+        Node::Min(a, b) => min_of(eval!(a), eval!(b)),
+        Node::Max(a, b) => max_of(eval!(a), eval!(b)),
+        Node::Clamp(x, lo, hi) => clamp_of(eval!(x), eval!(lo), eval!(hi)),
     }
 }
 
@@ -521,6 +519,40 @@ fn affine(op: Op, left: Node, right: Node, code: &[Node]) -> Option<Node> {
         _ => return None,
     };
     Some(Node::Affine(slot, a, b))
+}
+
+/// The value of postfix code that reads no slot, which is then the same in every run.
+fn constant_value(ops: &[Op]) -> Option<f64> {
+    if ops.iter().any(|op| matches!(op, Op::Load(_))) {
+        return None;
+    }
+    let mut code = Vec::new();
+    let root = lower(ops, &mut code);
+    Some(Program { root }.eval(&code, &[]))
+}
+
+/// `min(a, b)`: NaN if either is, where `f64::min` would drop it, so that a NaN stops the run
+/// wherever it arises.
+#[inline]
+fn min_of(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
+}
+
+/// `max(a, b)`, NaN if either is.
+#[inline]
+fn max_of(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+}
+
+/// `clamp(x, lo, hi)`: NaN if any of them is, or if `lo > hi` (no value lies between them); the
+/// run then stops as it does for any NaN.
+#[inline]
+fn clamp_of(x: f64, lo: f64, hi: f64) -> f64 {
+    if x.is_nan() || lo.is_nan() || hi.is_nan() || lo > hi {
+        f64::NAN
+    } else {
+        x.max(lo).min(hi)
+    }
 }
 
 #[inline]
@@ -1707,6 +1739,7 @@ impl<'a> Compiler<'a> {
         }
         let mut code = Vec::new();
         let mut ok = true;
+        let mut constants = Vec::new();
         for arg in args {
             let arg_span = arg.span.clone();
             match self.typed(arg) {
@@ -1714,12 +1747,31 @@ impl<'a> Compiler<'a> {
                     ok &= self
                         .expect_type(&typed, Ty::Num, arg_span, &format!("`{name}`"))
                         .is_some();
+                    constants.push(constant_value(&typed.code));
                     code.extend(typed.code);
                 }
                 None => ok = false,
             }
         }
         if !ok {
+            return None;
+        }
+        if let (Op::Clamp, [_, Some(lo), Some(hi)]) = (op, constants.as_slice())
+            && (lo.is_nan() || hi.is_nan() || lo > hi)
+        {
+            let (message, label) = if lo.is_nan() || hi.is_nan() {
+                ("`clamp` has a bound that is not a number (NaN)".to_string(), "NaN")
+            } else {
+                (
+                    format!("`clamp` has its lower bound {lo} above its upper bound {hi}"),
+                    "lo > hi",
+                )
+            };
+            self.error(
+                Diagnostic::new(message, args[1].span.start..args[2].span.end)
+                    .label(label)
+                    .help("write `clamp(x, lo, hi)` with lo <= hi"),
+            );
             return None;
         }
         code.push(op);
@@ -2188,6 +2240,35 @@ mod tests {
         assert_eq!(logic.eval(&code, &[1.0]), 1.0);
     }
 
+    #[test]
+    fn functions_propagate_nan_and_clamp_refuses_crossed_bounds() {
+        let mut code = Vec::new();
+        let mut eval = |ops: &[Op], x: f64| {
+            let program = Program {
+                root: lower(ops, &mut code),
+            };
+            program.eval(&code, &[x])
+        };
+        let nan = f64::NAN;
+        assert!(eval(&[Op::Const(1.0), Op::Load(0), Op::Min], nan).is_nan());
+        assert!(eval(&[Op::Load(0), Op::Const(1.0), Op::Max], nan).is_nan());
+        assert!(eval(&[Op::Load(0), Op::Const(0.0), Op::Const(1.0), Op::Clamp], nan).is_nan());
+        assert!(eval(&[Op::Const(0.5), Op::Load(0), Op::Const(1.0), Op::Clamp], nan).is_nan());
+        // lo > hi: no value lies between them.
+        assert!(eval(&[Op::Const(0.5), Op::Load(0), Op::Const(0.0), Op::Clamp], 1.0).is_nan());
+        assert_eq!(
+            eval(&[Op::Load(0), Op::Const(0.0), Op::Const(1.0), Op::Clamp], 2.0),
+            1.0
+        );
+        assert_eq!(
+            eval(&[Op::Load(0), Op::Const(1.0), Op::Const(1.0), Op::Clamp], -2.0),
+            1.0
+        );
+        assert_eq!(eval(&[Op::Load(0), Op::Const(1.0), Op::Min], -2.0), -2.0);
+        assert_eq!(constant_value(&[Op::Const(1.0), Op::Neg]), Some(-1.0));
+        assert_eq!(constant_value(&[Op::Load(0), Op::Neg]), None);
+    }
+
     /// `lanes_in` (AVX2 on this processor, if it has it) agrees with its portable form, which a
     /// processor without AVX2 runs, NaN and infinities included.
     #[test]
@@ -2263,6 +2344,8 @@ mod tests {
             vec![Load(0), Load(1), Max],
             vec![Load(0), Load(1), Const(1.0), Clamp],
             vec![Load(0), Const(-1.0), Load(1), Clamp],
+            vec![Const(0.5), Load(0), Load(1), Clamp],
+            vec![Const(1.0), Load(0), Min],
             vec![Const(0.5), Const(0.25), Load(0), Mul, Add],
             vec![Load(0), Load(1), And],
             vec![Load(0), Load(1), Or, Not],

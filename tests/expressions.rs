@@ -185,3 +185,70 @@ fn carets_point_at_the_source_after_escapes() {
     let effect = good.replace("\"rok.vigilance += 1\"", r#""rok.vigilance += \u0031 + zzz""#);
     assert_caret(&effect, "25:39", "unknown name `zzz`", "zzz");
 }
+
+/// `sim run` (lockstep) and `sim trace` (run by run) both stop with exit 3 and the same
+/// message for the run they share, naming scenario, run, step and trigger.
+#[track_caller]
+fn assert_stops_in_both_engines(when: &str, probability: &str, effect: &str, what: &str) {
+    let ws = Workspace::new();
+    let text = scenario(when, probability).replace("\"rok.vigilance += 1\"", effect);
+    let file = ws.file("case.toml", &text);
+    let run = sim()
+        .args(["run", "--runs", "200", "--out"])
+        .arg(ws.out())
+        .arg(&file)
+        .output()
+        .unwrap();
+    let run_stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(3), "{probability} / {effect}:\n{run_stderr}");
+    let first = run_stderr.lines().next().unwrap();
+    assert!(
+        first.contains("scenario `case`, run ") && first.contains(", step ") && first.contains("trigger `alarm`"),
+        "{first}"
+    );
+    assert!(first.contains(what), "no {what:?} in {first}");
+    assert!(!ws.out().exists(), "output written despite the error");
+    let run_index = first.split("run ").nth(1).unwrap().split(',').next().unwrap();
+    let trace = sim().args(["trace", "--run", run_index]).arg(&file).output().unwrap();
+    let trace_stderr = String::from_utf8_lossy(&trace.stderr);
+    assert_eq!(trace.status.code(), Some(3), "{trace_stderr}");
+    assert_eq!(trace_stderr.lines().next(), Some(first), "the engines disagree");
+}
+
+#[test]
+fn nan_from_any_function_stops_the_run_in_both_engines() {
+    let effect = "\"rok.vigilance += 1\"";
+    for probability in [
+        "\"min(1, p / 0 * 0)\"",
+        "\"max(0, 0 / 0)\"",
+        "\"clamp(0 / 0, 0, 1)\"",
+        "\"clamp(p, 0, p / 0 * 0)\"",
+        "\"abs(p - p / 0 * 0)\"",
+        // Bounds that cross at run time: the vigilance starts at 1.
+        "\"clamp(p, rok.vigilance - 1, 0.5)\"",
+        "\"clamp(p, rok.vigilance, 0.5)\"",
+    ] {
+        assert_stops_in_both_engines("true", probability, effect, "probability NaN");
+    }
+    assert_stops_in_both_engines("true", "\"p\"", "\"rok.vigilance = min(2, 0 / 0)\"", "computed NaN");
+}
+
+#[test]
+fn clamp_with_constant_crossed_bounds_is_refused_at_check() {
+    let ws = Workspace::new();
+    let file = ws.file("case.toml", &scenario("true", "\"clamp(p, 1, -(1))\""));
+    let check = sim().arg("check").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("case.toml:23:25"), "{stderr}");
+    assert!(stderr.contains("lower bound 1 above its upper bound -1"), "{stderr}");
+    assert!(stderr.contains("^^^^^^^"), "{stderr}");
+    let file = ws.file("case.toml", &scenario("true", "\"clamp(p, 0, 0 / 0)\""));
+    let check = sim().arg("check").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(check.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("a bound that is not a number"), "{stderr}");
+    // Equal bounds are fine: the value is then that bound.
+    let file = ws.file("case.toml", &scenario("true", "\"clamp(p, 0.5, 0.5)\""));
+    sim().arg("check").arg(&file).assert().success();
+}
