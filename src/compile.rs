@@ -50,6 +50,8 @@ pub enum Op {
     Max,
     Abs,
     Clamp,
+    /// `if(cond, a, b)`: pops `b`, `a`, `cond`.
+    If,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,6 +134,8 @@ pub enum Node {
     Min(u32, u32),
     Max(u32, u32),
     Clamp(u32, u32, u32),
+    /// `if(cond, a, b)`: only the branch the condition picks is evaluated, except over lanes.
+    If(u32, u32, u32),
 }
 
 /// A compiled expression: the index of its root in [`Model::code`].
@@ -164,7 +168,7 @@ impl Program {
                 child(a);
                 child(b);
             }
-            Node::Clamp(a, b, c) => {
+            Node::Clamp(a, b, c) | Node::If(a, b, c) => {
                 child(a);
                 child(b);
                 child(c);
@@ -302,6 +306,10 @@ fn eval_mask(code: &[Node], node: u32, slots: &[Lanes]) -> u64 {
         Node::Not(a) => !eval_mask(code, a, slots),
         Node::And(a, b) => eval_mask(code, a, slots) & eval_mask(code, b, slots),
         Node::Or(a, b) => eval_mask(code, a, slots) | eval_mask(code, b, slots),
+        Node::If(c, a, b) => {
+            let holds = eval_mask(code, c, slots);
+            (holds & eval_mask(code, a, slots)) | (!holds & eval_mask(code, b, slots))
+        }
         _ => {
             let mut values = [0.0; LANES];
             eval_lanes(code, node, slots, &mut values);
@@ -375,6 +383,20 @@ fn eval_lanes(code: &[Node], node: u32, slots: &[Lanes], out: &mut Lanes) {
                 *x = clamp_of(*x, lo, hi);
             }
         }
+        Node::If(c, a, b) => {
+            // Both branches in every lane, then a select: an untaken branch's value (NaN
+            // included) is dropped, as the run-by-run evaluation never computes it.
+            let mut holds = [0.0; LANES];
+            let mut otherwise = [0.0; LANES];
+            eval_lanes(code, c, slots, &mut holds);
+            eval_lanes(code, a, slots, out);
+            eval_lanes(code, b, slots, &mut otherwise);
+            for ((x, &holds), &otherwise) in out.iter_mut().zip(&holds).zip(&otherwise) {
+                if holds == 0.0 {
+                    *x = otherwise;
+                }
+            }
+        }
     }
 }
 
@@ -401,6 +423,13 @@ fn eval_inner(code: &[Node], node: u32, slots: &impl Slots) -> f64 {
         Node::Min(a, b) => min_of(eval!(a), eval!(b)),
         Node::Max(a, b) => max_of(eval!(a), eval!(b)),
         Node::Clamp(x, lo, hi) => clamp_of(eval!(x), eval!(lo), eval!(hi)),
+        Node::If(c, a, b) => {
+            if eval!(c) != 0.0 {
+                eval!(a)
+            } else {
+                eval!(b)
+            }
+        }
     }
 }
 
@@ -444,11 +473,15 @@ fn lower(ops: &[Op], code: &mut Vec<Node>) -> u32 {
                     _ => Node::Abs(a),
                 }
             }
-            Op::Clamp => {
-                let hi = stack.pop().expect("balanced");
-                let lo = stack.pop().expect("balanced");
-                let x = stack.pop().expect("balanced");
-                Node::Clamp(x, lo, hi)
+            Op::Clamp | Op::If => {
+                let third = stack.pop().expect("balanced");
+                let second = stack.pop().expect("balanced");
+                let first = stack.pop().expect("balanced");
+                if *op == Op::If {
+                    Node::If(first, second, third)
+                } else {
+                    Node::Clamp(first, second, third)
+                }
             }
             binary => {
                 let b = stack.pop().expect("balanced");
@@ -708,6 +741,9 @@ struct Compiler<'a> {
     triggers: Vec<String>,
     trigger_slots: HashMap<String, (u32, u32, u32)>,
     code: Vec<Node>,
+    /// The enumeration an effect assigns to, while its value is checked: what
+    /// `if(c, 'a', 'b')`, two quoted levels, means.
+    assigned_enum: Option<Ty>,
 }
 
 impl<'a> Compiler<'a> {
@@ -721,6 +757,7 @@ impl<'a> Compiler<'a> {
             triggers: Vec::new(),
             trigger_slots: HashMap::new(),
             code: Vec::new(),
+            assigned_enum: None,
         }
     }
 
@@ -1713,6 +1750,9 @@ impl<'a> Compiler<'a> {
     }
 
     fn call(&mut self, name: &str, args: &[Expr], span: Range<usize>) -> Option<Typed> {
+        if name == "if" {
+            return self.conditional(args, span);
+        }
         let (arity, op) = match name {
             "min" => (2, Op::Min),
             "max" => (2, Op::Max),
@@ -1721,7 +1761,7 @@ impl<'a> Compiler<'a> {
             _ => {
                 self.error(
                     Diagnostic::new(format!("unknown function `{name}`"), span)
-                        .suggest(name, ["min", "max", "abs", "clamp"]),
+                        .suggest(name, ["min", "max", "abs", "clamp", "if"]),
                 );
                 return None;
             }
@@ -1777,6 +1817,71 @@ impl<'a> Compiler<'a> {
         code.push(op);
         Some(Typed {
             ty: Ty::Num,
+            code,
+            level: None,
+        })
+    }
+
+    /// `if(cond, a, b)`: `cond` a boolean, `a` and `b` of one type, which is the result's. A
+    /// quoted level takes its enumeration from the other branch.
+    fn conditional(&mut self, args: &[Expr], span: Range<usize>) -> Option<Typed> {
+        let [cond, yes, no] = args else {
+            self.error(
+                Diagnostic::new(format!("`if` takes 3 arguments, found {}", args.len()), span)
+                    .help("write `if(condition, value if true, value if false)`"),
+            );
+            return None;
+        };
+        let typed = [self.typed(cond), self.typed(yes), self.typed(no)];
+        let [Some(c), Some(mut a), Some(mut b)] = typed else {
+            return None;
+        };
+        self.expect_type(&c, Ty::Bool, cond.span.clone(), "the condition of `if`")?;
+        if a.ty == Ty::Level
+            && b.ty == Ty::Level
+            && let Some(assigned) = self.assigned_enum
+        {
+            self.resolve_level(&mut a, assigned, yes.span.clone(), span.clone())?;
+            self.resolve_level(&mut b, assigned, no.span.clone(), span)?;
+        } else if a.ty == Ty::Level && b.ty == Ty::Level {
+            self.error(
+                Diagnostic::new(
+                    "both branches of `if` are quoted levels, so their enumeration is unknown",
+                    yes.span.start..no.span.end,
+                )
+                .label("two level literals")
+                .help("only an effect on an enumeration gives two quoted levels their enumeration; elsewhere compare inside the branches, e.g. `if(c, rok.arms == 'lethal', rok.arms == 'none')`"),
+            );
+            return None;
+        }
+        // A level with a non-enumeration beside it is a type mismatch, reported below.
+        if a.ty == Ty::Level && matches!(b.ty, Ty::Enum(_)) {
+            self.resolve_level(&mut a, b.ty, yes.span.clone(), no.span.clone())?;
+        }
+        if b.ty == Ty::Level && matches!(a.ty, Ty::Enum(_)) {
+            self.resolve_level(&mut b, a.ty, no.span.clone(), yes.span.clone())?;
+        }
+        if a.ty != b.ty {
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "the branches of `if` differ in type: {} and {}",
+                        self.describe(a.ty),
+                        self.describe(b.ty)
+                    ),
+                    yes.span.start..no.span.end,
+                )
+                .label("mismatched types")
+                .help("both branches must be numbers, both booleans, or both of one enumeration"),
+            );
+            return None;
+        }
+        let mut code = c.code;
+        code.extend(a.code);
+        code.extend(b.code);
+        code.push(Op::If);
+        Some(Typed {
+            ty: a.ty,
             code,
             level: None,
         })
@@ -1919,7 +2024,9 @@ impl<'a> Compiler<'a> {
         let target_span = map.span(&parsed.target_span);
         let value_span = parsed.value.span.clone();
         let target = self.target(&parsed.target, target_span.clone());
+        self.assigned_enum = target.as_ref().map(|t| t.ty).filter(|ty| matches!(ty, Ty::Enum(_)));
         let value = self.typed(&parsed.value);
+        self.assigned_enum = None;
         let (target, mut value) = (target?, value?);
         let round = matches!(target.ty, Ty::Enum(_));
         let wanted = match (target.ty, parsed.op) {
@@ -2004,7 +2111,7 @@ fn invalid_variable(slot: u32) -> (f64, VarSlot, Vec<String>) {
     (0.0, var, Vec::new())
 }
 
-const RESERVED: [&str; 11] = [
+const RESERVED: [&str; 12] = [
     "t",
     "escalation",
     "fired",
@@ -2016,6 +2123,7 @@ const RESERVED: [&str; 11] = [
     "max",
     "abs",
     "clamp",
+    "if",
 ];
 
 impl Distribution {
@@ -2346,6 +2454,23 @@ mod tests {
             vec![Load(0), Const(-1.0), Load(1), Clamp],
             vec![Const(0.5), Load(0), Load(1), Clamp],
             vec![Const(1.0), Load(0), Min],
+            // `if(x > 0.5, x, y)`, `if(x >= 0, 1 / y, x)` (NaN or infinity in the untaken
+            // branch) and `if(x > 0, y < 1, y == 0)` (a condition, through masks).
+            vec![Load(0), Const(0.5), Gt, Load(0), Load(1), If],
+            vec![Load(0), Const(0.0), Ge, Const(1.0), Load(1), Div, Load(0), If],
+            vec![
+                Load(0),
+                Const(0.0),
+                Gt,
+                Load(1),
+                Const(1.0),
+                Lt,
+                Load(1),
+                Const(0.0),
+                Eq,
+                If,
+            ],
+            vec![Load(0), Load(1), Load(0), If, Not],
             vec![Const(0.5), Const(0.25), Load(0), Mul, Add],
             vec![Load(0), Load(1), And],
             vec![Load(0), Load(1), Or, Not],

@@ -252,3 +252,87 @@ fn clamp_with_constant_crossed_bounds_is_refused_at_check() {
     let file = ws.file("case.toml", &scenario("true", "\"clamp(p, 0.5, 0.5)\""));
     sim().arg("check").arg(&file).assert().success();
 }
+
+#[test]
+fn conditional_expressions_run_alike_in_both_engines() {
+    let ws = Workspace::new();
+    let text = scenario("\"if(escalation == 'clash', false, true)\"", "\"if(t >= 3, 1, 0)\"").replace(
+        "\"escalation += 1\"",
+        "\"escalation = if(rok.vigilance >= 3, 'clash', 'tense')\"",
+    );
+    let file = ws.file("case.toml", &text);
+    let summary = ws.run(&file, 200, 1);
+    let tables = &summary.tables;
+    let fired: Vec<u64> = tables.trigger_fired_by[0].points.iter().map(|e| e.count).collect();
+    assert_eq!(fired, [0, 0, 0, 200, 200, 200, 200], "fires from step 3 on");
+    let at = |level: usize, t: usize| tables.level_distribution[level].points[t].count;
+    assert_eq!(
+        (at(1, 3), at(2, 4), at(2, 6)),
+        (200, 200, 200),
+        "tense at 3, clash from 4"
+    );
+    // The run-by-run engine: the same steps, and no firing once at `clash`.
+    let trace = sim().args(["trace", "--run", "7"]).arg(&file).output().unwrap();
+    let stdout = String::from_utf8_lossy(&trace.stdout);
+    assert!(trace.status.success(), "{stdout}");
+    assert!(!stdout.contains("(step 2)") && !stdout.contains("(step 5)"), "{stdout}");
+    assert!(
+        stdout.contains("(step 3)") && stdout.contains("calm -> tense"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("(step 4)") && stdout.contains("tense -> clash"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn conditional_expressions_are_type_checked() {
+    let good = scenario("true", "\"p\"");
+    let with = |probability: &str| good.replace("probability = \"p\"", probability);
+    assert_caret(
+        &with(r#"probability = "if(p, 1, 0)""#),
+        "23:19",
+        "the condition of `if` needs a boolean, but this is a number",
+        "p",
+    );
+    assert_caret(
+        &with(r#"probability = "if(t > 2, p, t > 3)""#),
+        "23:26",
+        "the branches of `if` differ in type: a number and a boolean",
+        "p, t > 3",
+    );
+    assert_caret(
+        &with(r#"probability = "if(t > 2, 'calm', 1)""#),
+        "23:26",
+        "differ in type: a level literal and a number",
+        "'calm', 1",
+    );
+    assert_caret(
+        &with(r#"probability = "if(t > 2, p)""#),
+        "23:16",
+        "`if` takes 3 arguments, found 2",
+        "if(t > 2, p)",
+    );
+    assert_caret(
+        &good.replace("when = true", r#"when = "escalation == if(t > 2, 'calm', 'tense')""#),
+        "22:33",
+        "both branches of `if` are quoted levels",
+        "'calm', 'tense'",
+    );
+    assert_caret(
+        &good.replace("when = true", r#"when = "if(t > 2, escalation, 'clam') == 'calm'""#),
+        "22:31",
+        "`'clam'` is not a level",
+        "'clam'",
+    );
+    assert_caret(
+        &with(r#"probability = "if(t > 2, p, 0)""#).replace(
+            "\"rok.vigilance += 1\"",
+            "\"rok.vigilance = if(t > 2, 'calm', 'tense')\"",
+        ),
+        "25:39",
+        "both branches of `if` are quoted levels",
+        "'calm', 'tense'",
+    );
+}
