@@ -741,8 +741,8 @@ struct Compiler<'a> {
     triggers: Vec<String>,
     trigger_slots: HashMap<String, (u32, u32, u32)>,
     code: Vec<Node>,
-    /// The enumeration an effect assigns to, while its value is checked: what
-    /// `if(c, 'a', 'b')`, two quoted levels, means.
+    /// The enumeration an effect assigns to, for the next [`Compiler::typed`] call only: what
+    /// `if(c, 'a', 'b')`, two quoted levels, means as an effect's value.
     assigned_enum: Option<Ty>,
 }
 
@@ -1581,6 +1581,13 @@ impl<'a> Compiler<'a> {
 
     /// Type-checks `e`, whose spans are global (see [`Expr::map_spans`]), into postfix code.
     fn typed(&mut self, e: &Expr) -> Option<Typed> {
+        // The assigned enumeration is for the value itself and its `if` branches only.
+        let assigned = self.assigned_enum.take();
+        if let ExprKind::Call(name, args) = &e.kind
+            && name == "if"
+        {
+            return self.conditional(args, e.span.clone(), assigned);
+        }
         let span = e.span.clone();
         let leaf = |ty, op| {
             Some(Typed {
@@ -1750,9 +1757,6 @@ impl<'a> Compiler<'a> {
     }
 
     fn call(&mut self, name: &str, args: &[Expr], span: Range<usize>) -> Option<Typed> {
-        if name == "if" {
-            return self.conditional(args, span);
-        }
         let (arity, op) = match name {
             "min" => (2, Op::Min),
             "max" => (2, Op::Max),
@@ -1823,8 +1827,9 @@ impl<'a> Compiler<'a> {
     }
 
     /// `if(cond, a, b)`: `cond` a boolean, `a` and `b` of one type, which is the result's. A
-    /// quoted level takes its enumeration from the other branch.
-    fn conditional(&mut self, args: &[Expr], span: Range<usize>) -> Option<Typed> {
+    /// quoted level takes its enumeration from the other branch, or, when both are quoted
+    /// levels, from `assigned`, the enumeration an effect assigns the result to.
+    fn conditional(&mut self, args: &[Expr], span: Range<usize>, assigned: Option<Ty>) -> Option<Typed> {
         let [cond, yes, no] = args else {
             self.error(
                 Diagnostic::new(format!("`if` takes 3 arguments, found {}", args.len()), span)
@@ -1832,14 +1837,19 @@ impl<'a> Compiler<'a> {
             );
             return None;
         };
-        let typed = [self.typed(cond), self.typed(yes), self.typed(no)];
+        let c = self.typed(cond);
+        self.assigned_enum = assigned;
+        let a = self.typed(yes);
+        self.assigned_enum = assigned;
+        let b = self.typed(no);
+        let typed = [c, a, b];
         let [Some(c), Some(mut a), Some(mut b)] = typed else {
             return None;
         };
         self.expect_type(&c, Ty::Bool, cond.span.clone(), "the condition of `if`")?;
         if a.ty == Ty::Level
             && b.ty == Ty::Level
-            && let Some(assigned) = self.assigned_enum
+            && let Some(assigned) = assigned
         {
             self.resolve_level(&mut a, assigned, yes.span.clone(), span.clone())?;
             self.resolve_level(&mut b, assigned, no.span.clone(), span)?;
@@ -2026,7 +2036,6 @@ impl<'a> Compiler<'a> {
         let target = self.target(&parsed.target, target_span.clone());
         self.assigned_enum = target.as_ref().map(|t| t.ty).filter(|ty| matches!(ty, Ty::Enum(_)));
         let value = self.typed(&parsed.value);
-        self.assigned_enum = None;
         let (target, mut value) = (target?, value?);
         let round = matches!(target.ty, Ty::Enum(_));
         let wanted = match (target.ty, parsed.op) {

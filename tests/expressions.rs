@@ -335,4 +335,16 @@ fn conditional_expressions_are_type_checked() {
         "both branches of `if` are quoted levels",
         "'calm', 'tense'",
     );
+    // An effect on an enumeration gives two quoted levels theirs, through nested branches, but
+    // not to a comparison inside its value.
+    let effect = |value: &str| good.replace("\"escalation += 1\"", &format!("\"escalation = {value}\""));
+    let ws = Workspace::new();
+    let nested = effect("if(t > 4, (if(rok.vigilance >= 3, 'clash', 'tense')), 'calm')");
+    sim().arg("check").arg(ws.file("case.toml", &nested)).assert().success();
+    assert_caret(
+        &effect("if(if(t > 2, 'calm', 'tense') == escalation, 'clash', 'calm')"),
+        "25:61",
+        "both branches of `if` are quoted levels",
+        "'calm', 'tense'",
+    );
 }
