@@ -12,7 +12,7 @@ use std::ops::Range;
 use toml::Spanned;
 
 use crate::aggregate::{ActorInfo, OutcomeInfo, ParamInfo, ScenarioInfo, TriggerInfo};
-use crate::diagnostic::{Diagnostic, ScenarioError, Sources};
+use crate::diagnostic::{Diagnostic, ScenarioError, Sources, StringMap};
 use crate::expr::{self, AssignOp, BinaryOp, Expr, ExprKind, UnaryOp};
 use crate::load::{ExprSource, Literal, LoadedScenario, RawDelay, RawParam, RawRepeat, RawVar};
 use crate::rng;
@@ -20,9 +20,6 @@ use crate::rng;
 /// `since.X` before X has ever fired: larger than any horizon, so `since.X > n` holds.
 pub const NEVER_FIRED_SINCE: f64 = 1_000_000.0;
 pub const MAX_STEPS: usize = 10_000;
-/// Deepest nesting an expression may have; deeper ones are refused at compile time (evaluation
-/// recurses over the tree).
-pub const MAX_STACK: usize = 32;
 const DEFAULT_RUNS: u64 = 10_000;
 
 // Model limits (docs/scenario-format.md, "Limits"). They keep what `check` accepts within a
@@ -75,6 +72,8 @@ pub enum Op {
     Max,
     Abs,
     Clamp,
+    /// `if(cond, a, b)`: pops `b`, `a`, `cond`.
+    If,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +156,8 @@ pub enum Node {
     Min(u32, u32),
     Max(u32, u32),
     Clamp(u32, u32, u32),
+    /// `if(cond, a, b)`: only the branch the condition picks is evaluated, except over lanes.
+    If(u32, u32, u32),
 }
 
 /// A compiled expression: the index of its root in [`Model::code`].
@@ -189,7 +190,7 @@ impl Program {
                 child(a);
                 child(b);
             }
-            Node::Clamp(a, b, c) => {
+            Node::Clamp(a, b, c) | Node::If(a, b, c) => {
                 child(a);
                 child(b);
                 child(c);
@@ -327,6 +328,10 @@ fn eval_mask(code: &[Node], node: u32, slots: &[Lanes]) -> u64 {
         Node::Not(a) => !eval_mask(code, a, slots),
         Node::And(a, b) => eval_mask(code, a, slots) & eval_mask(code, b, slots),
         Node::Or(a, b) => eval_mask(code, a, slots) | eval_mask(code, b, slots),
+        Node::If(c, a, b) => {
+            let holds = eval_mask(code, c, slots);
+            (holds & eval_mask(code, a, slots)) | (!holds & eval_mask(code, b, slots))
+        }
         _ => {
             let mut values = [0.0; LANES];
             eval_lanes(code, node, slots, &mut values);
@@ -388,18 +393,30 @@ fn eval_lanes(code: &[Node], node: u32, slots: &[Lanes], out: &mut Lanes) {
         Node::Div(a, b) => binary!(a, b, |x, y| x / y),
         Node::And(a, b) => binary!(a, b, |x, y| truth(x != 0.0 && y != 0.0)),
         Node::Or(a, b) => binary!(a, b, |x, y| truth(x != 0.0 || y != 0.0)),
-        Node::Min(a, b) => binary!(a, b, |x, y| x.min(y)),
-        Node::Max(a, b) => binary!(a, b, |x, y| x.max(y)),
+        Node::Min(a, b) => binary!(a, b, |x, y| min_of(x, y)),
+        Node::Max(a, b) => binary!(a, b, |x, y| max_of(x, y)),
         Node::Clamp(x, lo, hi) => {
             eval_lanes(code, x, slots, out);
-            let mut bound = [0.0; LANES];
-            eval_lanes(code, lo, slots, &mut bound);
-            for (x, &lo) in out.iter_mut().zip(&bound) {
-                *x = x.max(lo);
+            let mut low = [0.0; LANES];
+            let mut high = [0.0; LANES];
+            eval_lanes(code, lo, slots, &mut low);
+            eval_lanes(code, hi, slots, &mut high);
+            for ((x, &lo), &hi) in out.iter_mut().zip(&low).zip(&high) {
+                *x = clamp_of(*x, lo, hi);
             }
-            eval_lanes(code, hi, slots, &mut bound);
-            for (x, &hi) in out.iter_mut().zip(&bound) {
-                *x = x.min(hi);
+        }
+        Node::If(c, a, b) => {
+            // Both branches in every lane, then a select: an untaken branch's value (NaN
+            // included) is dropped, as the run-by-run evaluation never computes it.
+            let mut holds = [0.0; LANES];
+            let mut otherwise = [0.0; LANES];
+            eval_lanes(code, c, slots, &mut holds);
+            eval_lanes(code, a, slots, out);
+            eval_lanes(code, b, slots, &mut otherwise);
+            for ((x, &holds), &otherwise) in out.iter_mut().zip(&holds).zip(&otherwise) {
+                if holds == 0.0 {
+                    *x = otherwise;
+                }
             }
         }
     }
@@ -425,9 +442,16 @@ fn eval_inner(code: &[Node], node: u32, slots: &impl Slots) -> f64 {
         Node::Div(a, b) => eval!(a) / eval!(b),
         Node::And(a, b) => truth(eval!(a) != 0.0 && eval!(b) != 0.0),
         Node::Or(a, b) => truth(eval!(a) != 0.0 || eval!(b) != 0.0),
-        Node::Min(a, b) => eval!(a).min(eval!(b)),
-        Node::Max(a, b) => eval!(a).max(eval!(b)),
-        Node::Clamp(x, lo, hi) => eval!(x).max(eval!(lo)).min(eval!(hi)),
+        Node::Min(a, b) => min_of(eval!(a), eval!(b)),
+        Node::Max(a, b) => max_of(eval!(a), eval!(b)),
+        Node::Clamp(x, lo, hi) => clamp_of(eval!(x), eval!(lo), eval!(hi)),
+        Node::If(c, a, b) => {
+            if eval!(c) != 0.0 {
+                eval!(a)
+            } else {
+                eval!(b)
+            }
+        }
     }
 }
 
@@ -471,11 +495,15 @@ fn lower(ops: &[Op], code: &mut Vec<Node>) -> u32 {
                     _ => Node::Abs(a),
                 }
             }
-            Op::Clamp => {
-                let hi = stack.pop().expect("balanced");
-                let lo = stack.pop().expect("balanced");
-                let x = stack.pop().expect("balanced");
-                Node::Clamp(x, lo, hi)
+            Op::Clamp | Op::If => {
+                let third = stack.pop().expect("balanced");
+                let second = stack.pop().expect("balanced");
+                let first = stack.pop().expect("balanced");
+                if *op == Op::If {
+                    Node::If(first, second, third)
+                } else {
+                    Node::Clamp(first, second, third)
+                }
             }
             binary => {
                 let b = stack.pop().expect("balanced");
@@ -546,6 +574,40 @@ fn affine(op: Op, left: Node, right: Node, code: &[Node]) -> Option<Node> {
         _ => return None,
     };
     Some(Node::Affine(slot, a, b))
+}
+
+/// The value of postfix code that reads no slot, which is then the same in every run.
+fn constant_value(ops: &[Op]) -> Option<f64> {
+    if ops.iter().any(|op| matches!(op, Op::Load(_))) {
+        return None;
+    }
+    let mut code = Vec::new();
+    let root = lower(ops, &mut code);
+    Some(Program { root }.eval(&code, &[]))
+}
+
+/// `min(a, b)`: NaN if either is, where `f64::min` would drop it, so that a NaN stops the run
+/// wherever it arises.
+#[inline]
+fn min_of(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() { f64::NAN } else { a.min(b) }
+}
+
+/// `max(a, b)`, NaN if either is.
+#[inline]
+fn max_of(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() { f64::NAN } else { a.max(b) }
+}
+
+/// `clamp(x, lo, hi)`: NaN if any of them is, or if `lo > hi` (no value lies between them); the
+/// run then stops as it does for any NaN.
+#[inline]
+fn clamp_of(x: f64, lo: f64, hi: f64) -> f64 {
+    if x.is_nan() || lo.is_nan() || hi.is_nan() || lo > hi {
+        f64::NAN
+    } else {
+        x.max(lo).min(hi)
+    }
 }
 
 #[inline]
@@ -682,7 +744,6 @@ struct Typed {
     code: Vec<Op>,
     /// For `Ty::Level`: the level name, resolved by the comparison that uses it.
     level: Option<String>,
-    depth: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -702,6 +763,9 @@ struct Compiler<'a> {
     triggers: Vec<String>,
     trigger_slots: HashMap<String, (u32, u32, u32)>,
     code: Vec<Node>,
+    /// The enumeration an effect assigns to, for the next [`Compiler::typed`] call only: what
+    /// `if(c, 'a', 'b')`, two quoted levels, means as an effect's value.
+    assigned_enum: Option<Ty>,
 }
 
 impl<'a> Compiler<'a> {
@@ -715,6 +779,7 @@ impl<'a> Compiler<'a> {
             triggers: Vec::new(),
             trigger_slots: HashMap::new(),
             code: Vec::new(),
+            assigned_enum: None,
         }
     }
 
@@ -1690,15 +1755,9 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    /// Offset of an expression's text within the file: after the opening quote(s).
-    fn text_offset(&self, span: &Range<usize>) -> usize {
-        let text = self.sources.text(span);
-        span.start
-            + if text.starts_with("\"\"\"") || text.starts_with("'''") {
-                3
-            } else {
-                1
-            }
+    /// How offsets into the decoded text of the string at `span` map to the file.
+    fn string_map(&self, span: &Range<usize>, decoded: &str) -> StringMap {
+        StringMap::new(self.sources.text(span), decoded, span.start)
     }
 
     fn program(&mut self, source: &Spanned<ExprSource>, want: Ty, what: &str) -> Program {
@@ -1707,21 +1766,22 @@ impl<'a> Compiler<'a> {
                 ty: Ty::Bool,
                 code: vec![Op::Const(truth(*b))],
                 level: None,
-                depth: 1,
             }),
             ExprSource::Literal(Literal::Number(n)) => Some(Typed {
                 ty: Ty::Num,
                 code: vec![Op::Const(*n)],
                 level: None,
-                depth: 1,
             }),
             ExprSource::Literal(Literal::Text(_)) => None,
             ExprSource::Text(text) => {
-                let offset = self.text_offset(&source.span());
+                let map = self.string_map(&source.span(), text);
                 match expr::parse_expr(text) {
-                    Ok(e) => self.typed(&e, offset),
+                    Ok(mut e) => {
+                        e.map_spans(&|span| map.span(span));
+                        self.typed(&e)
+                    }
                     Err(e) => {
-                        let shifted = offset + e.span.start..offset + e.span.end;
+                        let shifted = map.span(&e.span);
                         let mut d =
                             Diagnostic::new(format!("syntax error in {what}: {}", e.message), shifted).label("here");
                         if let Some(help) = e.help {
@@ -1752,22 +1812,10 @@ impl<'a> Compiler<'a> {
                 .help(help),
             );
         }
-        self.finish(typed, &source.span())
+        self.finish(typed)
     }
 
-    fn finish(&mut self, typed: Typed, span: &Range<usize>) -> Program {
-        if typed.depth > MAX_STACK {
-            self.error(
-                Diagnostic::new(
-                    format!(
-                        "this expression is too deeply nested (needs {} stack slots, at most {MAX_STACK})",
-                        typed.depth
-                    ),
-                    span.clone(),
-                )
-                .help("split it with a param, or simplify it"),
-            );
-        }
+    fn finish(&mut self, typed: Typed) -> Program {
         self.emit(typed.code)
     }
 
@@ -1791,14 +1839,21 @@ impl<'a> Compiler<'a> {
         }
     }
 
-    fn typed(&mut self, e: &Expr, offset: usize) -> Option<Typed> {
-        let span = offset + e.span.start..offset + e.span.end;
+    /// Type-checks `e`, whose spans are global (see [`Expr::map_spans`]), into postfix code.
+    fn typed(&mut self, e: &Expr) -> Option<Typed> {
+        // The assigned enumeration is for the value itself and its `if` branches only.
+        let assigned = self.assigned_enum.take();
+        if let ExprKind::Call(name, args) = &e.kind
+            && name == "if"
+        {
+            return self.conditional(args, e.span.clone(), assigned);
+        }
+        let span = e.span.clone();
         let leaf = |ty, op| {
             Some(Typed {
                 ty,
                 code: vec![op],
                 level: None,
-                depth: 1,
             })
         };
         match &e.kind {
@@ -1808,15 +1863,14 @@ impl<'a> Compiler<'a> {
                 ty: Ty::Level,
                 code: Vec::new(),
                 level: Some(level.clone()),
-                depth: 1,
             }),
             ExprKind::Name(path) => {
                 let (ty, slot) = self.resolve(path, span)?;
                 leaf(ty, Op::Load(slot))
             }
             ExprKind::Unary(op, inner) => {
-                let inner_span = offset + inner.span.start..offset + inner.span.end;
-                let mut typed = self.typed(inner, offset)?;
+                let inner_span = inner.span.clone();
+                let mut typed = self.typed(inner)?;
                 let (want, code) = match op {
                     UnaryOp::Neg => (Ty::Num, Op::Neg),
                     UnaryOp::Not => (Ty::Bool, Op::Not),
@@ -1830,8 +1884,8 @@ impl<'a> Compiler<'a> {
                 typed.code.push(code);
                 Some(typed)
             }
-            ExprKind::Binary(op, left, right) => self.binary(*op, left, right, offset, span),
-            ExprKind::Call(name, args) => self.call(name, args, offset, span),
+            ExprKind::Binary(op, left, right) => self.binary(*op, left, right, span),
+            ExprKind::Call(name, args) => self.call(name, args, span),
         }
     }
 
@@ -1855,11 +1909,11 @@ impl<'a> Compiler<'a> {
         None
     }
 
-    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr, offset: usize, span: Range<usize>) -> Option<Typed> {
-        let left_span = offset + left.span.start..offset + left.span.end;
-        let right_span = offset + right.span.start..offset + right.span.end;
-        let a = self.typed(left, offset);
-        let b = self.typed(right, offset);
+    fn binary(&mut self, op: BinaryOp, left: &Expr, right: &Expr, span: Range<usize>) -> Option<Typed> {
+        let left_span = left.span.clone();
+        let right_span = right.span.clone();
+        let a = self.typed(left);
+        let b = self.typed(right);
         let (mut a, mut b) = (a?, b?);
         let code = match op {
             BinaryOp::Add => Op::Add,
@@ -1912,14 +1966,12 @@ impl<'a> Compiler<'a> {
             ok_a.and(ok_b)?;
             want
         };
-        let depth = a.depth.max(b.depth + 1);
         a.code.extend(b.code);
         a.code.push(code);
         Some(Typed {
             ty: result,
             code: a.code,
             level: None,
-            depth,
         })
     }
 
@@ -1960,12 +2012,11 @@ impl<'a> Compiler<'a> {
             ty: Ty::Enum(e),
             code: vec![Op::Const(index as f64)],
             level: None,
-            depth: 1,
         };
         Some(())
     }
 
-    fn call(&mut self, name: &str, args: &[Expr], offset: usize, span: Range<usize>) -> Option<Typed> {
+    fn call(&mut self, name: &str, args: &[Expr], span: Range<usize>) -> Option<Typed> {
         let (arity, op) = match name {
             "min" => (2, Op::Min),
             "max" => (2, Op::Max),
@@ -1974,7 +2025,7 @@ impl<'a> Compiler<'a> {
             _ => {
                 self.error(
                     Diagnostic::new(format!("unknown function `{name}`"), span)
-                        .suggest(name, ["min", "max", "abs", "clamp"]),
+                        .suggest(name, ["min", "max", "abs", "clamp", "if"]),
                 );
                 return None;
             }
@@ -1991,16 +2042,16 @@ impl<'a> Compiler<'a> {
             return None;
         }
         let mut code = Vec::new();
-        let mut depth = 0;
         let mut ok = true;
-        for (i, arg) in args.iter().enumerate() {
-            let arg_span = offset + arg.span.start..offset + arg.span.end;
-            match self.typed(arg, offset) {
+        let mut constants = Vec::new();
+        for arg in args {
+            let arg_span = arg.span.clone();
+            match self.typed(arg) {
                 Some(typed) => {
                     ok &= self
                         .expect_type(&typed, Ty::Num, arg_span, &format!("`{name}`"))
                         .is_some();
-                    depth = depth.max(typed.depth + i);
+                    constants.push(constant_value(&typed.code));
                     code.extend(typed.code);
                 }
                 None => ok = false,
@@ -2009,12 +2060,100 @@ impl<'a> Compiler<'a> {
         if !ok {
             return None;
         }
+        if let (Op::Clamp, [_, Some(lo), Some(hi)]) = (op, constants.as_slice())
+            && (lo.is_nan() || hi.is_nan() || lo > hi)
+        {
+            let (message, label) = if lo.is_nan() || hi.is_nan() {
+                ("`clamp` has a bound that is not a number (NaN)".to_string(), "NaN")
+            } else {
+                (
+                    format!("`clamp` has its lower bound {lo} above its upper bound {hi}"),
+                    "lo > hi",
+                )
+            };
+            self.error(
+                Diagnostic::new(message, args[1].span.start..args[2].span.end)
+                    .label(label)
+                    .help("write `clamp(x, lo, hi)` with lo <= hi"),
+            );
+            return None;
+        }
         code.push(op);
         Some(Typed {
             ty: Ty::Num,
             code,
             level: None,
-            depth,
+        })
+    }
+
+    /// `if(cond, a, b)`: `cond` a boolean, `a` and `b` of one type, which is the result's. A
+    /// quoted level takes its enumeration from the other branch, or, when both are quoted
+    /// levels, from `assigned`, the enumeration an effect assigns the result to.
+    fn conditional(&mut self, args: &[Expr], span: Range<usize>, assigned: Option<Ty>) -> Option<Typed> {
+        let [cond, yes, no] = args else {
+            self.error(
+                Diagnostic::new(format!("`if` takes 3 arguments, found {}", args.len()), span)
+                    .help("write `if(condition, value if true, value if false)`"),
+            );
+            return None;
+        };
+        let c = self.typed(cond);
+        self.assigned_enum = assigned;
+        let a = self.typed(yes);
+        self.assigned_enum = assigned;
+        let b = self.typed(no);
+        let typed = [c, a, b];
+        let [Some(c), Some(mut a), Some(mut b)] = typed else {
+            return None;
+        };
+        self.expect_type(&c, Ty::Bool, cond.span.clone(), "the condition of `if`")?;
+        if a.ty == Ty::Level
+            && b.ty == Ty::Level
+            && let Some(assigned) = assigned
+        {
+            self.resolve_level(&mut a, assigned, yes.span.clone(), span.clone())?;
+            self.resolve_level(&mut b, assigned, no.span.clone(), span)?;
+        } else if a.ty == Ty::Level && b.ty == Ty::Level {
+            self.error(
+                Diagnostic::new(
+                    "both branches of `if` are quoted levels, so their enumeration is unknown",
+                    yes.span.start..no.span.end,
+                )
+                .label("two level literals")
+                .help("only an effect on an enumeration gives two quoted levels their enumeration; elsewhere compare inside the branches, e.g. `if(c, rok.arms == 'lethal', rok.arms == 'none')`"),
+            );
+            return None;
+        }
+        // A level with a non-enumeration beside it is a type mismatch, reported below.
+        if a.ty == Ty::Level && matches!(b.ty, Ty::Enum(_)) {
+            self.resolve_level(&mut a, b.ty, yes.span.clone(), no.span.clone())?;
+        }
+        if b.ty == Ty::Level && matches!(a.ty, Ty::Enum(_)) {
+            self.resolve_level(&mut b, a.ty, no.span.clone(), yes.span.clone())?;
+        }
+        if a.ty != b.ty {
+            self.error(
+                Diagnostic::new(
+                    format!(
+                        "the branches of `if` differ in type: {} and {}",
+                        self.describe(a.ty),
+                        self.describe(b.ty)
+                    ),
+                    yes.span.start..no.span.end,
+                )
+                .label("mismatched types")
+                .help("both branches must be numbers, both booleans, or both of one enumeration"),
+            );
+            return None;
+        }
+        let mut code = c.code;
+        code.extend(a.code);
+        code.extend(b.code);
+        code.push(Op::If);
+        Some(Typed {
+            ty: a.ty,
+            code,
+            level: None,
         })
     }
 
@@ -2138,15 +2277,12 @@ impl<'a> Compiler<'a> {
     }
 
     fn effect(&mut self, statement: &Spanned<String>) -> Option<Effect> {
-        let offset = self.text_offset(&statement.span());
-        let parsed = match expr::parse_statement(statement.get_ref()) {
+        let map = self.string_map(&statement.span(), statement.get_ref());
+        let mut parsed = match expr::parse_statement(statement.get_ref()) {
             Ok(parsed) => parsed,
             Err(e) => {
-                let mut d = Diagnostic::new(
-                    format!("syntax error in effect: {}", e.message),
-                    offset + e.span.start..offset + e.span.end,
-                )
-                .label("here");
+                let mut d =
+                    Diagnostic::new(format!("syntax error in effect: {}", e.message), map.span(&e.span)).label("here");
                 if let Some(help) = e.help {
                     d = d.help(help);
                 }
@@ -2154,10 +2290,12 @@ impl<'a> Compiler<'a> {
                 return None;
             }
         };
-        let target_span = offset + parsed.target_span.start..offset + parsed.target_span.end;
-        let value_span = offset + parsed.value.span.start..offset + parsed.value.span.end;
+        parsed.value.map_spans(&|span| map.span(span));
+        let target_span = map.span(&parsed.target_span);
+        let value_span = parsed.value.span.clone();
         let target = self.target(&parsed.target, target_span.clone());
-        let value = self.typed(&parsed.value, offset);
+        self.assigned_enum = target.as_ref().map(|t| t.ty).filter(|ty| matches!(ty, Ty::Enum(_)));
+        let value = self.typed(&parsed.value);
         let (target, mut value) = (target?, value?);
         let round = matches!(target.ty, Ty::Enum(_));
         let wanted = match (target.ty, parsed.op) {
@@ -2196,7 +2334,7 @@ impl<'a> Compiler<'a> {
             );
             return None;
         }
-        let program = self.finish(value, &value_span);
+        let program = self.finish(value);
         Some(Effect {
             slot: target.slot,
             op: parsed.op,
@@ -2248,7 +2386,7 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
-const RESERVED: [&str; 11] = [
+const RESERVED: [&str; 12] = [
     "t",
     "escalation",
     "fired",
@@ -2260,6 +2398,7 @@ const RESERVED: [&str; 11] = [
     "max",
     "abs",
     "clamp",
+    "if",
 ];
 
 impl Distribution {
@@ -2526,6 +2665,35 @@ mod tests {
         assert_eq!(logic.eval(&code, &[1.0]), 1.0);
     }
 
+    #[test]
+    fn functions_propagate_nan_and_clamp_refuses_crossed_bounds() {
+        let mut code = Vec::new();
+        let mut eval = |ops: &[Op], x: f64| {
+            let program = Program {
+                root: lower(ops, &mut code),
+            };
+            program.eval(&code, &[x])
+        };
+        let nan = f64::NAN;
+        assert!(eval(&[Op::Const(1.0), Op::Load(0), Op::Min], nan).is_nan());
+        assert!(eval(&[Op::Load(0), Op::Const(1.0), Op::Max], nan).is_nan());
+        assert!(eval(&[Op::Load(0), Op::Const(0.0), Op::Const(1.0), Op::Clamp], nan).is_nan());
+        assert!(eval(&[Op::Const(0.5), Op::Load(0), Op::Const(1.0), Op::Clamp], nan).is_nan());
+        // lo > hi: no value lies between them.
+        assert!(eval(&[Op::Const(0.5), Op::Load(0), Op::Const(0.0), Op::Clamp], 1.0).is_nan());
+        assert_eq!(
+            eval(&[Op::Load(0), Op::Const(0.0), Op::Const(1.0), Op::Clamp], 2.0),
+            1.0
+        );
+        assert_eq!(
+            eval(&[Op::Load(0), Op::Const(1.0), Op::Const(1.0), Op::Clamp], -2.0),
+            1.0
+        );
+        assert_eq!(eval(&[Op::Load(0), Op::Const(1.0), Op::Min], -2.0), -2.0);
+        assert_eq!(constant_value(&[Op::Const(1.0), Op::Neg]), Some(-1.0));
+        assert_eq!(constant_value(&[Op::Load(0), Op::Neg]), None);
+    }
+
     /// `lanes_in` (AVX2 on this processor, if it has it) agrees with its portable form, which a
     /// processor without AVX2 runs, NaN and infinities included.
     #[test]
@@ -2601,6 +2769,25 @@ mod tests {
             vec![Load(0), Load(1), Max],
             vec![Load(0), Load(1), Const(1.0), Clamp],
             vec![Load(0), Const(-1.0), Load(1), Clamp],
+            vec![Const(0.5), Load(0), Load(1), Clamp],
+            vec![Const(1.0), Load(0), Min],
+            // `if(x > 0.5, x, y)`, `if(x >= 0, 1 / y, x)` (NaN or infinity in the untaken
+            // branch) and `if(x > 0, y < 1, y == 0)` (a condition, through masks).
+            vec![Load(0), Const(0.5), Gt, Load(0), Load(1), If],
+            vec![Load(0), Const(0.0), Ge, Const(1.0), Load(1), Div, Load(0), If],
+            vec![
+                Load(0),
+                Const(0.0),
+                Gt,
+                Load(1),
+                Const(1.0),
+                Lt,
+                Load(1),
+                Const(0.0),
+                Eq,
+                If,
+            ],
+            vec![Load(0), Load(1), Load(0), If, Not],
             vec![Const(0.5), Const(0.25), Load(0), Mul, Add],
             vec![Load(0), Load(1), And],
             vec![Load(0), Load(1), Or, Not],

@@ -8,6 +8,10 @@
 //! `i` starts at `Sources::base(i)`, so a plain byte range identifies file and position and the
 //! raw TOML types need no file field. `load` achieves this by parsing each file behind that many
 //! spaces, which TOML ignores.
+//!
+//! Expressions are parsed from the decoded text of a TOML string, so their spans count decoded
+//! bytes; [`StringMap`] turns them back into source offsets, across escapes, line-ending
+//! backslashes and multi-line delimiters.
 
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -81,6 +85,103 @@ impl Sources {
     }
 }
 
+/// Where each byte of a TOML string's decoded value came from in the source.
+#[derive(Debug, Clone)]
+pub struct StringMap {
+    /// For decoded byte `i`: the global source range of the character or escape it came from.
+    sources: Vec<Range<usize>>,
+    /// Where the decoded text ends in the source: the closing delimiter.
+    end: usize,
+}
+
+impl StringMap {
+    /// The map of the string literal `raw` (its source text, delimiters included, starting at
+    /// global offset `base`), whose value is `decoded`. Walks both together: a plain character
+    /// stands for itself, an escape (`\n`, `\"`, `\u0070`, ...) for one character, a
+    /// line-ending backslash for nothing. Whatever it cannot follow maps to the string's
+    /// start, so a caret is never misplaced by more than one string.
+    pub fn new(raw: &str, decoded: &str, base: usize) -> StringMap {
+        let (delimiter, basic) = if raw.starts_with("\"\"\"") {
+            (3, true)
+        } else if raw.starts_with("'''") {
+            (3, false)
+        } else if raw.starts_with('"') {
+            (1, true)
+        } else if raw.starts_with('\'') {
+            (1, false)
+        } else {
+            // Not a string literal (no source text): every span maps to where it was written.
+            return StringMap {
+                sources: (0..decoded.len()).map(|_| base..base + raw.len()).collect(),
+                end: base + raw.len(),
+            };
+        };
+        let bytes = raw.as_bytes();
+        let mut at = delimiter;
+        // A newline right after the opening delimiter of a multi-line string is not part of it.
+        if delimiter == 3 {
+            if raw[at..].starts_with("\r\n") {
+                at += 2;
+            } else if raw[at..].starts_with('\n') {
+                at += 1;
+            }
+        }
+        let whitespace = |at: usize| bytes.get(at).is_some_and(|b| b" \t\r\n".contains(b));
+        let mut sources = Vec::with_capacity(decoded.len());
+        for c in decoded.chars() {
+            // Line-ending backslashes: `\`, spaces, a newline, and all whitespace after it.
+            while basic && delimiter == 3 && bytes.get(at) == Some(&b'\\') {
+                let mut next = at + 1;
+                while bytes.get(next).is_some_and(|b| *b == b' ' || *b == b'\t') {
+                    next += 1;
+                }
+                if !matches!(bytes.get(next), Some(b'\n' | b'\r')) {
+                    break;
+                }
+                while whitespace(next) {
+                    next += 1;
+                }
+                at = next;
+            }
+            let start = at.min(raw.len());
+            at = if basic && bytes.get(at) == Some(&b'\\') {
+                at + match bytes.get(at + 1) {
+                    Some(b'u') => 6,
+                    Some(b'U') => 10,
+                    Some(b'x') => 4,
+                    _ => 2,
+                }
+            } else if c == '\n' && raw[start..].starts_with("\r\n") {
+                at + 2
+            } else {
+                at + raw[start..].chars().next().map_or(1, char::len_utf8)
+            };
+            at = at.min(raw.len());
+            while !raw.is_char_boundary(at) {
+                at += 1;
+            }
+            for _ in 0..c.len_utf8() {
+                sources.push(base + start..base + at);
+            }
+        }
+        StringMap {
+            sources,
+            end: base + at,
+        }
+    }
+
+    /// The source range of the decoded range `span`: from the start of its first character to
+    /// the end of its last, never inside a multibyte character or an escape.
+    pub fn span(&self, span: &Range<usize>) -> Range<usize> {
+        let start = self.sources.get(span.start).map_or(self.end, |r| r.start);
+        if span.end <= span.start {
+            return start..start;
+        }
+        let end = self.sources.get(span.end - 1).map_or(self.end, |r| r.end);
+        start..end.max(start)
+    }
+}
+
 /// One problem in a scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diagnostic {
@@ -146,7 +247,17 @@ impl Diagnostic {
             .and_then(|span| Some((sources.file_at(span.start)?, span)));
         let mut out = match located {
             Some((file, span)) => {
-                let local = (span.start - file.base)..(span.end - file.base).min(file.text.len());
+                // A caret inside a multibyte character would be no place at all: widen to whole
+                // characters.
+                let mut start = (span.start - file.base).min(file.text.len());
+                while !file.text.is_char_boundary(start) {
+                    start -= 1;
+                }
+                let mut end = (span.end.saturating_sub(file.base)).clamp(start, file.text.len());
+                while !file.text.is_char_boundary(end) {
+                    end += 1;
+                }
+                let local = start..end;
                 let path = file.path.display().to_string();
                 let title = Level::ERROR.primary_title(&self.message);
                 let snippet = Snippet::source(&file.text)
@@ -260,6 +371,42 @@ mod tests {
         assert!(text.contains("s.toml:2:1"), "{text}");
         assert!(text.contains("did you mean `steps`?"), "{text}");
         assert!(text.contains("^^^^^"), "{text}");
+    }
+
+    /// The source text each decoded character of `raw` maps to.
+    fn mapped(raw: &str, decoded: &str) -> Vec<String> {
+        let map = StringMap::new(raw, decoded, 100);
+        decoded
+            .char_indices()
+            .map(|(i, c)| {
+                raw[map.span(&(i..i + c.len_utf8())).start - 100..map.span(&(i..i + c.len_utf8())).end - 100]
+                    .to_string()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn string_maps_follow_escapes_and_delimiters() {
+        assert_eq!(mapped(r#""a\néé""#, "a\néé"), ["a", "\\n", "é", "é"]);
+        assert_eq!(mapped(r#""\u0070+\"x""#, "p+\"x"), ["\\u0070", "+", "\\\"", "x"]);
+        assert_eq!(mapped(r#""\U0001F600!""#, "\u{1F600}!"), ["\\U0001F600", "!"]);
+        assert_eq!(mapped("'a\\n'", "a\\n"), ["a", "\\", "n"]);
+        assert_eq!(mapped("\"\"\"\na \\\n   b\"\"\"", "a b"), ["a", " ", "b"]);
+        assert_eq!(mapped("\"\"\"\r\na\r\nb\"\"\"", "a\nb"), ["a", "\r\n", "b"]);
+        assert_eq!(mapped("'''\nx\n'''", "x\n"), ["x", "\n"]);
+        // A span over several characters; an empty span at the end sits on the closing quote.
+        let map = StringMap::new(r#""\u0070 + zzz""#, "p + zzz", 0);
+        assert_eq!(map.span(&(4..7)), 10..13);
+        assert_eq!(map.span(&(7..7)), 13..13);
+        assert_eq!(map.span(&(0..7)), 1..13);
+    }
+
+    #[test]
+    fn a_span_inside_a_character_is_widened_to_whole_characters() {
+        let mut sources = Sources::default();
+        sources.add(Path::new("s.toml"), "x = \"éé\"\n".into());
+        let text = Diagnostic::new("bad", 6..7).label("here").render(&sources);
+        assert!(text.contains("s.toml:1:6"), "{text}");
     }
 
     #[test]

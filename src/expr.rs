@@ -4,6 +4,10 @@
 //! [`Statement`]) tree whose spans are byte offsets into that text, or a [`SyntaxError`]. Names
 //! are not resolved and types are not checked here: `compile` does both. The parser is a Pratt
 //! parser ("Simple but Powerful Pratt Parsing", matklad): one loop over binding powers.
+//!
+//! Every later pass (type checking, lowering, the evaluators) walks the tree recursively, so the
+//! parser refuses an expression nested deeper than [`MAX_DEPTH`] or larger than [`MAX_NODES`]:
+//! no expression it accepts can exhaust a stack, not even a small worker thread's.
 
 use std::fmt;
 use std::ops::Range;
@@ -25,6 +29,23 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     Call(String, Vec<Expr>),
+}
+
+impl Expr {
+    /// Replaces every span of the tree by `f(span)`: from offsets into the expression's text to
+    /// offsets into the file it was read from.
+    pub fn map_spans(&mut self, f: &impl Fn(&Range<usize>) -> Range<usize>) {
+        self.span = f(&self.span);
+        match &mut self.kind {
+            ExprKind::Number(_) | ExprKind::Bool(_) | ExprKind::Level(_) | ExprKind::Name(_) => {}
+            ExprKind::Unary(_, e) => e.map_spans(f),
+            ExprKind::Binary(_, a, b) => {
+                a.map_spans(f);
+                b.map_spans(f);
+            }
+            ExprKind::Call(_, args) => args.iter_mut().for_each(|a| a.map_spans(f)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +108,21 @@ impl BinaryOp {
 }
 
 const PREFIX_POWER: u8 = 11;
+
+/// Most levels an expression may nest: each operator, function call and pair of parentheses is
+/// one level, and so is each link of a chain such as `a + b + c` (a tree leaning left). The
+/// evaluators recurse once per level; 64 keeps that far from any thread's stack limit.
+pub const MAX_DEPTH: usize = 64;
+/// Most operands and operations an expression may have; each costs time in every step of every
+/// run.
+pub const MAX_NODES: usize = 1_000;
+
+fn too_deep(span: Range<usize>) -> SyntaxError {
+    SyntaxError::new(format!("the expression nests more than {MAX_DEPTH} levels deep"), span).help(format!(
+        "each operator, function call and pair of parentheses is a level, and so is each `+` of a long sum; \
+         keep expressions within {MAX_DEPTH} levels, for example by moving part of one into a param"
+    ))
+}
 
 /// An effect: `target = expr`, `target += expr` or `target -= expr`.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +246,11 @@ fn lex(text: &str) -> Result<Vec<(Token, Range<usize>)>, SyntaxError> {
 struct Parser {
     tokens: Vec<(Token, Range<usize>)>,
     position: usize,
+    /// How many `expression` calls are under way: the parser's own recursion, which
+    /// parentheses deepen though they add no node.
+    nesting: usize,
+    /// Nodes built so far.
+    nodes: usize,
 }
 
 impl Parser {
@@ -239,8 +280,41 @@ impl Parser {
         }
     }
 
-    fn expression(&mut self, min_power: u8) -> Result<Expr, SyntaxError> {
-        let mut left = self.operand()?;
+    fn new(text: &str) -> Result<Parser, SyntaxError> {
+        Ok(Parser {
+            tokens: lex(text)?,
+            position: 0,
+            nesting: 0,
+            nodes: 0,
+        })
+    }
+
+    /// Counts a node spanning `span`, refusing one too many.
+    fn node(&mut self, span: &Range<usize>) -> Result<(), SyntaxError> {
+        self.nodes += 1;
+        if self.nodes > MAX_NODES {
+            return Err(SyntaxError::new(
+                format!("the expression has more than {MAX_NODES} operands and operations"),
+                span.clone(),
+            )
+            .help("split it, for example by moving part of it into a param"));
+        }
+        Ok(())
+    }
+
+    /// An expression and its depth (a leaf is 1).
+    fn expression(&mut self, min_power: u8) -> Result<(Expr, usize), SyntaxError> {
+        if self.nesting >= MAX_DEPTH {
+            return Err(too_deep(self.span()));
+        }
+        self.nesting += 1;
+        let result = self.expression_within(min_power);
+        self.nesting -= 1;
+        result
+    }
+
+    fn expression_within(&mut self, min_power: u8) -> Result<(Expr, usize), SyntaxError> {
+        let (mut left, mut depth) = self.operand()?;
         loop {
             let op = match self.peek() {
                 Token::Op(symbol) => match binary_op(symbol) {
@@ -258,8 +332,12 @@ impl Parser {
             if left_power < min_power {
                 break;
             }
+            let op_span = self.span();
+            if depth >= MAX_DEPTH {
+                return Err(too_deep(op_span));
+            }
             self.next();
-            let right = self.expression(right_power)?;
+            let (right, right_depth) = self.expression(right_power)?;
             if op.is_comparison()
                 && let Token::Op(next) = self.peek()
                 && binary_op(next).is_some_and(BinaryOp::is_comparison)
@@ -268,35 +346,50 @@ impl Parser {
                     .help("combine two comparisons with `&&`, e.g. `a < b && b < c`"));
             }
             let span = left.span.start..right.span.end;
+            depth = depth.max(right_depth) + 1;
+            if depth > MAX_DEPTH {
+                return Err(too_deep(op_span));
+            }
+            self.node(&span)?;
             left = Expr {
                 kind: ExprKind::Binary(op, Box::new(left), Box::new(right)),
                 span,
             };
         }
-        Ok(left)
+        Ok((left, depth))
     }
 
-    fn operand(&mut self) -> Result<Expr, SyntaxError> {
+    fn operand(&mut self) -> Result<(Expr, usize), SyntaxError> {
         let (token, span) = self.next();
         let kind = match token {
             Token::Number(value) => ExprKind::Number(value),
             Token::Level(level) => ExprKind::Level(level),
             Token::Op("(") => {
-                let inner = self.expression(0)?;
+                let (inner, depth) = self.expression(0)?;
                 let close = self.expect(")")?;
-                return Ok(Expr {
-                    kind: inner.kind,
-                    span: span.start..close.end,
-                });
+                return Ok((
+                    Expr {
+                        kind: inner.kind,
+                        span: span.start..close.end,
+                    },
+                    depth,
+                ));
             }
             Token::Op(symbol @ ("-" | "!")) => {
                 let op = if symbol == "-" { UnaryOp::Neg } else { UnaryOp::Not };
-                let operand = self.expression(PREFIX_POWER)?;
+                let (operand, depth) = self.expression(PREFIX_POWER)?;
                 let full = span.start..operand.span.end;
-                return Ok(Expr {
-                    kind: ExprKind::Unary(op, Box::new(operand)),
-                    span: full,
-                });
+                if depth >= MAX_DEPTH {
+                    return Err(too_deep(span));
+                }
+                self.node(&full)?;
+                return Ok((
+                    Expr {
+                        kind: ExprKind::Unary(op, Box::new(operand)),
+                        span: full,
+                    },
+                    depth + 1,
+                ));
             }
             Token::Ident(word) if word == "true" || word == "false" => ExprKind::Bool(word == "true"),
             Token::Ident(word) if word == "not" => {
@@ -307,10 +400,14 @@ impl Parser {
                     return self.call(word, span);
                 }
                 let (path, path_span) = self.path(word, span)?;
-                return Ok(Expr {
-                    kind: ExprKind::Name(path),
-                    span: path_span,
-                });
+                self.node(&path_span)?;
+                return Ok((
+                    Expr {
+                        kind: ExprKind::Name(path),
+                        span: path_span,
+                    },
+                    1,
+                ));
             }
             other => {
                 return Err(
@@ -319,7 +416,8 @@ impl Parser {
                 );
             }
         };
-        Ok(Expr { kind, span })
+        self.node(&span)?;
+        Ok((Expr { kind, span }, 1))
     }
 
     fn path(&mut self, first: String, span: Range<usize>) -> Result<(Vec<String>, Range<usize>), SyntaxError> {
@@ -343,12 +441,15 @@ impl Parser {
         Ok((path, span.start..end))
     }
 
-    fn call(&mut self, function: String, span: Range<usize>) -> Result<Expr, SyntaxError> {
+    fn call(&mut self, function: String, span: Range<usize>) -> Result<(Expr, usize), SyntaxError> {
         self.expect("(")?;
         let mut arguments = Vec::new();
+        let mut depth = 0;
         if self.peek() != &Token::Op(")") {
             loop {
-                arguments.push(self.expression(0)?);
+                let (argument, argument_depth) = self.expression(0)?;
+                depth = depth.max(argument_depth);
+                arguments.push(argument);
                 if self.peek() == &Token::Op(",") {
                     self.next();
                 } else {
@@ -357,10 +458,18 @@ impl Parser {
             }
         }
         let close = self.expect(")")?;
-        Ok(Expr {
-            kind: ExprKind::Call(function, arguments),
-            span: span.start..close.end,
-        })
+        let full = span.start..close.end;
+        if depth >= MAX_DEPTH {
+            return Err(too_deep(span));
+        }
+        self.node(&full)?;
+        Ok((
+            Expr {
+                kind: ExprKind::Call(function, arguments),
+                span: full,
+            },
+            depth + 1,
+        ))
     }
 
     fn finish(&mut self) -> Result<(), SyntaxError> {
@@ -407,24 +516,18 @@ fn describe(token: &Token) -> String {
 
 /// Parses an expression.
 pub fn parse_expr(text: &str) -> Result<Expr, SyntaxError> {
-    let mut parser = Parser {
-        tokens: lex(text)?,
-        position: 0,
-    };
+    let mut parser = Parser::new(text)?;
     if parser.peek() == &Token::End {
         return Err(SyntaxError::new("the expression is empty", 0..text.len()));
     }
-    let expr = parser.expression(0)?;
+    let (expr, _) = parser.expression(0)?;
     parser.finish()?;
     Ok(expr)
 }
 
 /// Parses an effect statement: `target = expr`, `target += expr` or `target -= expr`.
 pub fn parse_statement(text: &str) -> Result<Statement, SyntaxError> {
-    let mut parser = Parser {
-        tokens: lex(text)?,
-        position: 0,
-    };
+    let mut parser = Parser::new(text)?;
     let (target, target_span) = match parser.next() {
         (Token::Ident(first), span) => parser.path(first, span)?,
         (token, span) => {
@@ -455,7 +558,7 @@ pub fn parse_statement(text: &str) -> Result<Statement, SyntaxError> {
     if parser.peek() == &Token::End {
         return Err(SyntaxError::new("the effect has no value", parser.span()));
     }
-    let value = parser.expression(0)?;
+    let (value, _) = parser.expression(0)?;
     parser.finish()?;
     Ok(Statement {
         target,
@@ -535,6 +638,28 @@ mod tests {
         assert_eq!(e.span, 12..13);
         assert!(parse_expr("(1 + 2").unwrap_err().message.contains("expected `)`"));
         assert!(parse_expr("").is_err());
+    }
+
+    #[test]
+    fn depth_and_size_are_limited() {
+        let chain = |terms: usize| vec!["1"; terms].join(" + ");
+        assert!(parse_expr(&chain(MAX_DEPTH)).is_ok());
+        let e = parse_expr(&chain(MAX_DEPTH + 1)).unwrap_err();
+        assert!(e.message.contains("nests more than 64"), "{}", e.message);
+        // The `+` that would make the 65th level.
+        assert_eq!(e.span, 4 * MAX_DEPTH - 2..4 * MAX_DEPTH - 1);
+        let nested = |open: &str, n: usize| format!("{}1{}", open.repeat(n), ")".repeat(n * open.matches('(').count()));
+        assert!(parse_expr(&nested("(", MAX_DEPTH - 1)).is_ok());
+        assert!(parse_expr(&nested("(", MAX_DEPTH)).is_err());
+        assert!(parse_expr(&nested("abs(", MAX_DEPTH - 1)).is_ok());
+        assert!(parse_expr(&nested("abs(", MAX_DEPTH)).is_err());
+        assert!(parse_expr(&nested("-", MAX_DEPTH - 1)).is_ok());
+        assert!(parse_expr(&nested("-", MAX_DEPTH)).is_err());
+        assert!(parse_statement(&format!("x = {}", nested("!", 100_000))).is_err());
+        // Wide but shallow: refused by size.
+        let wide = (0..10).fold("1".to_string(), |e, _| format!("({e}) + ({e})"));
+        let e = parse_expr(&wide).unwrap_err();
+        assert!(e.message.contains("more than 1000 operands"), "{}", e.message);
     }
 
     #[test]

@@ -662,6 +662,31 @@ when = "a.mode == 'max' && a.x < 1"
             assert_engines_agree(&stress, seed, seed * 1000 + 13, 700);
         }
         assert_engines_agree(&stress, 9, 0, 1);
+        // `if` in a probability, a condition, an outcome and an effect on an enumeration.
+        let conditional = model_of(
+            &STRESS
+                .replace(
+                    r#"probability = "p_often""#,
+                    r#"probability = "if(a.mode == 'on', p_rare, if(gate > 0.7, p_often, 0.1))""#,
+                )
+                .replace(r#"when = "a.x >= 2""#, r#"when = "if(fired.late, a.x >= 3, a.x >= 2)""#)
+                .replace(r#""a.mode = 'max'""#, r#""a.mode = if(a.x > 1, 'max', 'on')""#)
+                .replace(
+                    r#"when = "a.flag""#,
+                    r#"when = "if(escalation >= 'crisis', a.flag, !a.flag && t > 10)""#,
+                ),
+        );
+        assert_eq!(
+            conditional
+                .code
+                .iter()
+                .filter(|n| matches!(n, crate::compile::Node::If(..)))
+                .count(),
+            5
+        );
+        for seed in 0..3 {
+            assert_engines_agree(&conditional, seed, seed * 1000 + 7, 700);
+        }
     }
 
     #[test]

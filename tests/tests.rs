@@ -7,6 +7,7 @@ mod determinism;
 mod errors;
 #[cfg(unix)]
 mod exit_codes;
+mod expressions;
 mod golden;
 #[cfg(unix)]
 mod inputs;
