@@ -1061,6 +1061,10 @@ impl<'a> Compiler<'a> {
                     label: o.label.clone(),
                 })
                 .collect(),
+            variant: raw.variant_of.as_ref().map(|v| crate::aggregate::VariantInfo {
+                base: v.base_id.clone(),
+                changes: v.changes.clone(),
+            }),
         };
         Some(Model {
             info,

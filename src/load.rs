@@ -37,6 +37,18 @@ pub struct RawScenario {
     pub triggers: Vec<Spanned<RawTrigger>>,
     #[serde(default)]
     pub outcomes: Vec<Spanned<RawOutcome>>,
+    /// Set by [`load`] on a variant: its base and what it changes. Not part of the digest:
+    /// the merged scenario alone determines the numbers.
+    #[serde(skip)]
+    pub variant_of: Option<VariantOf>,
+}
+
+/// A variant's base scenario and what the variant changes in it, as readable lines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VariantOf {
+    /// The base's scenario id (its `id`, else its file name).
+    pub base_id: String,
+    pub changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -207,7 +219,17 @@ fn load_chain(
         ]);
     }
     let (mut merged, _) = load_chain(&base_path, sources, chain)?;
+    let base_id = match &merged.scenario.id {
+        Some(id) => id.get_ref().clone(),
+        None => base_path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let changes = describe_variant(&merged, &raw);
     apply_variant(&mut merged, raw)?;
+    merged.variant_of = Some(VariantOf { base_id, changes });
     Ok((merged, file_span))
 }
 
@@ -305,6 +327,217 @@ fn apply_variant(base: &mut RawScenario, variant: RawScenario) -> Result<(), Vec
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// What `variant` changes in `base`, one readable line per param, actor key, trigger or outcome
+/// patched, added or removed (shown in the report next to the variant's title).
+fn describe_variant(base: &RawScenario, variant: &RawScenario) -> Vec<String> {
+    let mut changes = Vec::new();
+    let (b, v) = (&base.scenario, &variant.scenario);
+    for (key, old, new) in [
+        (
+            "steps",
+            b.steps.as_ref().map(|x| x.get_ref().to_string()),
+            v.steps.as_ref().map(|x| x.get_ref().to_string()),
+        ),
+        ("step_unit", text_of(&b.step_unit), text_of(&v.step_unit)),
+        ("start", text_of(&b.start), text_of(&v.start)),
+    ] {
+        if let Some(new) = new.filter(|new| Some(new) != old.as_ref()) {
+            changes.push(format!("{key} = {new}{}", was(old.as_deref())));
+        }
+    }
+    for (name, param) in &variant.params {
+        let new = param_text(param.get_ref());
+        match base.params.get(name) {
+            Some(old) if param_text(old.get_ref()) == new => {}
+            Some(old) => changes.push(format!(
+                "param `{}` = {new}{}",
+                name.get_ref(),
+                was(Some(&param_text(old.get_ref())))
+            )),
+            None => changes.push(format!("param `{}` added: {new}", name.get_ref())),
+        }
+    }
+    for (actor, keys) in &variant.actors {
+        let Some(existing) = base.actors.get(actor) else {
+            changes.push(format!("actor `{}` added", actor.get_ref()));
+            continue;
+        };
+        for (key, var) in keys {
+            let path = format!("{}.{}", actor.get_ref(), key.get_ref());
+            let fields = var_fields(var.get_ref());
+            let Some(old) = existing.get(key).map(|old| var_fields(old.get_ref())) else {
+                let text: Vec<String> = fields
+                    .into_iter()
+                    .filter_map(|(k, v)| Some(format!("{k} = {}", v?)))
+                    .collect();
+                changes.push(format!("`{path}` added: {}", text.join(", ")));
+                continue;
+            };
+            let mut diff = Vec::new();
+            for ((key, old), (_, new)) in old.into_iter().zip(fields) {
+                field_change(&mut diff, key, old, new);
+            }
+            if !diff.is_empty() {
+                changes.push(format!("`{path}`: {}", diff.join("; ")));
+            }
+        }
+    }
+    for id in &variant.remove_triggers {
+        changes.push(format!("trigger `{}` removed", id.get_ref()));
+    }
+    for id in &variant.remove_outcomes {
+        changes.push(format!("outcome `{}` removed", id.get_ref()));
+    }
+    for trigger in &variant.triggers {
+        let t = trigger.get_ref();
+        let Some(old) = base
+            .triggers
+            .iter()
+            .map(Spanned::get_ref)
+            .find(|o| o.id.get_ref() == t.id.get_ref())
+        else {
+            changes.push(format!("trigger `{}` added{}", t.id.get_ref(), label_suffix(&t.label)));
+            continue;
+        };
+        let mut fields = Vec::new();
+        field_change(&mut fields, "when", expr_text(&old.when), expr_text(&t.when));
+        field_change(
+            &mut fields,
+            "probability",
+            expr_text(&old.probability),
+            expr_text(&t.probability),
+        );
+        field_change(&mut fields, "delay", debug_text(&old.delay), debug_text(&t.delay));
+        field_change(&mut fields, "repeat", debug_text(&old.repeat), debug_text(&t.repeat));
+        field_change(
+            &mut fields,
+            "cooldown",
+            debug_text(&old.cooldown),
+            debug_text(&t.cooldown),
+        );
+        field_change(&mut fields, "effects", list_text(&old.effects), list_text(&t.effects));
+        field_change(&mut fields, "actor", text_of(&old.actor), text_of(&t.actor));
+        field_change(&mut fields, "label", text_of(&old.label), text_of(&t.label));
+        for (key, old, new) in [("source", &old.source, &t.source), ("note", &old.note, &t.note)] {
+            if new.is_some() && text_of(new) != text_of(old) {
+                fields.push(format!("{key} reworded"));
+            }
+        }
+        if !fields.is_empty() {
+            changes.push(format!("trigger `{}`: {}", t.id.get_ref(), fields.join("; ")));
+        }
+    }
+    for outcome in &variant.outcomes {
+        let o = outcome.get_ref();
+        let Some(old) = base
+            .outcomes
+            .iter()
+            .map(Spanned::get_ref)
+            .find(|b| b.id.get_ref() == o.id.get_ref())
+        else {
+            changes.push(format!("outcome `{}` added{}", o.id.get_ref(), label_suffix(&o.label)));
+            continue;
+        };
+        let mut fields = Vec::new();
+        field_change(&mut fields, "when", expr_text(&old.when), expr_text(&o.when));
+        field_change(&mut fields, "label", text_of(&old.label), text_of(&o.label));
+        if !fields.is_empty() {
+            changes.push(format!("outcome `{}`: {}", o.id.get_ref(), fields.join("; ")));
+        }
+    }
+    changes
+}
+
+fn was(old: Option<&str>) -> String {
+    old.map(|old| format!(" (base: {old})")).unwrap_or_default()
+}
+
+/// `key = new (base: old)` when the variant sets `key` to something else than the base has.
+fn field_change(fields: &mut Vec<String>, key: &str, old: Option<String>, new: Option<String>) {
+    if let Some(new) = new.filter(|new| Some(new) != old.as_ref()) {
+        fields.push(format!("{key} = {new}{}", was(old.as_deref())));
+    }
+}
+
+fn text_of(value: &Option<Spanned<String>>) -> Option<String> {
+    value.as_ref().map(|v| format!("{:?}", v.get_ref()))
+}
+
+fn label_suffix(label: &Option<Spanned<String>>) -> String {
+    label.as_ref().map(|l| format!(": {}", l.get_ref())).unwrap_or_default()
+}
+
+fn debug_text<T: fmt::Debug>(value: &Option<Spanned<T>>) -> Option<String> {
+    value.as_ref().map(|v| match format!("{:?}", v.get_ref()) {
+        // `Fixed(2)`, `Range(1, 3)`, `Flag(true)`, `Max(3)` as a scenario writes them.
+        text if text.starts_with("Range(") => format!("[{}]", &text[6..text.len() - 1]),
+        text if text.contains('(') => text[text.find('(').unwrap() + 1..text.len() - 1].to_string(),
+        text => text,
+    })
+}
+
+fn list_text(value: &Option<Vec<Spanned<String>>>) -> Option<String> {
+    value.as_ref().map(|items| {
+        let items: Vec<String> = items.iter().map(|i| format!("{:?}", i.get_ref())).collect();
+        format!("[{}]", items.join(", "))
+    })
+}
+
+fn literal_text(literal: &Literal) -> String {
+    match literal {
+        Literal::Bool(b) => b.to_string(),
+        Literal::Number(n) => n.to_string(),
+        Literal::Text(t) => format!("{t:?}"),
+    }
+}
+
+fn expr_text(value: &Option<Spanned<ExprSource>>) -> Option<String> {
+    value.as_ref().map(|v| match v.get_ref() {
+        ExprSource::Text(text) => format!("{text:?}"),
+        ExprSource::Literal(literal) => literal_text(literal),
+    })
+}
+
+fn param_text(param: &RawParam) -> String {
+    let numbers = |v: &[f64]| v.iter().map(f64::to_string).collect::<Vec<_>>().join(", ");
+    let mut parts = Vec::new();
+    if let Some(v) = &param.value {
+        parts.push(v.get_ref().to_string());
+    }
+    if let Some(v) = &param.annual {
+        parts.push(format!("annual {}", v.get_ref()));
+    }
+    for (name, v) in [
+        ("uniform", &param.uniform),
+        ("triangular", &param.triangular),
+        ("pert", &param.pert),
+        ("beta", &param.beta),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{name}({})", numbers(v.get_ref())));
+        }
+    }
+    if let Some(basis) = &param.basis {
+        parts.push(format!("({} basis)", basis.get_ref()));
+    }
+    parts.join(" ")
+}
+
+fn var_fields(var: &RawVar) -> [(&'static str, Option<String>); 4] {
+    [
+        ("initial", var.initial.as_ref().map(|v| literal_text(v.get_ref()))),
+        ("min", var.min.as_ref().map(|v| v.get_ref().to_string())),
+        ("max", var.max.as_ref().map(|v| v.get_ref().to_string())),
+        (
+            "levels",
+            var.levels.as_ref().map(|levels| {
+                let levels: Vec<String> = levels.iter().map(|l| format!("{:?}", l.get_ref())).collect();
+                format!("[{}]", levels.join(", "))
+            }),
+        ),
+    ]
 }
 
 fn patch<T>(base: &mut Option<T>, variant: Option<T>) {
@@ -544,5 +777,40 @@ impl<'de> Deserialize<'de> for RawRepeat {
             }
         }
         deserializer.deserialize_any(RepeatVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variant_knows_its_base_and_what_it_changes() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let base = load(&dir.join("baseline.toml")).unwrap();
+        assert_eq!(base.raw.variant_of, None);
+        let variant = load(&dir.join("china_restrains.toml")).unwrap().raw.variant_of.unwrap();
+        assert_eq!(variant.base_id, "baseline");
+        assert!(
+            variant
+                .changes
+                .contains(&"trigger `china_tilts_to_axis` removed".to_string()),
+            "{variant:?}"
+        );
+        assert!(
+            variant
+                .changes
+                .contains(&"`china.stance`: initial = \"restrains\" (base: \"uneasy\")".to_string()),
+            "{variant:?}"
+        );
+        assert!(
+            variant
+                .changes
+                .iter()
+                .any(|c| c.starts_with("param `p_china_reverts` = pert(0.005, 0.015, 0.04) (base: pert(")),
+            "{variant:?}"
+        );
+        // Unchanged keys a variant repeats are not listed; the digest ignores the description.
+        assert_eq!(variant.changes.len(), 4, "{variant:?}");
     }
 }

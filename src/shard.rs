@@ -653,6 +653,7 @@ mod tests {
             actors: vec![],
             triggers: vec![],
             outcomes: vec![],
+            variant: None,
         }
     }
 
