@@ -8,6 +8,8 @@ mod errors;
 mod golden;
 #[cfg(unix)]
 mod output_safety;
+#[cfg(unix)]
+mod published_together;
 mod report;
 mod shard;
 mod shipped_scenarios;
