@@ -41,6 +41,10 @@ pub struct RawScenario {
     /// the merged scenario alone determines the numbers.
     #[serde(skip)]
     pub variant_of: Option<VariantOf>,
+    /// Where `[scenario]` is written (of the variant when it has one), for problems with a
+    /// missing header key.
+    #[serde(skip)]
+    pub header_span: Option<Range<usize>>,
 }
 
 /// A variant's base scenario and what the variant changes in it, as readable lines.
@@ -187,7 +191,7 @@ fn load_chain(
     let file_span = base..base + len;
     // Parsing behind `base` spaces puts every span of this file in the shared offset space.
     let padded = format!("{}{text}", " ".repeat(base));
-    let mut raw: RawScenario = toml::from_str(&padded).map_err(|e| vec![toml_diagnostic(&e, base)])?;
+    let mut raw = parse_scenario(&padded, base)?;
 
     let Some(extends) = raw.extends.take() else {
         return Ok((raw, file_span));
@@ -228,9 +232,80 @@ fn load_chain(
             .to_string(),
     };
     let changes = describe_variant(&merged, &raw);
+    if raw.header_span.is_some() {
+        merged.header_span = raw.header_span.clone();
+    }
     apply_variant(&mut merged, raw)?;
     merged.variant_of = Some(VariantOf { base_id, changes });
     Ok((merged, file_span))
+}
+
+/// Parses one file's text (behind `base` spaces) into a [`RawScenario`], or reports every
+/// independent problem one pass finds: all the syntax errors the parser recovers from, else
+/// the shape errors (unknown keys, wrong types, missing ids) of each top-level key, each
+/// `[scenario]` key, each param, each actor and each trigger and outcome on its own, in file
+/// order.
+fn parse_scenario(padded: &str, base: usize) -> Result<RawScenario, Vec<Diagnostic>> {
+    use toml::de::{DeTable, DeValue, Deserializer};
+    let (document, syntax) = DeTable::parse_recoverable(padded);
+    if !syntax.is_empty() {
+        let mut errors: Vec<Diagnostic> = syntax.iter().map(|e| toml_diagnostic(e, base)).collect();
+        errors.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
+        return Err(distinct(errors));
+    }
+    let header_span = document.get_ref().get_key_value("scenario").map(|(key, _)| key.span());
+    let first = match RawScenario::deserialize(Deserializer::from(document.clone())) {
+        Ok(mut raw) => {
+            raw.header_span = header_span;
+            return Ok(raw);
+        }
+        Err(first) => first,
+    };
+    let mut errors = Vec::new();
+    for (key, value) in document.get_ref() {
+        let pieces: Vec<Spanned<DeValue>> = match (key.get_ref().as_ref(), value.get_ref()) {
+            ("triggers" | "outcomes", DeValue::Array(items)) => items
+                .iter()
+                .map(|item| Spanned::new(value.span(), DeValue::Array(std::iter::once(item.clone()).collect())))
+                .collect(),
+            ("scenario" | "params" | "actors", DeValue::Table(entries)) => entries
+                .iter()
+                .map(|(k, v)| {
+                    let mut one = DeTable::new();
+                    one.insert(k.clone(), v.clone());
+                    Spanned::new(value.span(), DeValue::Table(one))
+                })
+                .collect(),
+            _ => vec![value.clone()],
+        };
+        for piece in pieces {
+            let mut one = DeTable::new();
+            one.insert(key.clone(), piece);
+            if let Err(e) = RawScenario::deserialize(Deserializer::from(Spanned::new(document.span(), one))) {
+                errors.push(toml_diagnostic(&e, base));
+            }
+        }
+    }
+    if errors.is_empty() {
+        errors.push(toml_diagnostic(&first, base));
+    }
+    // The parsed tables are in key order, not file order.
+    errors.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
+    Err(distinct(errors))
+}
+
+/// Drops repeated diagnostics (same message at the same place).
+fn distinct(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = Vec::new();
+    diagnostics
+        .into_iter()
+        .filter(|d| {
+            let key = format!("{d:?}");
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        })
+        .collect()
 }
 
 /// Turns a TOML syntax or shape error into a diagnostic, suggesting the closest key for an
@@ -812,5 +887,49 @@ mod tests {
         );
         // Unchanged keys a variant repeats are not listed; the digest ignores the description.
         assert_eq!(variant.changes.len(), 4, "{variant:?}");
+    }
+
+    fn problems(text: &str) -> Vec<(usize, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        let error = load(&path).unwrap_err();
+        let line = |offset: usize| text[..offset].lines().count().max(1);
+        error
+            .diagnostics
+            .iter()
+            .map(|d| (line(d.span.clone().unwrap().start + 1), d.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn every_independent_shape_error_is_reported_in_file_order() {
+        let text = "# five mistakes\n[scenario]\nid = \"bad\"\nsteps = \"36\"\ncolour = \"red\"\n\n\
+                    [params]\np = { pert = [0.1, 0.2, 0.3], mode = 2 }\n\n\
+                    [[triggers]]\nid = \"a\"\nprobabilty = \"p\"\n\n[[triggers]]\nlabel = \"no id\"\n\n\
+                    [[outcomes]]\nid = \"o\"\nwhen = 3\nextra = 1\n";
+        let found = problems(text);
+        let lines: Vec<usize> = found.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [4, 5, 8, 12, 14, 20], "{found:?}");
+        assert!(found[0].1.contains("expected a whole number"), "{found:?}");
+        assert!(found[4].1.contains("missing field `id`"), "{found:?}");
+    }
+
+    #[test]
+    fn every_syntax_error_the_parser_recovers_from_is_reported() {
+        let found = problems("[scenario]\nid = \"x\nsteps = 3\nname = = \"n\"\n");
+        assert!(found.len() >= 2, "{found:?}");
+        assert_eq!(found[0].0, 2, "{found:?}");
+        assert!(found.iter().any(|(line, _)| *line == 4), "{found:?}");
+    }
+
+    #[test]
+    fn the_header_is_located_for_problems_with_missing_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, "# a comment\n\n[scenario]\nid = \"x\"\n").unwrap();
+        let loaded = load(&path).unwrap();
+        let span = loaded.raw.header_span.unwrap();
+        assert_eq!(loaded.sources.text(&span), "scenario");
     }
 }
