@@ -4,7 +4,10 @@
 //! are rendered again in memory rather than read back from disk, so the page never depends on
 //! which files an earlier step left behind. Out: `out_dir/index.html`, every chart inlined, with
 //! no script, no network reference and no timestamp (the same summaries give the same bytes),
-//! and [`headline_table`], the plain-text table `sim run` prints at the end.
+//! and the headline numbers `sim run` prints at the end: [`headline_table`], fitted to a
+//! terminal width, or [`headline_json`]. The first summary is the baseline: the page opens with
+//! the comparison with it, then has one section per scenario, a variant's saying what it
+//! changes in its base.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -672,6 +675,44 @@ mod tests {
         assert_eq!(path, dir.path().join("index.html"));
         let written = std::fs::read_to_string(&path).unwrap();
         assert_eq!(written, render_report(&[baseline(), variant()]).unwrap());
+    }
+
+    #[test]
+    fn report_puts_the_comparison_first_and_says_what_a_variant_changes() {
+        let mut changed = variant();
+        changed.scenario.variant = Some(crate::aggregate::VariantInfo {
+            base: "baseline".into(),
+            changes: vec!["param `p_arms` = 0.2 (base: 0.1)".into(), "trigger `t` removed".into()],
+        });
+        let page = render_report(&[baseline(), changed]).unwrap();
+        let comparison = page.find("<section id=\"comparison\">").unwrap();
+        assert!(comparison < page.find("<section id=\"scenario-baseline\">").unwrap());
+        let section = page.find("<section id=\"scenario-lethal_aid\">").unwrap();
+        let note = page
+            .find("Variant of <a href=\"#scenario-baseline\">Baseline &lt;May 2025&gt;</a>")
+            .unwrap();
+        assert!(note > section && note < page[section..].find("Headline").unwrap() + section);
+        assert!(page.contains("<li>param <code>p_arms</code> = 0.2 (base: 0.1)</li>"));
+        assert!(page.contains("<li>trigger <code>t</code> removed</li>"));
+    }
+
+    #[test]
+    fn a_narrow_headline_table_has_one_block_per_scenario() {
+        let wide = headline_table(&[baseline(), variant()], usize::MAX);
+        let narrow = headline_table(&[baseline(), variant()], 50);
+        assert!(wide.lines().any(|l| l.chars().count() > 50));
+        assert!(narrow.lines().all(|l| l.chars().count() <= 50), "{narrow}");
+        assert!(
+            narrow.contains("\nSeoul sends lethal aid (20,000 runs, seed 2025)\n"),
+            "{narrow}"
+        );
+        assert!(narrow.contains("19.5% [19.0, 20.1]   +4.5 pp"), "{narrow}");
+        assert_eq!(narrow.matches(" pp").count(), wide.matches(" pp").count());
+        // Different horizons: the title does not claim one date for all.
+        let longer = synthetic_summary("longer", "Three years", 36, 0.0);
+        let mixed = headline_table(&[baseline(), longer], 100);
+        assert!(mixed.starts_with("P(outcome by the horizon)"), "{mixed}");
+        assert!(mixed.contains("by 2026-05") && mixed.contains("by 2028-05"), "{mixed}");
     }
 
     /// Writes the report to /tmp/sim-plot-check/index.html for looking at.
