@@ -34,6 +34,18 @@ pub struct ScenarioInfo {
     pub actors: Vec<ActorInfo>,
     pub triggers: Vec<TriggerInfo>,
     pub outcomes: Vec<OutcomeInfo>,
+    /// Set for a variant (a scenario that `extends` another): what it changes in its base.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub variant: Option<VariantInfo>,
+}
+
+/// A variant's base and its changes to it, one readable line each (params, actors, triggers
+/// and outcomes patched, added or removed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VariantInfo {
+    /// The base's scenario id.
+    pub base: String,
+    pub changes: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -71,14 +71,17 @@ enum Command {
         #[arg(required = true)]
         files: Vec<String>,
     },
-    /// Redraw the comparison charts and report from earlier results, without re-running.
+    /// Redraw the comparison charts and the report from earlier results, without re-running:
+    /// writes `<out>/compare/` and `<out>/index.html` (and no scenario directory).
     Compare {
-        /// Result directories (holding summary.json) or summary.json files, first = reference.
+        /// Result directories (holding summary.json) or summary.json files.
         #[arg(required = true, num_args = 2..)]
         results: Vec<PathBuf>,
         /// Where to write `compare/` and `index.html`.
         #[arg(long, default_value = "output")]
         out: PathBuf,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// Print one run as a dated narrative: exactly run I of `sim run` with the same seed.
     Trace {
@@ -128,6 +131,31 @@ struct RunArgs {
     /// With --expect: store these results as the expected ones instead of comparing.
     #[arg(long, requires = "expect")]
     bless: bool,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// How the results are compared and printed (`run`, `compare`, `merge`).
+#[derive(clap::Args, Debug, Default)]
+pub(crate) struct ReportArgs {
+    /// The scenario id the others are compared with (default: the scenario the others
+    /// `extends`, when there is exactly one, else the first file).
+    #[arg(long, value_name = "ID")]
+    baseline: Option<String>,
+    /// Print nothing but errors (and the JSON of --format json).
+    #[arg(long, short)]
+    quiet: bool,
+    /// The headline numbers on stdout as a table fitted to the terminal, or as JSON
+    /// (docs/cli.md describes its shape).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) enum Format {
+    #[default]
+    Text,
+    Json,
 }
 
 /// The most worker threads `--threads` accepts: far more than any machine `sim` runs on has
@@ -240,7 +268,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             }
             Ok(print_stdout(&lines)?)
         }
-        Command::Compare { results, out } => {
+        Command::Compare { results, out, report } => {
             let summaries = results
                 .iter()
                 .map(|path| {
@@ -256,8 +284,9 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                 message: format!("error: cannot compare these results: {why}"),
                 code: exit::INCOMPARABLE,
             })?;
-            write_comparison(&summaries, &out)?;
-            Ok(print_stdout(&crate::html::headline_table(&summaries))?)
+            let summaries = with_baseline_first(summaries, &report)?;
+            publish(Vec::new(), &summaries, &out, &report)?;
+            Ok(print_headline(&summaries, &report)?)
         }
         Command::Merge(args) => sharding::merge(args),
         Command::Trace { file, run, seed } => {
@@ -376,11 +405,18 @@ fn simulate_runs(
     runs: u64,
     pool: &rayon::ThreadPool,
 ) -> Result<Tallies, Failure> {
-    let bar = if std::io::stderr().is_terminal() {
+    let bar = if std::io::stderr().is_terminal() && !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         let bar = indicatif::ProgressBar::new(runs);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} runs ({per_sec}, eta {eta})")
+            indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} runs ({rate}, eta {eta})")
                 .expect("valid template")
+                // indicatif's `{per_sec}` prints four decimals of a rate of thousands.
+                .with_key(
+                    "rate",
+                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{} runs/s", crate::plot::thousands(state.per_sec().round() as u64));
+                    },
+                )
                 .progress_chars("=> "),
         );
         bar.set_message(model.info.id.clone());
@@ -406,12 +442,26 @@ fn run(args: RunArgs) -> Result<(), Failure> {
             code: exit::USAGE,
         });
     }
+    if let Some(wanted) = &args.report.baseline
+        && !models.iter().any(|(_, m)| &m.info.id == wanted)
+    {
+        // Before simulating: a typo should not cost the whole run.
+        let ids: Vec<String> = models.iter().map(|(_, m)| format!("`{}`", m.info.id)).collect();
+        return Err(Failure {
+            message: format!(
+                "error: --baseline `{wanted}` is none of the scenarios given: {}",
+                ids.join(", ")
+            ),
+            code: exit::USAGE,
+        });
+    }
     let pool = thread_pool(args.threads)?;
     // Before simulating: an unwritable --out must not cost the whole simulation.
     crate::output::check_writable(&args.out)?;
     if let Some(shard) = args.shard {
         return sharding::run_shard(&models, &args, shard, &pool);
     }
+    QUIET.store(args.report.quiet, std::sync::atomic::Ordering::Relaxed);
     let expected = expect::Expectations::open(args.expect.as_deref(), &models, args.bless)?;
     // Everything is simulated before anything is written: a failure leaves no partial output.
     let mut summaries = Vec::new();
@@ -421,44 +471,183 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         let runs = args.runs.or(stored_runs).unwrap_or(model.default_runs);
         summaries.push(simulate_model(model, seed, runs, &pool)?);
     }
-    write_results(&summaries, &args.out)?;
+    write_results(&summaries, &args.out, &args.report)?;
     expected.check(&summaries, args.bless)
 }
 
+/// Set by `--quiet`: no progress bar (the bar is drawn far from where arguments are known).
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Writes every output of a finished job: each scenario's directory, the comparison when there
-/// are several scenarios, the report, and the headline table on stdout. `sim run` and
-/// `sim merge` both end here, so merged results look exactly like single-machine ones.
-fn write_results(summaries: &[Summary], out: &Path) -> Result<()> {
-    for summary in summaries {
-        let dir = write_scenario(summary, out)?;
-        eprintln!("wrote {}", dir.display());
+/// are several comparable scenarios, the report, and the headline numbers on stdout. `sim run`
+/// and `sim merge` both end here, so merged results look exactly like single-machine ones.
+fn write_results(summaries: &[Summary], out: &Path, report: &ReportArgs) -> Result<(), Failure> {
+    let summaries = with_baseline_first(summaries.to_vec(), report)?;
+    note(report, &format!("writing the outputs into {}", out.display()));
+    let mut staged = Vec::new();
+    for summary in &summaries {
+        let staging = Staging::new(scenario_dir(out, &summary.scenario.id))?;
+        crate::report::write_tables(summary, staging.path())?;
+        crate::plot::write_scenario_charts(summary, staging.path())?;
+        staged.push(staging);
     }
-    if summaries.len() > 1 {
-        match crate::plot::check_comparable(summaries) {
-            Ok(()) => write_comparison(summaries, out)?,
-            Err(why) => eprintln!("note: no comparison charts: {why}"),
-        }
-    }
-    let report = crate::html::write_report(summaries, out)?;
-    eprintln!("wrote {}", report.display());
-    print_stdout(&format!("{}\n", crate::html::headline_table(summaries)))
+    publish(staged, &summaries, out, report)?;
+    Ok(print_headline(&summaries, report)?)
 }
 
-/// Writes `out/compare/`, replaced as a whole.
-fn write_comparison(summaries: &[Summary], out: &Path) -> Result<()> {
-    let staging = Staging::new(out.join("compare"))?;
-    crate::plot::write_comparison(summaries, staging.path())?;
-    let dir = staging.publish()?;
-    eprintln!("wrote {}", dir.display());
+/// Publishes one job's whole output set, so that `index.html` and `compare/` always describe
+/// the scenario directories of the same job (docs/cli.md, "Output is never half-written").
+///
+/// Everything is rendered first; then, holding an exclusive lock on `out` (two jobs writing into
+/// one `--out` publish one after the other, and the last one's set is what remains), the old
+/// `index.html` and `compare/` are removed, the scenario directories are swapped in, then the
+/// new `compare/`, and `index.html` last. A job killed half-way leaves no report, rather than a
+/// report of another job.
+fn publish(staged: Vec<Staging>, summaries: &[Summary], out: &Path, report: &ReportArgs) -> Result<()> {
+    let comparison = if summaries.len() > 1 {
+        match crate::plot::check_comparable(summaries) {
+            Ok(()) => {
+                let staging = Staging::new(out.join("compare"))?;
+                crate::plot::write_comparison(summaries, staging.path())?;
+                Some(staging)
+            }
+            Err(why) => {
+                note(report, &format!("note: no comparison charts: {why}"));
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let page = crate::html::render_report(summaries)?;
+    let _lock = lock_output(out)?;
+    let index = out.join("index.html");
+    match std::fs::remove_file(&index) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(anyhow::Error::new(e).context(format!("cannot replace {}", index.display())));
+        }
+        _ => {}
+    }
+    remove_comparison(out)?;
+    for staging in staged {
+        let dir = staging.publish()?;
+        note(report, &format!("wrote {}", dir.display()));
+    }
+    if let Some(staging) = comparison {
+        let dir = staging.publish()?;
+        note(report, &format!("wrote {}", dir.display()));
+    }
+    crate::output::write_atomic(&index, page.as_bytes())?;
+    note(report, &format!("wrote {}", index.display()));
     Ok(())
 }
 
-/// Writes one scenario's tables (and charts) into `out/<id>`, replacing it as a whole.
-fn write_scenario(summary: &Summary, out: &Path) -> Result<PathBuf> {
-    let staging = Staging::new(scenario_dir(out, &summary.scenario.id))?;
-    crate::report::write_tables(summary, staging.path())?;
-    crate::plot::write_scenario_charts(summary, staging.path())?;
-    staging.publish()
+/// Removes `out/compare/` (renamed away first, so it is never seen half-deleted).
+fn remove_comparison(out: &Path) -> Result<()> {
+    let compare = out.join("compare");
+    if std::fs::symlink_metadata(&compare).is_err() {
+        return Ok(());
+    }
+    let retired = out.join(format!(".sim-old-{}-compare", std::process::id()));
+    std::fs::rename(&compare, &retired).with_context(|| format!("cannot replace {}", compare.display()))?;
+    std::fs::remove_dir_all(&retired).with_context(|| format!("cannot remove {}", retired.display()))
+}
+
+/// An exclusive lock on the output directory, held until the returned file is dropped (or the
+/// process dies, killed or not: the system releases it).
+fn lock_output(out: &Path) -> Result<std::fs::File> {
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create directory {}", out.display()))?;
+    // On Unix a directory can be locked itself, leaving no lock file among the outputs.
+    #[cfg(unix)]
+    let file = std::fs::File::open(out);
+    #[cfg(not(unix))]
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(out.join(".sim.lock"));
+    let file = file.with_context(|| format!("cannot open {} to lock it", out.display()))?;
+    file.lock()
+        .with_context(|| format!("cannot lock {} against other sim processes", out.display()))?;
+    Ok(file)
+}
+
+/// A line on stderr, unless `--quiet`.
+fn note(report: &ReportArgs, line: &str) {
+    if !report.quiet {
+        eprintln!("{line}");
+    }
+}
+
+/// The summaries with the baseline first (the plots, the report and the table compare every
+/// other scenario with the first), saying on stderr which one it is and why.
+fn with_baseline_first(mut summaries: Vec<Summary>, report: &ReportArgs) -> Result<Vec<Summary>, Failure> {
+    let (index, why) = choose_baseline(&summaries, report.baseline.as_deref())?;
+    let baseline = summaries.remove(index);
+    if !summaries.is_empty() {
+        note(
+            report,
+            &format!(
+                "baseline: `{}` ({why}; choose another with --baseline ID)",
+                baseline.scenario.id
+            ),
+        );
+    }
+    summaries.insert(0, baseline);
+    Ok(summaries)
+}
+
+/// The baseline's index and why it was chosen: the one asked for; else the scenario every
+/// variant among them extends, when there is exactly one; else the first.
+fn choose_baseline(summaries: &[Summary], requested: Option<&str>) -> Result<(usize, &'static str), Failure> {
+    let ids: Vec<&str> = summaries.iter().map(|s| s.scenario.id.as_str()).collect();
+    if let Some(wanted) = requested {
+        return match ids.iter().position(|id| *id == wanted) {
+            Some(index) => Ok((index, "--baseline")),
+            None => Err(Failure {
+                message: format!(
+                    "error: --baseline `{wanted}` is none of the scenarios given: {}",
+                    ids.iter().map(|id| format!("`{id}`")).collect::<Vec<_>>().join(", ")
+                ),
+                code: exit::USAGE,
+            }),
+        };
+    }
+    let mut bases: Vec<usize> = summaries
+        .iter()
+        .filter_map(|s| s.scenario.variant.as_ref())
+        .filter_map(|v| ids.iter().position(|id| *id == v.base))
+        .collect();
+    bases.sort_unstable();
+    bases.dedup();
+    Ok(match bases.as_slice() {
+        [only] => (*only, "the scenario the others extend"),
+        _ => (0, "the first scenario given"),
+    })
+}
+
+/// The terminal's width for the headline table: `COLUMNS`, else the terminal's, else 100.
+fn terminal_width() -> usize {
+    if let Some(columns) = std::env::var("COLUMNS").ok().and_then(|c| c.trim().parse().ok()) {
+        return columns;
+    }
+    if std::io::stdout().is_terminal()
+        && let Some((_, width)) = console::Term::stdout().size_checked()
+    {
+        return usize::from(width);
+    }
+    100
+}
+
+fn print_headline(summaries: &[Summary], report: &ReportArgs) -> Result<()> {
+    match report.format {
+        Format::Json => print_stdout(&crate::html::headline_json(summaries)),
+        Format::Text if !report.quiet => print_stdout(&format!(
+            "{}\n",
+            crate::html::headline_table(summaries, terminal_width())
+        )),
+        Format::Text => Ok(()),
+    }
 }
 
 /// A run as a dated narrative.

@@ -790,7 +790,11 @@ impl<'a> Compiler<'a> {
     fn model(&mut self, loaded: &LoadedScenario) -> Option<Model> {
         let raw = &loaded.raw;
         let header = &raw.scenario;
-        let whole = loaded.file_span.start..loaded.file_span.start;
+        // Missing header keys are reported at `[scenario]`, else at the top of the file.
+        let whole = raw
+            .header_span
+            .clone()
+            .unwrap_or(loaded.file_span.start..loaded.file_span.start);
 
         let id = match &header.id {
             Some(id) => self.checked_scenario_id(id.get_ref(), id.span(), "change `id`"),
@@ -1195,6 +1199,10 @@ impl<'a> Compiler<'a> {
                     label: o.label.clone(),
                 })
                 .collect(),
+            variant: raw.variant_of.as_ref().map(|v| crate::aggregate::VariantInfo {
+                base: v.base_id.clone(),
+                changes: v.changes.clone(),
+            }),
         };
         Some(Model {
             info,

@@ -4,7 +4,10 @@
 //! are rendered again in memory rather than read back from disk, so the page never depends on
 //! which files an earlier step left behind. Out: `out_dir/index.html`, every chart inlined, with
 //! no script, no network reference and no timestamp (the same summaries give the same bytes),
-//! and [`headline_table`], the plain-text table `sim run` prints at the end.
+//! and the headline numbers `sim run` prints at the end: [`headline_table`], fitted to a
+//! terminal width, or [`headline_json`]. The first summary is the baseline: the page opens with
+//! the comparison with it, then has one section per scenario, a variant's saying what it
+//! changes in its base.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -84,48 +87,175 @@ fn difference(row: &Row, index: usize) -> Option<String> {
 // Terminal table.
 // ---------------------------------------------------------------------------------------------
 
-/// Plain-text table of each outcome's P(by the horizon) with its 95% interval: one row per
-/// outcome, one column per scenario, and for later scenarios the difference from the first in
-/// percentage points (left out when the scenarios are not comparable).
-pub fn headline_table(summaries: &[Summary]) -> String {
+/// `20,000 runs`, `1 run`.
+fn runs_text(runs: u64) -> String {
+    format!("{} run{}", thousands(runs), if runs == 1 { "" } else { "s" })
+}
+
+/// `P(outcome by 2028-05)`, or `by the horizon` when the scenarios' horizons end at different
+/// steps (each scenario then says where its own ends).
+fn headline_title(summaries: &[Summary]) -> String {
+    let labels: Vec<String> = summaries.iter().map(|s| horizon_label(&s.scenario)).collect();
+    match labels.first() {
+        Some(first) if labels.iter().all(|l| l == first) => format!("P(outcome by {first}), 95% interval"),
+        _ => "P(outcome by the horizon), 95% interval".to_string(),
+    }
+}
+
+/// Plain-text table of each outcome's P(by the horizon) with its 95% interval, fitted to
+/// `width` columns. One row per outcome and one column per scenario when that fits; otherwise
+/// one block per scenario, its outcomes one per line. Scenarios after the first (the baseline)
+/// show their difference from it in percentage points (left out when the scenarios are not
+/// comparable).
+pub fn headline_table(summaries: &[Summary], width: usize) -> String {
     let Some(first) = summaries.first() else {
         return String::new();
     };
     let comparable = check_comparable(summaries);
-    let mut text = format!("P(outcome by {}), 95% interval\n", horizon_label(&first.scenario));
+    let same_horizon = summaries
+        .iter()
+        .all(|s| horizon_label(&s.scenario) == horizon_label(&first.scenario));
+    let mut text = format!("{}\n", headline_title(summaries));
     let rows = rows(summaries, outcome_table);
+    let about = |s: &Summary| {
+        let mut about = format!("{}, seed {}", runs_text(s.runs), s.seed);
+        if !same_horizon {
+            about.push_str(&format!(", by {}", horizon_label(&s.scenario)));
+        }
+        about
+    };
+    let cell = |row: &Row, i: usize| match &row.cells[i] {
+        None => "-".to_string(),
+        Some((estimate, decimals)) => {
+            let mut shown = estimate_text(estimate, *decimals);
+            if let Some(diff) = difference(row, i).filter(|_| comparable.is_ok()) {
+                shown.push_str(&format!("  {diff}"));
+            }
+            shown
+        }
+    };
     let mut grid: Vec<Vec<String>> = vec![
         std::iter::once(String::new())
             .chain(summaries.iter().map(|s| s.scenario.name.clone()))
             .collect(),
         std::iter::once(String::new())
-            .chain(
-                summaries
-                    .iter()
-                    .map(|s| format!("{} runs, seed {}", thousands(s.runs), s.seed)),
-            )
+            .chain(summaries.iter().map(about))
             .collect(),
     ];
     for row in &rows {
-        let cells = row.cells.iter().enumerate().map(|(i, cell)| match cell {
-            None => "-".to_string(),
-            Some((estimate, decimals)) => {
-                let mut shown = estimate_text(estimate, *decimals);
-                if let Some(diff) = difference(row, i).filter(|_| comparable.is_ok()) {
-                    shown.push_str(&format!("  {diff}"));
-                }
-                shown
-            }
-        });
-        grid.push(std::iter::once(row.label.clone()).chain(cells).collect());
+        grid.push(
+            std::iter::once(row.label.clone())
+                .chain((0..summaries.len()).map(|i| cell(row, i)))
+                .collect(),
+        );
     }
-    text.push_str(&align(&grid));
+    let wide = align(&grid);
+    if wide.lines().all(|line| line.chars().count() <= width) {
+        text.push_str(&wide);
+    } else {
+        for (i, summary) in summaries.iter().enumerate() {
+            let heading = format!("{} ({})", summary.scenario.name, about(summary));
+            text.push('\n');
+            text.push_str(&fit(&heading, width));
+            text.push('\n');
+            let numbers: Vec<Vec<String>> = rows
+                .iter()
+                .map(|row| {
+                    let Some((estimate, decimals)) = &row.cells[i] else {
+                        return vec!["-".to_string()];
+                    };
+                    let diff = difference(row, i).filter(|_| comparable.is_ok());
+                    std::iter::once(estimate_text(estimate, *decimals))
+                        .chain(diff)
+                        .collect()
+                })
+                .collect();
+            let values = align(&numbers).lines().map(|l| l.chars().count()).max().unwrap_or(0);
+            // Labels give way to the numbers: they are cut, the numbers never.
+            let room = width.saturating_sub(values + 3).max(12);
+            let block: Vec<Vec<String>> = rows
+                .iter()
+                .zip(numbers)
+                .map(|(row, numbers)| {
+                    std::iter::once(fit(&format!("  {}", row.label), room))
+                        .chain(numbers)
+                        .collect()
+                })
+                .collect();
+            text.push_str(&align(&block));
+        }
+    }
     if rows.is_empty() {
         text.push_str("(no outcomes defined)\n");
     }
     if let Err(reason) = comparable {
         text.push_str(&format!("differences not shown: {reason}\n"));
     }
+    text
+}
+
+/// `text` cut to `width` characters, ending in `…` when cut.
+fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('\u{2026}');
+    cut
+}
+
+/// The headline numbers as JSON (the shape is documented in docs/cli.md): per scenario, each
+/// outcome's count, P and 95% interval at the horizon, and its difference from the baseline
+/// (the first summary) as a fraction, computed from the counts.
+pub fn headline_json(summaries: &[Summary]) -> String {
+    use serde_json::{Value, json};
+    let comparable = check_comparable(summaries).is_ok();
+    let base = summaries.first();
+    let scenarios: Vec<Value> = summaries
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let outcomes: Vec<Value> = s
+                .tables
+                .outcome_by
+                .iter()
+                .filter_map(|series| {
+                    let e = series.points.last()?;
+                    let exact = |e: &Estimate, runs: u64| e.count as f64 / runs.max(1) as f64;
+                    let difference = base.filter(|_| i > 0 && comparable).and_then(|b| {
+                        let theirs = b.tables.outcome_by.iter().find(|o| o.id == series.id)?;
+                        Some(exact(e, s.runs) - exact(theirs.points.last()?, b.runs))
+                    });
+                    Some(json!({
+                        "id": series.id,
+                        "label": series.label,
+                        "count": e.count,
+                        "p": e.p,
+                        "lo95": e.lo,
+                        "hi95": e.hi,
+                        "difference": difference,
+                    }))
+                })
+                .collect();
+            json!({
+                "id": s.scenario.id,
+                "name": s.scenario.name,
+                "runs": s.runs,
+                "seed": s.seed,
+                "horizon": horizon_label(&s.scenario),
+                "input_digest": s.input_digest,
+                "tallies_digest": s.tallies_digest,
+                "outcomes": outcomes,
+            })
+        })
+        .collect();
+    let mut text = serde_json::to_string_pretty(&json!({
+        "baseline": base.map(|b| b.scenario.id.clone()),
+        "comparable": comparable,
+        "scenarios": scenarios,
+    }))
+    .expect("JSON values always serialize");
+    text.push('\n');
     text
 }
 
@@ -172,6 +302,9 @@ th{border-bottom:2px solid #ccc}
 .num{text-align:right;padding-left:12px;font-variant-numeric:tabular-nums;white-space:nowrap}
 th.num{white-space:normal}
 .diff{display:block;color:#555}
+.variant{background:#f6f6f6;border-left:4px solid #999;padding:6px 12px;margin:8px 0}
+.variant p{margin:2px 0}
+.variant ul{margin:4px 0;padding-left:20px}
 code{font-size:92%}
 figure{margin:18px 0 28px}
 figure svg{width:100%;height:auto;border:1px solid #eee}
@@ -197,11 +330,12 @@ fn escape(text: &str) -> String {
 pub fn render_report(summaries: &[Summary]) -> Result<String> {
     let mut page = String::new();
     write_head(&mut page, summaries)?;
-    for summary in summaries {
-        write_scenario(&mut page, summary)?;
-    }
+    // The comparison answers the question a study is run for, so it comes before the detail.
     if summaries.len() >= 2 {
         write_comparison(&mut page, summaries)?;
+    }
+    for summary in summaries {
+        write_scenario(&mut page, summary, summaries)?;
     }
     page.push_str("</main>\n</body>\n</html>\n");
     Ok(page)
@@ -224,6 +358,9 @@ fn write_head(page: &mut String, summaries: &[Summary]) -> std::fmt::Result {
         writeln!(page, "<p class=\"meta\">Produced by {}.</p>", escape(&first.engine))?;
     }
     writeln!(page, "<nav><ul>")?;
+    if summaries.len() >= 2 {
+        writeln!(page, "<li><a href=\"#comparison\">Comparison</a></li>")?;
+    }
     for summary in summaries {
         writeln!(
             page,
@@ -232,23 +369,21 @@ fn write_head(page: &mut String, summaries: &[Summary]) -> std::fmt::Result {
             escape(&summary.scenario.name)
         )?;
     }
-    if summaries.len() >= 2 {
-        writeln!(page, "<li><a href=\"#comparison\">Comparison</a></li>")?;
-    }
     writeln!(page, "</ul></nav>\n</header>\n<main>")
 }
 
-fn write_scenario(page: &mut String, summary: &Summary) -> Result<()> {
+fn write_scenario(page: &mut String, summary: &Summary, all: &[Summary]) -> Result<()> {
     let info = &summary.scenario;
     writeln!(page, "<section id=\"scenario-{}\">", escape(&info.id))?;
     writeln!(page, "<h2>{}</h2>", escape(&info.name))?;
+    write_variant(page, summary, all)?;
     if !info.description.is_empty() {
         writeln!(page, "<p>{}</p>", escape(&info.description))?;
     }
     writeln!(
         page,
-        "<p class=\"meta\">{} runs, seed {}; horizon {}; ladder {}; input digest <code>{}</code></p>",
-        thousands(summary.runs),
+        "<p class=\"meta\">{}, seed {}; horizon {}; ladder {}; input digest <code>{}</code></p>",
+        runs_text(summary.runs),
         summary.seed,
         escape(&describe_horizon(info)),
         escape(&info.levels.join(" \u{2192} ")),
@@ -265,6 +400,51 @@ fn write_scenario(page: &mut String, summary: &Summary) -> Result<()> {
     }
     writeln!(page, "</section>")?;
     Ok(())
+}
+
+/// For a variant, right under its title: its base (linked when in the report) and what it
+/// changes in it.
+fn write_variant(page: &mut String, summary: &Summary, all: &[Summary]) -> std::fmt::Result {
+    let Some(variant) = &summary.scenario.variant else {
+        return Ok(());
+    };
+    let base = match all.iter().find(|s| s.scenario.id == variant.base) {
+        Some(base) => format!(
+            "<a href=\"#scenario-{}\">{}</a>",
+            escape(&base.scenario.id),
+            escape(&base.scenario.name)
+        ),
+        None => format!("<code>{}</code>", escape(&variant.base)),
+    };
+    if variant.changes.is_empty() {
+        return writeln!(
+            page,
+            "<p class=\"variant\">Variant of {base}, with no change to it.</p>"
+        );
+    }
+    writeln!(
+        page,
+        "<div class=\"variant\"><p>Variant of {base}. It changes:</p>\n<ul>"
+    )?;
+    for change in &variant.changes {
+        writeln!(page, "<li>{}</li>", code_spans(change))?;
+    }
+    writeln!(page, "</ul></div>")
+}
+
+/// Escapes a change line and shows its `quoted` names as code.
+fn code_spans(text: &str) -> String {
+    escape(text)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
 }
 
 /// Each series' estimate at the horizon, with interval and run count.
@@ -344,10 +524,11 @@ fn write_comparison(page: &mut String, summaries: &[Summary]) -> Result<()> {
         .first()
         .map(|s| escape(&horizon_label(&s.scenario)))
         .unwrap_or_default();
+    let baseline = summaries.first().map(|s| escape(&s.scenario.name)).unwrap_or_default();
     writeln!(
         page,
-        "<p>P(by {horizon}) with 95% intervals; below each later scenario's value, its difference \
-         from the first scenario in percentage points.</p>"
+        "<p>P(by {horizon}) with 95% intervals; below each other scenario's value, its difference \
+         from the baseline, {baseline}, in percentage points.</p>"
     )?;
     write_comparison_table(page, summaries, "Outcome", &rows(summaries, outcome_table))?;
     write_comparison_table(page, summaries, "Rung reached", &rows(summaries, rung_table))?;
@@ -366,9 +547,9 @@ fn write_comparison_table(page: &mut String, summaries: &[Summary], what: &str, 
     for summary in summaries {
         write!(
             page,
-            "<th class=\"num\">{}<br>{} runs</th>",
+            "<th class=\"num\">{}<br>{}</th>",
             escape(&summary.scenario.name),
-            thousands(summary.runs)
+            runs_text(summary.runs)
         )?;
     }
     writeln!(page, "</tr></thead>\n<tbody>")?;
@@ -405,7 +586,7 @@ mod tests {
 
     #[test]
     fn headline_table_lists_outcomes_per_scenario_with_differences() {
-        let table = headline_table(&[baseline(), variant()]);
+        let table = headline_table(&[baseline(), variant()], usize::MAX);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines[0], "P(outcome by 2026-05), 95% interval");
         assert!(lines[1].contains("Baseline <May 2025>") && lines[1].contains("Seoul sends lethal aid"));
@@ -424,19 +605,19 @@ mod tests {
 
     #[test]
     fn headline_table_copes_with_one_scenario_and_mismatches() {
-        let single = headline_table(&[baseline()]);
+        let single = headline_table(&[baseline()], usize::MAX);
         assert!(
             single.contains("15.0% [14.5, 15.5]") && !single.contains(" pp"),
             "{single}"
         );
-        assert_eq!(headline_table(&[]), "");
+        assert_eq!(headline_table(&[], 100), "");
 
         let mut no_outcomes = baseline();
         no_outcomes.tables.outcome_by.clear();
-        assert!(headline_table(&[no_outcomes]).contains("(no outcomes defined)"));
+        assert!(headline_table(&[no_outcomes], 100).contains("(no outcomes defined)"));
 
         let longer = synthetic_summary("longer", "Three years", 36, 0.0);
-        let table = headline_table(&[baseline(), longer]);
+        let table = headline_table(&[baseline(), longer], usize::MAX);
         assert!(!table.contains(" pp"), "{table}");
         assert!(table.contains("differences not shown: cannot compare"), "{table}");
     }
@@ -445,7 +626,7 @@ mod tests {
     fn headline_table_marks_missing_outcomes() {
         let mut b = variant();
         b.tables.outcome_by.remove(0);
-        let table = headline_table(&[baseline(), b]);
+        let table = headline_table(&[baseline(), b], usize::MAX);
         let clash = table.lines().find(|l| l.starts_with("Armed clash")).unwrap();
         assert!(clash.trim_end().ends_with('-'), "{table}");
     }
@@ -496,6 +677,44 @@ mod tests {
         assert_eq!(written, render_report(&[baseline(), variant()]).unwrap());
     }
 
+    #[test]
+    fn report_puts_the_comparison_first_and_says_what_a_variant_changes() {
+        let mut changed = variant();
+        changed.scenario.variant = Some(crate::aggregate::VariantInfo {
+            base: "baseline".into(),
+            changes: vec!["param `p_arms` = 0.2 (base: 0.1)".into(), "trigger `t` removed".into()],
+        });
+        let page = render_report(&[baseline(), changed]).unwrap();
+        let comparison = page.find("<section id=\"comparison\">").unwrap();
+        assert!(comparison < page.find("<section id=\"scenario-baseline\">").unwrap());
+        let section = page.find("<section id=\"scenario-lethal_aid\">").unwrap();
+        let note = page
+            .find("Variant of <a href=\"#scenario-baseline\">Baseline &lt;May 2025&gt;</a>")
+            .unwrap();
+        assert!(note > section && note < page[section..].find("Headline").unwrap() + section);
+        assert!(page.contains("<li>param <code>p_arms</code> = 0.2 (base: 0.1)</li>"));
+        assert!(page.contains("<li>trigger <code>t</code> removed</li>"));
+    }
+
+    #[test]
+    fn a_narrow_headline_table_has_one_block_per_scenario() {
+        let wide = headline_table(&[baseline(), variant()], usize::MAX);
+        let narrow = headline_table(&[baseline(), variant()], 50);
+        assert!(wide.lines().any(|l| l.chars().count() > 50));
+        assert!(narrow.lines().all(|l| l.chars().count() <= 50), "{narrow}");
+        assert!(
+            narrow.contains("\nSeoul sends lethal aid (20,000 runs, seed 2025)\n"),
+            "{narrow}"
+        );
+        assert!(narrow.contains("19.5% [19.0, 20.1]   +4.5 pp"), "{narrow}");
+        assert_eq!(narrow.matches(" pp").count(), wide.matches(" pp").count());
+        // Different horizons: the title does not claim one date for all.
+        let longer = synthetic_summary("longer", "Three years", 36, 0.0);
+        let mixed = headline_table(&[baseline(), longer], 100);
+        assert!(mixed.starts_with("P(outcome by the horizon)"), "{mixed}");
+        assert!(mixed.contains("by 2026-05") && mixed.contains("by 2028-05"), "{mixed}");
+    }
+
     /// Writes the report to /tmp/sim-plot-check/index.html for looking at.
     #[test]
     #[ignore]
@@ -504,7 +723,7 @@ mod tests {
         let b = synthetic_summary("lethal_aid", "Seoul sends lethal arms to Kyiv", 36, 0.3);
         let out = Path::new("/tmp/sim-plot-check");
         std::fs::create_dir_all(out).unwrap();
-        std::fs::write(out.join("headline.txt"), headline_table(&[a.clone(), b.clone()])).unwrap();
+        std::fs::write(out.join("headline.txt"), headline_table(&[a.clone(), b.clone()], 100)).unwrap();
         write_report(&[a, b], out).unwrap();
     }
 }

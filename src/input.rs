@@ -332,6 +332,7 @@ mod tests {
                 id: "war".into(),
                 label: "War".into(),
             }],
+            variant: None,
         };
         let shape = Shape {
             steps: 2,

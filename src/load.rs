@@ -39,6 +39,22 @@ pub struct RawScenario {
     pub triggers: Vec<Spanned<RawTrigger>>,
     #[serde(default)]
     pub outcomes: Vec<Spanned<RawOutcome>>,
+    /// Set by [`load`] on a variant: its base and what it changes. Not part of the digest:
+    /// the merged scenario alone determines the numbers.
+    #[serde(skip)]
+    pub variant_of: Option<VariantOf>,
+    /// Where `[scenario]` is written (of the variant when it has one), for problems with a
+    /// missing header key.
+    #[serde(skip)]
+    pub header_span: Option<Range<usize>>,
+}
+
+/// A variant's base scenario and what the variant changes in it, as readable lines.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VariantOf {
+    /// The base's scenario id (its `id`, else its file name).
+    pub base_id: String,
+    pub changes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
@@ -193,7 +209,7 @@ fn load_chain(
     let file_span = base..base + len;
     // Parsing behind `base` spaces puts every span of this file in the shared offset space.
     let padded = format!("{}{text}", " ".repeat(base));
-    let mut raw: RawScenario = toml::from_str(&padded).map_err(|e| vec![toml_diagnostic(&e, base)])?;
+    let mut raw = parse_scenario(&padded, base)?;
 
     let Some(extends) = raw.extends.take() else {
         return Ok((raw, file_span));
@@ -223,7 +239,20 @@ fn load_chain(
         vec![Diagnostic::new(message, extends.span()).label(label).help(help)]
     })?;
     let (mut merged, _) = load_chain(&base_path, base_text, sources, chain)?;
+    let base_id = match &merged.scenario.id {
+        Some(id) => id.get_ref().clone(),
+        None => base_path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string(),
+    };
+    let changes = describe_variant(&merged, &raw);
+    if raw.header_span.is_some() {
+        merged.header_span = raw.header_span.clone();
+    }
     apply_variant(&mut merged, raw)?;
+    merged.variant_of = Some(VariantOf { base_id, changes });
     Ok((merged, file_span))
 }
 
@@ -255,6 +284,74 @@ fn read_base(base_path: &Path, identity: &Path) -> Result<String, (String, &'sta
         };
         (message, label)
     })
+}
+
+/// Parses one file's text (behind `base` spaces) into a [`RawScenario`], or reports every
+/// independent problem one pass finds: all the syntax errors the parser recovers from, else
+/// the shape errors (unknown keys, wrong types, missing ids) of each top-level key, each
+/// `[scenario]` key, each param, each actor and each trigger and outcome on its own, in file
+/// order.
+fn parse_scenario(padded: &str, base: usize) -> Result<RawScenario, Vec<Diagnostic>> {
+    use toml::de::{DeTable, DeValue, Deserializer};
+    let (document, syntax) = DeTable::parse_recoverable(padded);
+    if !syntax.is_empty() {
+        let mut errors: Vec<Diagnostic> = syntax.iter().map(|e| toml_diagnostic(e, base)).collect();
+        errors.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
+        return Err(distinct(errors));
+    }
+    let header_span = document.get_ref().get_key_value("scenario").map(|(key, _)| key.span());
+    let first = match RawScenario::deserialize(Deserializer::from(document.clone())) {
+        Ok(mut raw) => {
+            raw.header_span = header_span;
+            return Ok(raw);
+        }
+        Err(first) => first,
+    };
+    let mut errors = Vec::new();
+    for (key, value) in document.get_ref() {
+        let pieces: Vec<Spanned<DeValue>> = match (key.get_ref().as_ref(), value.get_ref()) {
+            ("triggers" | "outcomes", DeValue::Array(items)) => items
+                .iter()
+                .map(|item| Spanned::new(value.span(), DeValue::Array(std::iter::once(item.clone()).collect())))
+                .collect(),
+            ("scenario" | "params" | "actors", DeValue::Table(entries)) => entries
+                .iter()
+                .map(|(k, v)| {
+                    let mut one = DeTable::new();
+                    one.insert(k.clone(), v.clone());
+                    Spanned::new(value.span(), DeValue::Table(one))
+                })
+                .collect(),
+            _ => vec![value.clone()],
+        };
+        for piece in pieces {
+            let mut one = DeTable::new();
+            one.insert(key.clone(), piece);
+            if let Err(e) = RawScenario::deserialize(Deserializer::from(Spanned::new(document.span(), one))) {
+                errors.push(toml_diagnostic(&e, base));
+            }
+        }
+    }
+    if errors.is_empty() {
+        errors.push(toml_diagnostic(&first, base));
+    }
+    // The parsed tables are in key order, not file order.
+    errors.sort_by_key(|d| d.span.as_ref().map(|s| s.start));
+    Err(distinct(errors))
+}
+
+/// Drops repeated diagnostics (same message at the same place).
+fn distinct(diagnostics: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen = Vec::new();
+    diagnostics
+        .into_iter()
+        .filter(|d| {
+            let key = format!("{d:?}");
+            let new = !seen.contains(&key);
+            seen.push(key);
+            new
+        })
+        .collect()
 }
 
 /// Turns a TOML syntax or shape error into a diagnostic, suggesting the closest key for an
@@ -351,6 +448,217 @@ fn apply_variant(base: &mut RawScenario, variant: RawScenario) -> Result<(), Vec
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
+}
+
+/// What `variant` changes in `base`, one readable line per param, actor key, trigger or outcome
+/// patched, added or removed (shown in the report next to the variant's title).
+fn describe_variant(base: &RawScenario, variant: &RawScenario) -> Vec<String> {
+    let mut changes = Vec::new();
+    let (b, v) = (&base.scenario, &variant.scenario);
+    for (key, old, new) in [
+        (
+            "steps",
+            b.steps.as_ref().map(|x| x.get_ref().to_string()),
+            v.steps.as_ref().map(|x| x.get_ref().to_string()),
+        ),
+        ("step_unit", text_of(&b.step_unit), text_of(&v.step_unit)),
+        ("start", text_of(&b.start), text_of(&v.start)),
+    ] {
+        if let Some(new) = new.filter(|new| Some(new) != old.as_ref()) {
+            changes.push(format!("{key} = {new}{}", was(old.as_deref())));
+        }
+    }
+    for (name, param) in &variant.params {
+        let new = param_text(param.get_ref());
+        match base.params.get(name) {
+            Some(old) if param_text(old.get_ref()) == new => {}
+            Some(old) => changes.push(format!(
+                "param `{}` = {new}{}",
+                name.get_ref(),
+                was(Some(&param_text(old.get_ref())))
+            )),
+            None => changes.push(format!("param `{}` added: {new}", name.get_ref())),
+        }
+    }
+    for (actor, keys) in &variant.actors {
+        let Some(existing) = base.actors.get(actor) else {
+            changes.push(format!("actor `{}` added", actor.get_ref()));
+            continue;
+        };
+        for (key, var) in keys {
+            let path = format!("{}.{}", actor.get_ref(), key.get_ref());
+            let fields = var_fields(var.get_ref());
+            let Some(old) = existing.get(key).map(|old| var_fields(old.get_ref())) else {
+                let text: Vec<String> = fields
+                    .into_iter()
+                    .filter_map(|(k, v)| Some(format!("{k} = {}", v?)))
+                    .collect();
+                changes.push(format!("`{path}` added: {}", text.join(", ")));
+                continue;
+            };
+            let mut diff = Vec::new();
+            for ((key, old), (_, new)) in old.into_iter().zip(fields) {
+                field_change(&mut diff, key, old, new);
+            }
+            if !diff.is_empty() {
+                changes.push(format!("`{path}`: {}", diff.join("; ")));
+            }
+        }
+    }
+    for id in &variant.remove_triggers {
+        changes.push(format!("trigger `{}` removed", id.get_ref()));
+    }
+    for id in &variant.remove_outcomes {
+        changes.push(format!("outcome `{}` removed", id.get_ref()));
+    }
+    for trigger in &variant.triggers {
+        let t = trigger.get_ref();
+        let Some(old) = base
+            .triggers
+            .iter()
+            .map(Spanned::get_ref)
+            .find(|o| o.id.get_ref() == t.id.get_ref())
+        else {
+            changes.push(format!("trigger `{}` added{}", t.id.get_ref(), label_suffix(&t.label)));
+            continue;
+        };
+        let mut fields = Vec::new();
+        field_change(&mut fields, "when", expr_text(&old.when), expr_text(&t.when));
+        field_change(
+            &mut fields,
+            "probability",
+            expr_text(&old.probability),
+            expr_text(&t.probability),
+        );
+        field_change(&mut fields, "delay", debug_text(&old.delay), debug_text(&t.delay));
+        field_change(&mut fields, "repeat", debug_text(&old.repeat), debug_text(&t.repeat));
+        field_change(
+            &mut fields,
+            "cooldown",
+            debug_text(&old.cooldown),
+            debug_text(&t.cooldown),
+        );
+        field_change(&mut fields, "effects", list_text(&old.effects), list_text(&t.effects));
+        field_change(&mut fields, "actor", text_of(&old.actor), text_of(&t.actor));
+        field_change(&mut fields, "label", text_of(&old.label), text_of(&t.label));
+        for (key, old, new) in [("source", &old.source, &t.source), ("note", &old.note, &t.note)] {
+            if new.is_some() && text_of(new) != text_of(old) {
+                fields.push(format!("{key} reworded"));
+            }
+        }
+        if !fields.is_empty() {
+            changes.push(format!("trigger `{}`: {}", t.id.get_ref(), fields.join("; ")));
+        }
+    }
+    for outcome in &variant.outcomes {
+        let o = outcome.get_ref();
+        let Some(old) = base
+            .outcomes
+            .iter()
+            .map(Spanned::get_ref)
+            .find(|b| b.id.get_ref() == o.id.get_ref())
+        else {
+            changes.push(format!("outcome `{}` added{}", o.id.get_ref(), label_suffix(&o.label)));
+            continue;
+        };
+        let mut fields = Vec::new();
+        field_change(&mut fields, "when", expr_text(&old.when), expr_text(&o.when));
+        field_change(&mut fields, "label", text_of(&old.label), text_of(&o.label));
+        if !fields.is_empty() {
+            changes.push(format!("outcome `{}`: {}", o.id.get_ref(), fields.join("; ")));
+        }
+    }
+    changes
+}
+
+fn was(old: Option<&str>) -> String {
+    old.map(|old| format!(" (base: {old})")).unwrap_or_default()
+}
+
+/// `key = new (base: old)` when the variant sets `key` to something else than the base has.
+fn field_change(fields: &mut Vec<String>, key: &str, old: Option<String>, new: Option<String>) {
+    if let Some(new) = new.filter(|new| Some(new) != old.as_ref()) {
+        fields.push(format!("{key} = {new}{}", was(old.as_deref())));
+    }
+}
+
+fn text_of(value: &Option<Spanned<String>>) -> Option<String> {
+    value.as_ref().map(|v| format!("{:?}", v.get_ref()))
+}
+
+fn label_suffix(label: &Option<Spanned<String>>) -> String {
+    label.as_ref().map(|l| format!(": {}", l.get_ref())).unwrap_or_default()
+}
+
+fn debug_text<T: fmt::Debug>(value: &Option<Spanned<T>>) -> Option<String> {
+    value.as_ref().map(|v| match format!("{:?}", v.get_ref()) {
+        // `Fixed(2)`, `Range(1, 3)`, `Flag(true)`, `Max(3)` as a scenario writes them.
+        text if text.starts_with("Range(") => format!("[{}]", &text[6..text.len() - 1]),
+        text if text.contains('(') => text[text.find('(').unwrap() + 1..text.len() - 1].to_string(),
+        text => text,
+    })
+}
+
+fn list_text(value: &Option<Vec<Spanned<String>>>) -> Option<String> {
+    value.as_ref().map(|items| {
+        let items: Vec<String> = items.iter().map(|i| format!("{:?}", i.get_ref())).collect();
+        format!("[{}]", items.join(", "))
+    })
+}
+
+fn literal_text(literal: &Literal) -> String {
+    match literal {
+        Literal::Bool(b) => b.to_string(),
+        Literal::Number(n) => n.to_string(),
+        Literal::Text(t) => format!("{t:?}"),
+    }
+}
+
+fn expr_text(value: &Option<Spanned<ExprSource>>) -> Option<String> {
+    value.as_ref().map(|v| match v.get_ref() {
+        ExprSource::Text(text) => format!("{text:?}"),
+        ExprSource::Literal(literal) => literal_text(literal),
+    })
+}
+
+fn param_text(param: &RawParam) -> String {
+    let numbers = |v: &[f64]| v.iter().map(f64::to_string).collect::<Vec<_>>().join(", ");
+    let mut parts = Vec::new();
+    if let Some(v) = &param.value {
+        parts.push(v.get_ref().to_string());
+    }
+    if let Some(v) = &param.annual {
+        parts.push(format!("annual {}", v.get_ref()));
+    }
+    for (name, v) in [
+        ("uniform", &param.uniform),
+        ("triangular", &param.triangular),
+        ("pert", &param.pert),
+        ("beta", &param.beta),
+    ] {
+        if let Some(v) = v {
+            parts.push(format!("{name}({})", numbers(v.get_ref())));
+        }
+    }
+    if let Some(basis) = &param.basis {
+        parts.push(format!("({} basis)", basis.get_ref()));
+    }
+    parts.join(" ")
+}
+
+fn var_fields(var: &RawVar) -> [(&'static str, Option<String>); 4] {
+    [
+        ("initial", var.initial.as_ref().map(|v| literal_text(v.get_ref()))),
+        ("min", var.min.as_ref().map(|v| v.get_ref().to_string())),
+        ("max", var.max.as_ref().map(|v| v.get_ref().to_string())),
+        (
+            "levels",
+            var.levels.as_ref().map(|levels| {
+                let levels: Vec<String> = levels.iter().map(|l| format!("{:?}", l.get_ref())).collect();
+                format!("[{}]", levels.join(", "))
+            }),
+        ),
+    ]
 }
 
 fn patch<T>(base: &mut Option<T>, variant: Option<T>) {
@@ -590,5 +898,84 @@ impl<'de> Deserialize<'de> for RawRepeat {
             }
         }
         deserializer.deserialize_any(RepeatVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variant_knows_its_base_and_what_it_changes() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        let base = load(&dir.join("baseline.toml")).unwrap();
+        assert_eq!(base.raw.variant_of, None);
+        let variant = load(&dir.join("china_restrains.toml")).unwrap().raw.variant_of.unwrap();
+        assert_eq!(variant.base_id, "baseline");
+        assert!(
+            variant
+                .changes
+                .contains(&"trigger `china_tilts_to_axis` removed".to_string()),
+            "{variant:?}"
+        );
+        assert!(
+            variant
+                .changes
+                .contains(&"`china.stance`: initial = \"restrains\" (base: \"uneasy\")".to_string()),
+            "{variant:?}"
+        );
+        assert!(
+            variant
+                .changes
+                .iter()
+                .any(|c| c.starts_with("param `p_china_reverts` = pert(0.005, 0.015, 0.04) (base: pert(")),
+            "{variant:?}"
+        );
+        // Unchanged keys a variant repeats are not listed; the digest ignores the description.
+        assert_eq!(variant.changes.len(), 4, "{variant:?}");
+    }
+
+    fn problems(text: &str) -> Vec<(usize, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.toml");
+        std::fs::write(&path, text).unwrap();
+        let error = load(&path).unwrap_err();
+        let line = |offset: usize| text[..offset].lines().count().max(1);
+        error
+            .diagnostics
+            .iter()
+            .map(|d| (line(d.span.clone().unwrap().start + 1), d.message.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn every_independent_shape_error_is_reported_in_file_order() {
+        let text = "# five mistakes\n[scenario]\nid = \"bad\"\nsteps = \"36\"\ncolour = \"red\"\n\n\
+                    [params]\np = { pert = [0.1, 0.2, 0.3], mode = 2 }\n\n\
+                    [[triggers]]\nid = \"a\"\nprobabilty = \"p\"\n\n[[triggers]]\nlabel = \"no id\"\n\n\
+                    [[outcomes]]\nid = \"o\"\nwhen = 3\nextra = 1\n";
+        let found = problems(text);
+        let lines: Vec<usize> = found.iter().map(|(line, _)| *line).collect();
+        assert_eq!(lines, [4, 5, 8, 12, 14, 20], "{found:?}");
+        assert!(found[0].1.contains("expected a whole number"), "{found:?}");
+        assert!(found[4].1.contains("missing field `id`"), "{found:?}");
+    }
+
+    #[test]
+    fn every_syntax_error_the_parser_recovers_from_is_reported() {
+        let found = problems("[scenario]\nid = \"x\nsteps = 3\nname = = \"n\"\n");
+        assert!(found.len() >= 2, "{found:?}");
+        assert_eq!(found[0].0, 2, "{found:?}");
+        assert!(found.iter().any(|(line, _)| *line == 4), "{found:?}");
+    }
+
+    #[test]
+    fn the_header_is_located_for_problems_with_missing_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.toml");
+        std::fs::write(&path, "# a comment\n\n[scenario]\nid = \"x\"\n").unwrap();
+        let loaded = load(&path).unwrap();
+        let span = loaded.raw.header_span.unwrap();
+        assert_eq!(loaded.sources.text(&span), "scenario");
     }
 }

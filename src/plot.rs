@@ -1742,6 +1742,7 @@ pub(crate) mod tests {
                         label: label.into(),
                     })
                     .collect(),
+                variant: None,
             },
             seed: 2025,
             runs: RUNS,

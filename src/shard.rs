@@ -9,7 +9,9 @@
 //! whose tallies are exactly those of a single process running all the runs (tallies are
 //! integer counts and runs are independent, so addition in any order is exact). Merging refuses
 //! parts that do not make up one complete run: a missing or duplicated shard, or a part of
-//! another scenario version, seed, run count, shard count or engine.
+//! another scenario version, seed, run count, shard count or engine. The `scenario` block a part
+//! carries (the labels and order the merged tables are published under) is covered by a digest
+//! and must be identical in every part.
 
 use std::fmt;
 use std::ops::Range;
@@ -211,9 +213,18 @@ pub struct Partial {
     pub end_run: u64,
     /// Digest of `tallies`, to detect a damaged file.
     pub tallies_digest: String,
+    /// Digest of `scenario` ([`scenario_block_digest`]): the block is what the merged summary
+    /// labels its tables with, so an edit of it must be refused like an edit of the tallies.
+    pub scenario_block_digest: String,
     /// The scenario as the summary describes it, so merging needs no scenario file.
     pub scenario: ScenarioInfo,
     pub tallies: Tallies,
+}
+
+/// BLAKE3 of the canonical JSON of a partial's `scenario` block.
+pub fn scenario_block_digest(info: &ScenarioInfo) -> String {
+    let json = serde_json::to_vec(info).expect("scenario information always serializes");
+    blake3::hash(&json).to_hex().to_string()
 }
 
 impl Partial {
@@ -241,6 +252,7 @@ impl Partial {
             first_run: runs.start,
             end_run: runs.end,
             tallies_digest: tallies.digest(),
+            scenario_block_digest: scenario_block_digest(info),
             scenario: info.clone(),
             tallies,
         }
@@ -291,6 +303,13 @@ impl Partial {
             ));
             return problems;
         }
+        if scenario_block_digest(info) != self.scenario_block_digest {
+            problems.push(
+                "its scenario block does not match its digest (the file was changed or damaged); re-run this shard"
+                    .into(),
+            );
+            return problems;
+        }
         if info.steps.checked_add(1) != Some(info.step_labels.len()) || info.initial_level >= info.levels.len() {
             problems.push("its scenario information is inconsistent (the file was changed or damaged)".into());
             return problems;
@@ -318,9 +337,10 @@ impl Partial {
     }
 
     /// What must be equal for two parts to be pieces of the same run, as (field, value).
-    fn identity(&self) -> [(&'static str, String); 5] {
+    fn identity(&self) -> [(&'static str, String); 6] {
         [
             ("scenario_digest", self.scenario_digest.clone()),
+            ("scenario_block_digest", self.scenario_block_digest.clone()),
             ("seed", self.seed.to_string()),
             ("runs", self.runs.to_string()),
             ("shards", self.shards.to_string()),
@@ -459,7 +479,7 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<Vec<Merged>, MergeError> {
 /// Merges the parts of one scenario id, or lists why they are not one complete run.
 fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> {
     let mut problems = Vec::new();
-    let mut tally: IndexMap<[(&str, String); 5], usize> = IndexMap::new();
+    let mut tally: IndexMap<[(&str, String); 6], usize> = IndexMap::new();
     for (_, part) in &group {
         *tally.entry(part.identity()).or_default() += 1;
     }
@@ -488,6 +508,9 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
                 .filter(|(mine, theirs)| mine.1 != theirs.1)
                 .map(|((field, mine), (_, theirs))| match *field {
                     "scenario_digest" => "scenario_digest differs (the scenario was changed between the shards)".into(),
+                    "scenario_block_digest" => {
+                        "its scenario block differs (labels, ids or order of outcomes, triggers or steps)".into()
+                    }
                     _ => format!("{field} is {mine} here but {theirs} in {reference_name}"),
                 })
                 .collect();
@@ -658,6 +681,7 @@ mod tests {
             actors: vec![],
             triggers: vec![],
             outcomes: vec![],
+            variant: None,
         }
     }
 
@@ -755,6 +779,32 @@ mod tests {
         let text = merge(vec![(name, wrong_range)]).unwrap_err().to_string();
         assert!(
             text.contains("covers runs 0..6, but shard 0/2 of 10 runs is runs 0..5"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn refuses_an_edited_or_differing_scenario_block() {
+        // Edited without its digest: the part names itself as damaged.
+        for edited in 0..2 {
+            let mut parts = vec![part(0, 2, 10, 1), part(1, 2, 10, 1)];
+            parts[edited].1.scenario.levels.reverse();
+            let text = merge(parts).unwrap_err().to_string();
+            assert!(
+                text.contains(&format!(
+                    "tiny.shard-{edited}-of-2.json: its scenario block does not match its digest"
+                )),
+                "{text}"
+            );
+        }
+        // Edited with a recomputed digest: the parts still do not agree.
+        let mut parts = vec![part(0, 2, 10, 1), part(1, 2, 10, 1)];
+        parts[1].1.scenario.name = "Renamed".into();
+        parts[1].1.scenario_block_digest = scenario_block_digest(&parts[1].1.scenario);
+        let text = merge(parts).unwrap_err().to_string();
+        assert!(
+            text.contains("tiny.shard-1-of-2.json: shard 1/2 of `tiny` (runs 5..10) does not belong")
+                && text.contains("its scenario block differs"),
             "{text}"
         );
     }

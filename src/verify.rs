@@ -300,6 +300,7 @@ mod tests {
             actors: vec![],
             triggers: vec![],
             outcomes: vec![],
+            variant: None,
         };
         let mut tallies = Tallies::zero(Shape {
             steps: 2,

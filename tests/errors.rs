@@ -287,3 +287,39 @@ fn unsafe_scenario_ids_are_refused() {
         &["cannot be a scenario id"],
     );
 }
+
+#[test]
+fn a_missing_name_is_located_at_the_scenario_header() {
+    // Line 1 is a comment: the caret belongs under `[scenario]`, on line 2.
+    let bad = format!("# a comment\n{}", GOOD.replacen("name = \"errors\"\n", "", 1));
+    let ws = Workspace::new();
+    let file = ws.file("case.toml", &bad);
+    let output = sim().arg("check").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("has no `name`") && stderr.contains("case.toml:2:2"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn independent_toml_errors_are_all_reported() {
+    let bad = GOOD
+        .replacen("steps = 12", "steps = \"12\"\ncolour = \"red\"", 1)
+        .replacen("p_arms = { pert", "p_arms = { mode = 2, pert", 1)
+        .replacen("probability = \"p_arms\"", "probabilty = \"p_arms\"", 1)
+        .replacen("initial = \"calm\"", "initial = \"calm\"\nstart = 1", 1);
+    let ws = Workspace::new();
+    let file = ws.file("case.toml", &bad);
+    let output = sim().arg("check").arg(&file).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("5 errors in scenario"), "{stderr}");
+    for location in ["3:9", "4:1", "10:1", "13:12", "25:1"] {
+        assert!(
+            stderr.contains(&format!("case.toml:{location}")),
+            "no {location} in\n{stderr}"
+        );
+    }
+}

@@ -206,3 +206,35 @@ fn missing_duplicated_and_foreign_shards_are_refused() {
         .code(5)
         .stderr(predicates::str::contains("is a summary, not a partial result"));
 }
+
+#[test]
+fn a_part_whose_scenario_block_was_edited_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = dir.path().join("parts");
+    for k in 0..2 {
+        run_shard(&small_scenario(), 200, 1, k, 2, &parts);
+    }
+    for edited in 0..2 {
+        let tampered = dir.path().join(format!("tampered-{edited}"));
+        std::fs::create_dir_all(&tampered).unwrap();
+        for k in 0..2 {
+            let mut part: serde_json::Value = serde_json::from_str(&read(&shard_file(&parts, "small", k, 2))).unwrap();
+            if k == edited {
+                let outcomes = part["scenario"]["outcomes"].as_array_mut().unwrap();
+                assert!(outcomes.len() >= 2);
+                // The tables would be published under each other's labels.
+                outcomes.reverse();
+            }
+            std::fs::write(shard_file(&tampered, "small", k, 2), part.to_string()).unwrap();
+        }
+        let out = dir.path().join(format!("out-{edited}"));
+        let refused = merge(std::slice::from_ref(&tampered), &out).code(6);
+        let stderr = String::from_utf8_lossy(&refused.get_output().stderr).into_owned();
+        let named = shard_file(&tampered, "small", edited, 2).display().to_string();
+        assert!(
+            stderr.contains(&format!("{named}: its scenario block does not match its digest")),
+            "{stderr}"
+        );
+        assert!(!out.exists(), "a refused merge wrote output");
+    }
+}

@@ -14,6 +14,8 @@ mod inputs;
 mod limits;
 #[cfg(unix)]
 mod output_safety;
+#[cfg(unix)]
+mod published_together;
 mod report;
 mod shard;
 mod shipped_scenarios;

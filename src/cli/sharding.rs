@@ -26,6 +26,8 @@ pub(super) struct MergeArgs {
     /// Compare the merged results with stored ones, as `sim run --expect` does.
     #[arg(long, value_name = "DIR|FILE|DIGEST")]
     expect: Option<String>,
+    #[command(flatten)]
+    report: super::ReportArgs,
 }
 
 /// Simulates this shard's block of runs of every model and writes the partial results.
@@ -103,7 +105,7 @@ pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {
         })
         .collect();
     let expected = expected_for_merge(args.expect.as_deref(), &summaries)?;
-    write_results(&summaries, &args.out)?;
+    write_results(&summaries, &args.out, &args.report)?;
     expected.check(&summaries, false)
 }
 
