@@ -1,14 +1,17 @@
-//! Charts: [`Summary`] values in, PNG and SVG files out.
+//! Charts: [`Summary`] values in, PNG, SVG and CSV files out.
 //!
 //! In: one [`Summary`] per scenario, or several summaries whose horizons and ladders line up
-//! (see [`check_comparable`]). Out: each chart as `NAME.png` and `NAME.svg` (1200x700), written
-//! with [`write_atomic`], or as SVG strings for the HTML report.
+//! (see [`check_comparable`]) with the index of the comparison's baseline. Out: each chart as
+//! `NAME.svg` and `NAME.png` (1200x700) and its plotted numbers as `NAME.csv`, written with
+//! [`write_atomic`], or as SVG strings for the HTML report.
 //!
 //! A chart is made in two steps. Small pure functions ([`escalation_series`], [`trigger_bars`],
-//! ...) pull the plotted numbers out of the summary, so tests can compare them with the summary
-//! without reading images; then one renderer draws the resulting backend-neutral `Chart` on the
-//! SVG or the bitmap backend, so a chart's PNG and SVG always show the same numbers. This is the
-//! only module that imports plotters; the percentage formatting the report shares lives here too.
+//! ...) pull the plotted numbers out of the summary (`count / runs` and the unrounded Wilson
+//! interval, never the rounded values), so tests can compare them with the summary without
+//! reading images; then one renderer draws the resulting backend-neutral `Chart` as SVG with
+//! plotters, and resvg rasterizes that SVG into the PNG, so a chart's PNG shows exactly what its
+//! SVG shows. Both use only the embedded Noto Sans. This is the only module that imports
+//! plotters or resvg; the percentage formatting the report shares lives here too.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
