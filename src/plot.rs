@@ -24,6 +24,7 @@ use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use rayon::prelude::*;
 
 use crate::aggregate::{Estimate, ScenarioInfo, Series, Summary, decimals_for, estimate, wilson};
 use crate::output::write_atomic;
@@ -1108,21 +1109,25 @@ pub fn render_comparison_svgs_against(summaries: &[Summary], baseline: usize) ->
 }
 
 fn write_charts(charts: &[Chart], dir: &Path) -> Result<Vec<PathBuf>> {
+    // Rasterizing is most of the time a chart takes, and charts are independent: they are drawn
+    // in parallel, then written in order.
+    let files: Vec<[(PathBuf, Vec<u8>); 3]> = charts
+        .par_iter()
+        .map(|chart| {
+            let svg = render_svg(chart)?;
+            let png = rasterize(&svg).with_context(|| format!("cannot draw chart `{}`", chart.name))?;
+            let file = |ext: &str| dir.join(format!("{}.{ext}", chart.name));
+            Ok([
+                (file("png"), png),
+                (file("svg"), svg.into_bytes()),
+                (file("csv"), chart_csv(chart)?.into_bytes()),
+            ])
+        })
+        .collect::<Result<_>>()?;
     let mut written = Vec::with_capacity(3 * charts.len());
-    for chart in charts {
-        let svg_text = render_svg(chart)?;
-        let png = dir.join(format!("{}.png", chart.name));
-        write_atomic(
-            &png,
-            &rasterize(&svg_text).with_context(|| format!("cannot draw chart `{}`", chart.name))?,
-        )?;
-        written.push(png);
-        let svg = dir.join(format!("{}.svg", chart.name));
-        write_atomic(&svg, svg_text.as_bytes())?;
-        written.push(svg);
-        let csv = dir.join(format!("{}.csv", chart.name));
-        write_atomic(&csv, chart_csv(chart)?.as_bytes())?;
-        written.push(csv);
+    for (path, bytes) in files.into_iter().flatten() {
+        write_atomic(&path, &bytes)?;
+        written.push(path);
     }
     Ok(written)
 }
