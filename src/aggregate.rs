@@ -2,7 +2,8 @@
 //!
 //! In: [`Tallies`] (counts over all runs) and the scenario's [`ScenarioInfo`].
 //! Out: a [`Summary`] of probability tables, each probability with its count, the run count and
-//! a Wilson 95% interval, rounded to the precision the run count supports. `Summary` is the only
+//! a Wilson 95% interval, rounded to the precision the run count supports (the probability to
+//! nearest, the interval's bounds outward, so that the interval contains the data). `Summary` is the only
 //! result type that is serialized; reports, plots and comparisons read it and nothing else.
 
 use serde::{Deserialize, Serialize};
@@ -75,7 +76,8 @@ pub struct OutcomeInfo {
 }
 
 /// A probability estimated from `count` of the summary's `runs`, with its Wilson 95% interval.
-/// `p`, `lo` and `hi` are rounded to [`Summary::decimals`]; `count` is exact.
+/// `p`, `lo` and `hi` are rounded to [`Summary::decimals`] (`p` to nearest, `lo` down, `hi` up);
+/// `count` is exact. Charts plot `count / runs` and the unrounded interval, not these.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
     pub count: u64,
@@ -172,14 +174,88 @@ pub fn round_to(x: f64, decimals: u32) -> f64 {
     (x * scale).round() / scale
 }
 
-fn estimate(count: u64, runs: u64, decimals: u32) -> Estimate {
+/// The largest multiple of `10^-decimals` that is at most `x`: a lower bound rounded so that it
+/// still bounds. The product `x * scale` can round up onto an integer, so the result is checked.
+pub fn round_down(x: f64, decimals: u32) -> f64 {
+    let scale = 10f64.powi(decimals as i32);
+    let mut units = (x * scale).floor();
+    if units / scale > x {
+        units -= 1.0;
+    }
+    units / scale
+}
+
+/// The smallest multiple of `10^-decimals` that is at least `x` (see [`round_down`]).
+pub fn round_up(x: f64, decimals: u32) -> f64 {
+    let scale = 10f64.powi(decimals as i32);
+    let mut units = (x * scale).ceil();
+    if units / scale < x {
+        units += 1.0;
+    }
+    units / scale
+}
+
+/// `count / runs` rounded to nearest, with its Wilson bounds rounded outward (lower down, upper
+/// up), so that `lo <= count / runs <= hi` holds in print and `lo <= p <= hi` too: rounding is
+/// monotone, and `round(x)` lies between `floor(x)` and `ceil(x)`.
+pub fn estimate(count: u64, runs: u64, decimals: u32) -> Estimate {
     let (lo, hi) = wilson(count, runs);
     let p = if runs == 0 { 0.0 } else { count as f64 / runs as f64 };
     Estimate {
         count,
         p: round_to(p, decimals),
-        lo: round_to(lo, decimals),
-        hi: round_to(hi, decimals),
+        lo: round_down(lo, decimals),
+        hi: round_up(hi, decimals),
+    }
+}
+
+/// The mean rung at one step with its 95% interval, all rounded to `decimals` (the interval
+/// outward).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MeanEstimate {
+    pub runs: u64,
+    pub mean: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+/// The mean rung index over the runs, from `counts[k]` = runs at rung `k`, with a normal
+/// approximation 95% interval: mean ± z·s/√n, s the sample standard deviation of the rung
+/// index, clamped to the ladder. Sums are exact integers, so the result does not depend on how
+/// runs were split. With 0 or 1 runs the interval is the whole ladder.
+pub fn mean_level_estimate(counts: &[u64], decimals: u32) -> MeanEstimate {
+    let runs: u64 = counts.iter().sum();
+    let top = counts.len().saturating_sub(1) as f64;
+    if runs == 0 {
+        return MeanEstimate {
+            runs,
+            mean: 0.0,
+            lo: 0.0,
+            hi: top,
+        };
+    }
+    let sum: u128 = counts.iter().enumerate().map(|(k, &n)| k as u128 * n as u128).sum();
+    let squares: u128 = counts
+        .iter()
+        .enumerate()
+        .map(|(k, &n)| (k * k) as u128 * n as u128)
+        .sum();
+    let n = runs as f64;
+    let mean = sum as f64 / n;
+    let (lo, hi) = if runs < 2 {
+        (0.0, top)
+    } else {
+        // n·Σk²n_k - (Σk·n_k)² is exact in integers; it is n(n-1) times the sample variance.
+        let spread = (runs as u128 * squares - sum * sum) as f64;
+        let sd = (spread / (n * (n - 1.0))).sqrt();
+        let half = Z95 * sd / n.sqrt();
+        ((mean - half).max(0.0), (mean + half).min(top))
+    };
+    MeanEstimate {
+        runs,
+        mean: round_to(mean, decimals),
+        lo: round_down(lo, decimals),
+        hi: round_up(hi, decimals),
     }
 }
 
@@ -308,6 +384,58 @@ mod tests {
         let (lo, hi) = wilson(0, 100);
         assert_eq!(lo, 0.0);
         assert!((hi - 0.0370).abs() < 1e-4, "{hi}");
+    }
+
+    #[test]
+    fn bounds_round_outward_and_contain_the_data() {
+        assert_eq!(round_down(0.12349, 3), 0.123);
+        assert_eq!(round_up(0.12301, 3), 0.124);
+        assert_eq!(round_up(0.125, 3), 0.125);
+        assert_eq!(round_down(0.125, 3), 0.125);
+        // 2 events in 20,000 runs: rounded to nearest, the upper bound was 0 and excluded them.
+        let e = estimate(2, 20_000, 3);
+        assert_eq!((e.lo, e.p, e.hi), (0.0, 0.0, 0.001));
+        let e = estimate(19_998, 20_000, 3);
+        assert_eq!((e.lo, e.p, e.hi), (0.999, 1.0, 1.0));
+        for runs in [1, 2, 7, 100, 999, 20_000] {
+            let decimals = decimals_for(runs);
+            for count in 0..=runs.min(1000) {
+                let e = estimate(count, runs, decimals);
+                let x = count as f64 / runs as f64;
+                assert!(e.lo <= x && x <= e.hi, "{count}/{runs}: {e:?}");
+                assert!(e.lo <= e.p && e.p <= e.hi, "{count}/{runs}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn mean_level_has_a_normal_interval() {
+        // Half the runs at rung 0, half at rung 2: mean 1, sd sqrt(400/399) over 400 runs.
+        let m = mean_level_estimate(&[200, 0, 200], 3);
+        assert_eq!((m.runs, m.mean), (400, 1.0));
+        let half = Z95 * (400.0f64 / 399.0).sqrt() / 20.0;
+        assert_eq!((m.lo, m.hi), (round_down(1.0 - half, 3), round_up(1.0 + half, 3)));
+        assert_eq!((m.lo, m.hi), (0.901, 1.099));
+        // Every run on one rung: no spread, the interval is the point.
+        assert_eq!(
+            mean_level_estimate(&[0, 50, 0], 2),
+            MeanEstimate {
+                runs: 50,
+                mean: 1.0,
+                lo: 1.0,
+                hi: 1.0
+            }
+        );
+        assert_eq!(
+            mean_level_estimate(&[0, 1, 0], 2),
+            MeanEstimate {
+                runs: 1,
+                mean: 1.0,
+                lo: 0.0,
+                hi: 2.0
+            }
+        );
+        assert_eq!(mean_level_estimate(&[0, 0], 2).hi, 1.0);
     }
 
     #[test]

@@ -592,8 +592,8 @@ mod tests {
         assert!(lines[1].contains("Baseline <May 2025>") && lines[1].contains("Seoul sends lethal aid"));
         assert!(lines[2].contains("20,000 runs"), "{table}");
         assert!(lines[3].starts_with("Armed clash on the peninsula"), "{table}");
-        assert!(lines[3].contains("15.0% [14.5, 15.5]"), "{table}");
-        assert!(lines[3].contains("19.5% [19.0, 20.1]  +4.5 pp"), "{table}");
+        assert!(lines[3].contains("15.0% [14.5, 15.6]"), "{table}");
+        assert!(lines[3].contains("19.5% [18.9, 20.1]  +4.5 pp"), "{table}");
         assert!(lines[4].contains("40.0% [39.3, 40.7]"), "{table}");
         assert!(lines[4].contains("52.0% [51.3, 52.7]  +12.0 pp"), "{table}");
         assert_eq!(lines.len(), 5);
@@ -607,7 +607,7 @@ mod tests {
     fn headline_table_copes_with_one_scenario_and_mismatches() {
         let single = headline_table(&[baseline()], usize::MAX);
         assert!(
-            single.contains("15.0% [14.5, 15.5]") && !single.contains(" pp"),
+            single.contains("15.0% [14.5, 15.6]") && !single.contains(" pp"),
             "{single}"
         );
         assert_eq!(headline_table(&[], 100), "");
@@ -644,7 +644,7 @@ mod tests {
         assert!(!page.contains("Baseline <May"));
         // Parameters, headline numbers with run counts, and every chart inlined.
         assert!(page.contains("<td>pert(0.01, 0.03, 0.08) per step</td>"));
-        assert!(page.contains("<td class=\"num\">15.0%</td><td class=\"num\">[14.5, 15.5]</td>"));
+        assert!(page.contains("<td class=\"num\">15.0%</td><td class=\"num\">[14.5, 15.6]</td>"));
         assert!(page.contains("3,000 of 20,000"));
         assert_eq!(page.matches("<svg").count(), 2 * 4 + 6);
         assert!(page.contains("<span class=\"diff\">+4.5 pp</span>"));

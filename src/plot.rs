@@ -1,31 +1,32 @@
-//! Charts: [`Summary`] values in, PNG and SVG files out.
+//! Charts: [`Summary`] values in, PNG, SVG and CSV files out.
 //!
 //! In: one [`Summary`] per scenario, or several summaries whose horizons and ladders line up
-//! (see [`check_comparable`]). Out: each chart as `NAME.png` and `NAME.svg` (1200x700), written
-//! with [`write_atomic`], or as SVG strings for the HTML report.
+//! (see [`check_comparable`]) with the index of the comparison's baseline. Out: each chart as
+//! `NAME.svg` and `NAME.png` (1200x700) and its plotted numbers as `NAME.csv`, written with
+//! [`write_atomic`], or as SVG strings for the HTML report.
 //!
 //! A chart is made in two steps. Small pure functions ([`escalation_series`], [`trigger_bars`],
-//! ...) pull the plotted numbers out of the summary, so tests can compare them with the summary
-//! without reading images; then one renderer draws the resulting backend-neutral `Chart` on the
-//! SVG or the bitmap backend, so a chart's PNG and SVG always show the same numbers. This is the
-//! only module that imports plotters; the percentage formatting the report shares lives here too.
+//! ...) pull the plotted numbers out of the summary (`count / runs` and the unrounded Wilson
+//! interval, never the rounded values), so tests can compare them with the summary without
+//! reading images; then one renderer draws the resulting backend-neutral `Chart` as SVG with
+//! plotters, and resvg rasterizes that SVG into the PNG, so a chart's PNG shows exactly what its
+//! SVG shows. Both use only the embedded Noto Sans. This is the only module that imports
+//! plotters or resvg; the percentage formatting the report shares lives here too.
 
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::{Context, Result, anyhow};
 use std::ops::Range;
 
-use ab_glyph::{Font, FontRef, ScaleFont};
 use plotters::coord::Shift;
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-// Imported as a module: its `BackendStyle::stroke_width` would clash with `Color::stroke_width`.
-use plotters_backend as backend;
-use plotters_backend::{BackendColor, BackendCoord, BackendTextStyle, DrawingErrorKind};
+use rayon::prelude::*;
 
-use crate::aggregate::{Estimate, ScenarioInfo, Series, Summary};
+use crate::aggregate::{Estimate, ScenarioInfo, Series, Summary, decimals_for, estimate, wilson};
 use crate::output::write_atomic;
 
 /// Pixel size of every chart, PNG and SVG alike.
@@ -35,82 +36,103 @@ pub const CHART_SIZE: (u32, u32) = (1200, 700);
 // What the charts plot: pure extraction from summaries.
 // ---------------------------------------------------------------------------------------------
 
-/// One plotted point of a curve; `p`, `lo` and `hi` in percent.
+/// One plotted point of a curve: `count` of `runs`, and in percent `count / runs` and its
+/// unrounded Wilson 95% interval. The summary's rounded values are for people to read; a chart
+/// drawn from them would turn a rare outcome into a staircase of rounding steps.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct PlotPoint {
     pub step: usize,
+    pub count: u64,
+    pub runs: u64,
     pub p: f64,
     pub lo: f64,
     pub hi: f64,
 }
 
-/// One curve of a chart, with its legend label.
+impl PlotPoint {
+    fn new(step: usize, count: u64, runs: u64) -> Self {
+        let (lo, hi) = wilson(count, runs);
+        // 100 * count is exact, so 3,000 of 20,000 plots at exactly 15%.
+        let p = if runs == 0 {
+            0.0
+        } else {
+            100.0 * count as f64 / runs as f64
+        };
+        PlotPoint {
+            step,
+            count,
+            runs,
+            p,
+            lo: 100.0 * lo,
+            hi: 100.0 * hi,
+        }
+    }
+}
+
+/// One curve of a chart: `id` names it in the chart's CSV, `label` in the legend.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlotSeries {
+    pub id: String,
     pub label: String,
     pub points: Vec<PlotPoint>,
 }
 
-/// One bar with its 95% interval whisker; `p`, `lo` and `hi` in percent.
+/// One bar with its 95% interval whisker: the value at `point.step` (the horizon).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Bar {
+    pub id: String,
     pub label: String,
-    pub p: f64,
-    pub lo: f64,
-    pub hi: f64,
+    pub point: PlotPoint,
 }
 
 /// Bars drawn next to each other under one axis label.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BarGroup {
+    pub id: String,
     pub label: String,
     pub bars: Vec<Bar>,
 }
 
-fn bar(label: &str, estimate: &Estimate) -> Bar {
-    Bar {
+fn bar(id: &str, label: &str, series: &Series, runs: u64) -> Option<Bar> {
+    let step = series.points.len().checked_sub(1)?;
+    Some(Bar {
+        id: id.to_string(),
         label: label.to_string(),
-        p: 100.0 * estimate.p,
-        lo: 100.0 * estimate.lo,
-        hi: 100.0 * estimate.hi,
-    }
+        point: PlotPoint::new(step, series.points[step].count, runs),
+    })
 }
 
-fn plot_series(label: &str, series: &Series) -> PlotSeries {
+fn plot_series(id: &str, label: &str, series: &Series, runs: u64) -> PlotSeries {
     let points = series
         .points
         .iter()
         .enumerate()
-        .map(|(step, e)| PlotPoint {
-            step,
-            p: 100.0 * e.p,
-            lo: 100.0 * e.lo,
-            hi: 100.0 * e.hi,
-        })
+        .map(|(step, e)| PlotPoint::new(step, e.count, runs))
         .collect();
     PlotSeries {
+        id: id.to_string(),
         label: label.to_string(),
         points,
     }
 }
 
-fn labelled_series(table: &[Series]) -> Vec<PlotSeries> {
-    table.iter().map(|s| plot_series(&s.label, s)).collect()
+fn labelled_series(table: &[Series], runs: u64) -> Vec<PlotSeries> {
+    table.iter().map(|s| plot_series(&s.id, &s.label, s, runs)).collect()
 }
 
 /// The `escalation` chart: P(rung >= k reached by step t), one curve per rung above the initial.
 pub fn escalation_series(summary: &Summary) -> Vec<PlotSeries> {
-    labelled_series(&summary.tables.rung_reached)
+    labelled_series(&summary.tables.rung_reached, summary.runs)
 }
 
 /// The `ladder` chart: share of runs at each level per step, calm to severe.
 pub fn ladder_series(summary: &Summary) -> Vec<PlotSeries> {
-    labelled_series(&summary.tables.level_distribution)
+    labelled_series(&summary.tables.level_distribution, summary.runs)
 }
 
 /// The `outcomes` chart: cumulative P(outcome by step t), one curve per outcome.
 pub fn outcome_series(summary: &Summary) -> Vec<PlotSeries> {
-    labelled_series(&summary.tables.outcome_by)
+    labelled_series(&summary.tables.outcome_by, summary.runs)
 }
 
 /// The `triggers` chart: P(trigger fired within the horizon), largest first. Ties keep the
@@ -120,9 +142,9 @@ pub fn trigger_bars(summary: &Summary) -> Vec<Bar> {
         .tables
         .trigger_fired_by
         .iter()
-        .filter_map(|s| s.points.last().map(|e| bar(&s.label, e)))
+        .filter_map(|s| bar(&s.id, &s.label, s, summary.runs))
         .collect();
-    bars.sort_by(|a, b| b.p.total_cmp(&a.p));
+    bars.sort_by(|a, b| b.point.p.total_cmp(&a.point.p));
     bars
 }
 
@@ -165,7 +187,7 @@ pub fn shared_rungs(summaries: &[Summary]) -> Vec<String> {
 fn per_scenario_series(summaries: &[Summary], table: fn(&Summary) -> &[Series], id: &str) -> Vec<PlotSeries> {
     summaries
         .iter()
-        .filter_map(|s| find(table(s), id).map(|series| plot_series(&s.scenario.name, series)))
+        .filter_map(|s| find(table(s), id).map(|series| plot_series(&s.scenario.id, &s.scenario.name, series, s.runs)))
         .collect()
 }
 
@@ -191,12 +213,13 @@ pub fn horizon_groups(summaries: &[Summary]) -> Vec<BarGroup> {
             let label = find(outcome_table(first), id)?.label.clone();
             let bars = summaries
                 .iter()
-                .filter_map(|s| {
-                    let last = find(outcome_table(s), id)?.points.last()?;
-                    Some(bar(&s.scenario.name, last))
-                })
+                .filter_map(|s| bar(&s.scenario.id, &s.scenario.name, find(outcome_table(s), id)?, s.runs))
                 .collect();
-            Some(BarGroup { label, bars })
+            Some(BarGroup {
+                id: id.clone(),
+                label,
+                bars,
+            })
         })
         .collect()
 }
@@ -328,17 +351,28 @@ pub fn plural(unit: &str, count: usize) -> String {
 // ---------------------------------------------------------------------------------------------
 
 /// Okabe-Ito, ordered so that the first colours are the most distinct on white; yellow, weak on
-/// white, comes last.
-const PALETTE: [RGBColor; 8] = [
+/// white, comes last. Its black is left out: black is the baseline's in comparisons.
+const PALETTE: [RGBColor; 7] = [
     RGBColor(0x00, 0x72, 0xB2),
     RGBColor(0xD5, 0x5E, 0x00),
     RGBColor(0x00, 0x9E, 0x73),
     RGBColor(0xCC, 0x79, 0xA7),
     RGBColor(0xE6, 0x9F, 0x00),
     RGBColor(0x56, 0xB4, 0xE9),
-    RGBColor(0x00, 0x00, 0x00),
     RGBColor(0xF0, 0xE4, 0x42),
 ];
+
+/// Dash and gap lengths in pixels for series past the palette: the palette's colours come round
+/// again, each time with another pattern.
+const DASHES: [(u32, u32); 3] = [(14, 7), (4, 5), (18, 5)];
+
+/// The comparison baseline: black and thicker than the variants, which are drawn over it, so a
+/// variant that equals the baseline shows as a coloured line inside a black one.
+const BASELINE_LINE: RGBColor = RGBColor(0x00, 0x00, 0x00);
+/// The baseline's bars: neutral grey, dark enough to read, light enough for its black whisker.
+const BASELINE_FILL: RGBColor = RGBColor(0x8c, 0x8c, 0x8c);
+const BASELINE_WIDTH: u32 = 7;
+const LINE_WIDTH: u32 = 3;
 
 /// ColorBrewer RdYlBu (9 classes) reversed: blue for calm through yellow to red for severe.
 /// Diverging-looking but ordered in lightness on each side, and colour-blind safe.
@@ -360,16 +394,90 @@ const GRID: RGBColor = RGBColor(0xe4, 0xe4, 0xe4);
 const AXIS: RGBColor = RGBColor(0x88, 0x88, 0x88);
 const WHISKER: RGBColor = RGBColor(0x22, 0x22, 0x22);
 
-/// The colour of the `index`-th categorical series (the `index`-th scenario in comparisons).
-fn categorical(index: usize) -> RGBColor {
-    PALETTE[index % PALETTE.len()]
+/// A marker drawn on a curve at a few steps, so that a curve hidden under another (equal
+/// numbers) still shows, and curves can be told apart without colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Marker {
+    Circle,
+    Square,
+    Triangle,
+    Diamond,
+    TriangleDown,
 }
 
-fn categorical_colours(count: usize) -> Vec<RGBColor> {
+const MARKERS: [Marker; 5] = [
+    Marker::Circle,
+    Marker::Square,
+    Marker::Triangle,
+    Marker::Diamond,
+    Marker::TriangleDown,
+];
+
+/// How one series is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct SeriesStyle {
+    /// The line's colour (and the marker's).
+    colour: RGBColor,
+    /// The colour of its area or bar.
+    fill: RGBColor,
+    width: u32,
+    /// Dash and gap in pixels; `None` for a solid line.
+    dash: Option<(u32, u32)>,
+    marker: Option<Marker>,
+}
+
+impl SeriesStyle {
+    fn solid(colour: RGBColor) -> Self {
+        SeriesStyle {
+            colour,
+            fill: colour,
+            width: LINE_WIDTH,
+            dash: None,
+            marker: None,
+        }
+    }
+
+    const BASELINE: SeriesStyle = SeriesStyle {
+        colour: BASELINE_LINE,
+        fill: BASELINE_FILL,
+        width: BASELINE_WIDTH,
+        dash: None,
+        marker: None,
+    };
+}
+
+/// The style of the `index`-th categorical series: palette colour, a marker, and past the
+/// palette a dash pattern.
+fn categorical(index: usize) -> SeriesStyle {
+    let round = index / PALETTE.len();
+    SeriesStyle {
+        dash: round.checked_sub(1).map(|r| DASHES[r % DASHES.len()]),
+        marker: Some(MARKERS[index % MARKERS.len()]),
+        ..SeriesStyle::solid(PALETTE[index % PALETTE.len()])
+    }
+}
+
+fn categorical_styles(count: usize) -> Vec<SeriesStyle> {
     (0..count).map(categorical).collect()
 }
 
+/// Scenario `i` of a comparison: the baseline's style for `baseline`, the categorical styles,
+/// in order, for the others. Each scenario keeps its style in every comparison chart.
+fn comparison_styles(count: usize, baseline: usize) -> Vec<SeriesStyle> {
+    (0..count)
+        .map(|i| match i.cmp(&baseline) {
+            std::cmp::Ordering::Equal => SeriesStyle::BASELINE,
+            std::cmp::Ordering::Less => categorical(i),
+            std::cmp::Ordering::Greater => categorical(i - 1),
+        })
+        .collect()
+}
+
 /// `count` colours sampled evenly along the severity ramp, calm first.
+fn severity_styles(count: usize) -> Vec<SeriesStyle> {
+    severity_colours(count).into_iter().map(SeriesStyle::solid).collect()
+}
+
 fn severity_colours(count: usize) -> Vec<RGBColor> {
     let last = (SEVERITY_RAMP.len() - 1) as f64;
     (0..count)
@@ -456,30 +564,41 @@ enum Mark {
 #[derive(Clone, Debug, PartialEq)]
 struct LegendEntry {
     label: String,
-    colour: RGBColor,
+    style: SeriesStyle,
     mark: Mark,
 }
 
 #[derive(Clone, Debug, PartialEq)]
 enum Body {
-    /// Curves with translucent 95% bands, over steps.
+    /// Curves with translucent 95% bands, over steps; `styles[i]` draws `series[i]`.
     Lines {
         axis: StepAxis,
         series: Vec<PlotSeries>,
-        colours: Vec<RGBColor>,
+        styles: Vec<SeriesStyle>,
     },
     /// Shares stacked to 100%, the last series at the bottom, over steps.
     Stacked {
         axis: StepAxis,
         series: Vec<PlotSeries>,
-        colours: Vec<RGBColor>,
+        styles: Vec<SeriesStyle>,
     },
-    /// Horizontal bars with whiskers; `colours[j]` is the colour of the j-th bar of each group.
+    /// Horizontal bars with whiskers; `styles[j]` draws the j-th bar of each group.
     Bars {
         groups: Vec<BarGroup>,
-        colours: Vec<RGBColor>,
+        styles: Vec<SeriesStyle>,
         decimals: u32,
     },
+}
+
+/// Names of a chart CSV's leading columns, which identify a row's series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CsvKeys {
+    /// `id,label`: the series of one scenario (or, for bars, the group).
+    Series,
+    /// `scenario,scenario_name,baseline`: one curve per scenario.
+    Scenario,
+    /// `outcome,outcome_label,scenario,scenario_name,baseline`: bars grouped by outcome.
+    OutcomeScenario,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -496,6 +615,12 @@ struct Chart {
     /// The probability axis: y for curves and areas, x for bars.
     scale: PercentScale,
     body: Body,
+    /// The leading columns of the chart's CSV.
+    csv_keys: CsvKeys,
+    /// The scenario id of the comparison baseline (empty for a single scenario's chart).
+    baseline_id: String,
+    /// Step labels (dates) for the CSV.
+    step_labels: Vec<String>,
 }
 
 /// A probability axis from 0 to `max` percent, ticked every `step`.
@@ -556,7 +681,7 @@ fn highest_bar(groups: &[BarGroup]) -> f64 {
     groups
         .iter()
         .flat_map(|g| &g.bars)
-        .map(|b| b.hi.max(b.p))
+        .map(|b| b.point.hi.max(b.point.p))
         .fold(0.0, f64::max)
 }
 
@@ -609,84 +734,98 @@ pub fn horizon_label(info: &ScenarioInfo) -> String {
     }
 }
 
-fn line_legend(series: &[PlotSeries], colours: &[RGBColor], mark: Mark) -> Vec<LegendEntry> {
+fn line_legend(series: &[PlotSeries], styles: &[SeriesStyle], mark: Mark) -> Vec<LegendEntry> {
     series
         .iter()
-        .zip(colours)
-        .map(|(s, &colour)| LegendEntry {
+        .zip(styles)
+        .map(|(s, &style)| LegendEntry {
             label: s.label.clone(),
-            colour,
+            style,
             mark,
         })
         .collect()
 }
 
-fn escalation_chart(summary: &Summary) -> Chart {
+/// The parts every chart of one scenario shares.
+fn scenario_chart(summary: &Summary, name: &str, title: String, body: Body) -> Chart {
     let info = &summary.scenario;
-    let series = escalation_series(summary);
-    let colours = categorical_colours(series.len());
     Chart {
-        name: "escalation".into(),
-        title: format!("Escalation: P(rung reached) — {}", info.name),
+        name: name.into(),
+        title,
         subtitle: format!("{}, 95% Wilson bands", runs_and_seed(summary)),
         x_desc: time_desc(info),
         y_desc: PROBABILITY.into(),
-        legend_title: "Rung reached by then".into(),
-        legend: line_legend(&series, &colours, Mark::Line),
-        empty_note: "The ladder has no rung above the initial one.".into(),
+        legend_title: String::new(),
+        legend: Vec::new(),
+        empty_note: String::new(),
         scale: PercentScale::FULL,
-        body: Body::Lines {
-            axis: StepAxis::new(info),
-            series,
-            colours,
-        },
+        body,
+        csv_keys: CsvKeys::Series,
+        baseline_id: String::new(),
+        step_labels: info.step_labels.clone(),
+    }
+}
+
+fn escalation_chart(summary: &Summary) -> Chart {
+    let info = &summary.scenario;
+    let series = escalation_series(summary);
+    let styles = categorical_styles(series.len());
+    let legend = line_legend(&series, &styles, Mark::Line);
+    let title = format!("Escalation: P(rung reached) — {}", info.name);
+    let body = Body::Lines {
+        axis: StepAxis::new(info),
+        series,
+        styles,
+    };
+    Chart {
+        legend_title: "Rung reached by then".into(),
+        legend,
+        empty_note: "The ladder has no rung above the initial one.".into(),
+        ..scenario_chart(summary, "escalation", title, body)
     }
 }
 
 fn ladder_chart(summary: &Summary) -> Chart {
     let info = &summary.scenario;
     let series = ladder_series(summary);
-    let colours = severity_colours(series.len());
+    let styles = severity_styles(series.len());
     // Severe rungs are stacked at the bottom; listing them last keeps the legend in the same
     // top-to-bottom order as the areas.
-    let legend = line_legend(&series, &colours, Mark::Area);
+    let legend = line_legend(&series, &styles, Mark::Area);
+    let title = format!("Escalation ladder: share of runs at each rung — {}", info.name);
+    let body = Body::Stacked {
+        axis: StepAxis::new(info),
+        series,
+        styles,
+    };
     Chart {
-        name: "ladder".into(),
-        title: format!("Escalation ladder: share of runs at each rung — {}", info.name),
         subtitle: format!("{}; severe rungs at the bottom", runs_and_seed(summary)),
-        x_desc: time_desc(info),
         y_desc: "share of runs (%)".into(),
         legend_title: "Rung (calm to severe)".into(),
         legend,
         empty_note: "The scenario has no ladder.".into(),
-        scale: PercentScale::FULL,
-        body: Body::Stacked {
-            axis: StepAxis::new(info),
-            series,
-            colours,
-        },
+        ..scenario_chart(summary, "ladder", title, body)
     }
 }
 
 fn outcomes_chart(summary: &Summary) -> Chart {
     let info = &summary.scenario;
     let series = outcome_series(summary);
-    let colours = categorical_colours(series.len());
+    let styles = categorical_styles(series.len());
+    let legend = line_legend(&series, &styles, Mark::Line);
+    let scale = PercentScale::fitted(highest_point(&series));
+    let title = format!("Outcomes: P(outcome by date) — {}", info.name);
+    let body = Body::Lines {
+        axis: StepAxis::new(info),
+        series,
+        styles,
+    };
     Chart {
-        name: "outcomes".into(),
-        title: format!("Outcomes: P(outcome by date) — {}", info.name),
-        subtitle: format!("{}, 95% Wilson bands", runs_and_seed(summary)),
-        x_desc: time_desc(info),
-        y_desc: PROBABILITY.into(),
         legend_title: "Outcome".into(),
-        legend: line_legend(&series, &colours, Mark::Line),
+        legend,
         empty_note: "The scenario defines no outcomes.".into(),
-        scale: PercentScale::fitted(highest_point(&series)),
-        body: Body::Lines {
-            axis: StepAxis::new(info),
-            series,
-            colours,
-        },
+        scale,
+        ..scenario_chart(summary, "outcomes", title, body)
     }
 }
 
@@ -695,25 +834,25 @@ fn triggers_chart(summary: &Summary) -> Chart {
     let groups: Vec<BarGroup> = trigger_bars(summary)
         .into_iter()
         .map(|bar| BarGroup {
+            id: bar.id.clone(),
             label: bar.label.clone(),
             bars: vec![bar],
         })
         .collect();
+    let scale = PercentScale::fitted(highest_bar(&groups));
+    let title = format!("Triggers: P(fired by {}) — {}", horizon_label(info), info.name);
+    let body = Body::Bars {
+        groups,
+        styles: vec![categorical(0)],
+        decimals: percent_decimals(summary),
+    };
     Chart {
-        name: "triggers".into(),
-        title: format!("Triggers: P(fired by {}) — {}", horizon_label(info), info.name),
         subtitle: format!("{}, whiskers: 95% Wilson intervals", runs_and_seed(summary)),
         x_desc: PROBABILITY.into(),
         y_desc: String::new(),
-        legend_title: String::new(),
-        legend: Vec::new(),
         empty_note: "The scenario defines no triggers.".into(),
-        scale: PercentScale::fitted(highest_bar(&groups)),
-        body: Body::Bars {
-            groups,
-            colours: vec![categorical(0)],
-            decimals: percent_decimals(summary),
-        },
+        scale,
+        ..scenario_chart(summary, "triggers", title, body)
     }
 }
 
@@ -726,14 +865,19 @@ fn scenario_charts(summary: &Summary) -> Vec<Chart> {
     ]
 }
 
-/// Scenario names with their comparison colours: scenario `i` is `categorical(i)` everywhere.
-fn scenario_legend(summaries: &[Summary], mark: Mark) -> Vec<LegendEntry> {
+/// Scenario names with their comparison styles, the baseline marked as such.
+fn scenario_legend(summaries: &[Summary], styles: &[SeriesStyle], baseline: usize, mark: Mark) -> Vec<LegendEntry> {
     summaries
         .iter()
+        .zip(styles)
         .enumerate()
-        .map(|(i, s)| LegendEntry {
-            label: s.scenario.name.clone(),
-            colour: categorical(i),
+        .map(|(i, (s, &style))| LegendEntry {
+            label: if i == baseline {
+                format!("{} (baseline)", s.scenario.name)
+            } else {
+                s.scenario.name.clone()
+            },
+            style,
             mark,
         })
         .collect()
@@ -753,84 +897,182 @@ fn file_stem(id: &str) -> String {
         .collect()
 }
 
-fn comparison_lines(
-    summaries: &[Summary],
-    first: &Summary,
-    name: String,
-    title: String,
-    series: Vec<PlotSeries>,
-) -> Chart {
-    Chart {
-        name,
-        title,
-        subtitle: format!("{}, 95% Wilson bands", runs_and_seeds(summaries)),
-        x_desc: time_desc(&first.scenario),
-        y_desc: PROBABILITY.into(),
-        legend_title: "Scenario".into(),
-        legend: scenario_legend(summaries, Mark::Line),
-        empty_note: "Nothing to compare.".into(),
-        scale: PercentScale::fitted(highest_point(&series)),
-        body: Body::Lines {
-            axis: StepAxis::new(&first.scenario),
+/// What every comparison chart shares: the summaries (with their horizon and step labels from
+/// the first) and which one is the baseline.
+struct Comparison<'a> {
+    summaries: &'a [Summary],
+    baseline: usize,
+    styles: Vec<SeriesStyle>,
+}
+
+impl Comparison<'_> {
+    fn first(&self) -> &Summary {
+        &self.summaries[0]
+    }
+
+    fn chart(&self, name: String, title: String, mark: Mark, body: Body) -> Chart {
+        let first = &self.first().scenario;
+        Chart {
+            name,
+            title,
+            subtitle: format!("{}, 95% Wilson bands", runs_and_seeds(self.summaries)),
+            x_desc: time_desc(first),
+            y_desc: PROBABILITY.into(),
+            legend_title: "Scenario".into(),
+            legend: scenario_legend(self.summaries, &self.styles, self.baseline, mark),
+            empty_note: "Nothing to compare.".into(),
+            scale: PercentScale::FULL,
+            body,
+            csv_keys: CsvKeys::Scenario,
+            baseline_id: self.summaries[self.baseline].scenario.id.clone(),
+            step_labels: first.step_labels.clone(),
+        }
+    }
+
+    fn lines(&self, name: String, title: String, series: Vec<PlotSeries>) -> Chart {
+        // A scenario lacking the series is skipped: styles follow the scenarios still there.
+        let styles = self
+            .summaries
+            .iter()
+            .zip(&self.styles)
+            .filter(|(s, _)| series.iter().any(|c| c.id == s.scenario.id))
+            .map(|(_, &style)| style)
+            .collect();
+        let scale = PercentScale::fitted(highest_point(&series));
+        let body = Body::Lines {
+            axis: StepAxis::new(&self.first().scenario),
             series,
-            colours: categorical_colours(summaries.len()),
-        },
+            styles,
+        };
+        Chart {
+            scale,
+            ..self.chart(name, title, Mark::Line, body)
+        }
     }
 }
 
-fn comparison_charts(summaries: &[Summary]) -> Vec<Chart> {
-    let Some(first) = summaries.first() else {
+fn comparison_charts(summaries: &[Summary], baseline: usize) -> Vec<Chart> {
+    if summaries.is_empty() {
         return Vec::new();
+    }
+    let baseline = baseline.min(summaries.len() - 1);
+    let comparison = Comparison {
+        summaries,
+        baseline,
+        styles: comparison_styles(summaries.len(), baseline),
     };
+    let first = comparison.first();
     let mut charts = Vec::new();
     for id in shared_outcome_ids(summaries) {
         let label = find(outcome_table(first), &id).map_or(id.as_str(), |s| s.label.as_str());
-        charts.push(comparison_lines(
-            summaries,
-            first,
+        charts.push(comparison.lines(
             format!("compare_outcome_{}", file_stem(&id)),
             format!("Outcome: {label} — P(by date), scenarios compared"),
             compare_outcome_series(summaries, &id),
         ));
     }
     for level in shared_rungs(summaries) {
-        charts.push(comparison_lines(
-            summaries,
-            first,
+        charts.push(comparison.lines(
             format!("compare_rung_{}", file_stem(&level)),
             format!("Escalation: P(rung ≥ {level} reached) — scenarios compared"),
             compare_rung_series(summaries, &level),
         ));
     }
     let groups = horizon_groups(summaries);
+    let scale = PercentScale::fitted(highest_bar(&groups));
+    let body = Body::Bars {
+        groups,
+        styles: comparison.styles.clone(),
+        decimals: summaries.iter().map(percent_decimals).min().unwrap_or(0),
+    };
+    let title = format!(
+        "Outcomes: P(by {}) — scenarios compared",
+        horizon_label(&first.scenario)
+    );
     charts.push(Chart {
-        name: "compare_horizon".into(),
-        title: format!(
-            "Outcomes: P(by {}) — scenarios compared",
-            horizon_label(&first.scenario)
-        ),
         subtitle: format!("{}, whiskers: 95% Wilson intervals", runs_and_seeds(summaries)),
         x_desc: PROBABILITY.into(),
         y_desc: String::new(),
-        legend_title: "Scenario".into(),
-        legend: scenario_legend(summaries, Mark::Area),
         empty_note: "The scenarios share no outcome.".into(),
-        scale: PercentScale::fitted(highest_bar(&groups)),
-        body: Body::Bars {
-            groups,
-            colours: categorical_colours(summaries.len()),
-            decimals: summaries.iter().map(percent_decimals).min().unwrap_or(0),
-        },
+        scale,
+        csv_keys: CsvKeys::OutcomeScenario,
+        ..comparison.chart("compare_horizon".into(), title, Mark::Area, body)
     });
     charts
+}
+
+// ---------------------------------------------------------------------------------------------
+// Chart data as CSV.
+// ---------------------------------------------------------------------------------------------
+
+/// The chart's numbers as a tidy CSV, one row per plotted point: the keys naming the series,
+/// `step`, `date`, `count`, `runs`, and `p`, `lo95`, `hi95` as fractions rounded as in every
+/// table (the interval outward, so that it holds `count / runs`).
+fn chart_csv(chart: &Chart) -> Result<String> {
+    use crate::report::spreadsheet_safe;
+    let mut out = csv::Writer::from_writer(Vec::new());
+    let keys: &[&str] = match chart.csv_keys {
+        CsvKeys::Series => &["id", "label"],
+        CsvKeys::Scenario => &["scenario", "scenario_name", "baseline"],
+        CsvKeys::OutcomeScenario => &["outcome", "outcome_label", "scenario", "scenario_name", "baseline"],
+    };
+    let columns = ["step", "date", "count", "runs", "p", "lo95", "hi95"];
+    out.write_record(keys.iter().chain(&columns))?;
+    let is_baseline = |id: &str| (id == chart.baseline_id).to_string();
+    let mut row = |mut keys: Vec<String>, point: &PlotPoint| -> Result<()> {
+        let e = estimate(point.count, point.runs, decimals_for(point.runs));
+        keys.extend([
+            point.step.to_string(),
+            chart.step_labels.get(point.step).cloned().unwrap_or_default(),
+            point.count.to_string(),
+            point.runs.to_string(),
+            e.p.to_string(),
+            e.lo.to_string(),
+            e.hi.to_string(),
+        ]);
+        out.write_record(&keys)?;
+        Ok(())
+    };
+    let series_keys = |s: &PlotSeries| match chart.csv_keys {
+        CsvKeys::Series => vec![s.id.clone(), spreadsheet_safe(&s.label)],
+        _ => vec![s.id.clone(), spreadsheet_safe(&s.label), is_baseline(&s.id)],
+    };
+    match &chart.body {
+        Body::Lines { series, .. } | Body::Stacked { series, .. } => {
+            for s in series {
+                let keys = series_keys(s);
+                for point in &s.points {
+                    row(keys.clone(), point)?;
+                }
+            }
+        }
+        Body::Bars { groups, .. } => {
+            for group in groups {
+                for bar in &group.bars {
+                    let keys = match chart.csv_keys {
+                        CsvKeys::OutcomeScenario => vec![
+                            group.id.clone(),
+                            spreadsheet_safe(&group.label),
+                            bar.id.clone(),
+                            spreadsheet_safe(&bar.label),
+                            is_baseline(&bar.id),
+                        ],
+                        _ => vec![bar.id.clone(), spreadsheet_safe(&bar.label)],
+                    };
+                    row(keys, &bar.point)?;
+                }
+            }
+        }
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Public entry points.
 // ---------------------------------------------------------------------------------------------
 
-/// Writes `escalation`, `ladder`, `outcomes` and `triggers` as PNG and SVG into `dir`; returns
-/// the paths written, in that order (PNG before SVG).
+/// Writes `escalation`, `ladder`, `outcomes` and `triggers` as PNG, SVG and CSV (the plotted
+/// numbers) into `dir`; returns the paths written, in that order (PNG, SVG, CSV).
 pub fn write_scenario_charts(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
     write_charts(&scenario_charts(summary), dir)
 }
@@ -840,30 +1082,53 @@ pub fn render_svg_charts(summary: &Summary) -> Result<Vec<(String, String)>> {
     render_svgs(&scenario_charts(summary))
 }
 
-/// Writes the comparison charts as PNG and SVG into `dir` (the caller's `output/compare`):
-/// `compare_outcome_<id>` per shared outcome, `compare_rung_<level>` per shared rung, then
-/// `compare_horizon`. Scenario `i` has the same colour in every chart. Fails, writing nothing,
-/// when [`check_comparable`] refuses the summaries.
+/// [`write_comparison_against`] with the first summary as the baseline.
 pub fn write_comparison(summaries: &[Summary], dir: &Path) -> Result<Vec<PathBuf>> {
-    check_comparable(summaries).map_err(anyhow::Error::msg)?;
-    write_charts(&comparison_charts(summaries), dir)
+    write_comparison_against(summaries, 0, dir)
 }
 
-/// The comparison charts as `(name, SVG text)`, the same SVGs [`write_comparison`] writes.
-pub fn render_comparison_svgs(summaries: &[Summary]) -> Result<Vec<(String, String)>> {
+/// Writes the comparison charts as PNG, SVG and CSV into `dir` (the caller's `output/compare`):
+/// `compare_outcome_<id>` per shared outcome, `compare_rung_<level>` per shared rung, then
+/// `compare_horizon`. `summaries[baseline]` is drawn as the baseline (black, thick, under the
+/// others); every other scenario has the same style in every chart. Fails, writing nothing,
+/// when [`check_comparable`] refuses the summaries.
+pub fn write_comparison_against(summaries: &[Summary], baseline: usize, dir: &Path) -> Result<Vec<PathBuf>> {
     check_comparable(summaries).map_err(anyhow::Error::msg)?;
-    render_svgs(&comparison_charts(summaries))
+    write_charts(&comparison_charts(summaries, baseline), dir)
+}
+
+/// [`render_comparison_svgs_against`] with the first summary as the baseline.
+pub fn render_comparison_svgs(summaries: &[Summary]) -> Result<Vec<(String, String)>> {
+    render_comparison_svgs_against(summaries, 0)
+}
+
+/// The comparison charts as `(name, SVG text)`, the same SVGs [`write_comparison_against`]
+/// writes.
+pub fn render_comparison_svgs_against(summaries: &[Summary], baseline: usize) -> Result<Vec<(String, String)>> {
+    check_comparable(summaries).map_err(anyhow::Error::msg)?;
+    render_svgs(&comparison_charts(summaries, baseline))
 }
 
 fn write_charts(charts: &[Chart], dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::with_capacity(2 * charts.len());
-    for chart in charts {
-        let png = dir.join(format!("{}.png", chart.name));
-        write_atomic(&png, &render_png(chart)?)?;
-        written.push(png);
-        let svg = dir.join(format!("{}.svg", chart.name));
-        write_atomic(&svg, render_svg(chart)?.as_bytes())?;
-        written.push(svg);
+    // Rasterizing is most of the time a chart takes, and charts are independent: they are drawn
+    // in parallel, then written in order.
+    let files: Vec<[(PathBuf, Vec<u8>); 3]> = charts
+        .par_iter()
+        .map(|chart| {
+            let svg = render_svg(chart)?;
+            let png = rasterize(&svg).with_context(|| format!("cannot draw chart `{}`", chart.name))?;
+            let file = |ext: &str| dir.join(format!("{}.{ext}", chart.name));
+            Ok([
+                (file("png"), png),
+                (file("svg"), svg.into_bytes()),
+                (file("csv"), chart_csv(chart)?.into_bytes()),
+            ])
+        })
+        .collect::<Result<_>>()?;
+    let mut written = Vec::with_capacity(3 * charts.len());
+    for (path, bytes) in files.into_iter().flatten() {
+        write_atomic(&path, &bytes)?;
+        written.push(path);
     }
     Ok(written)
 }
@@ -884,23 +1149,44 @@ fn render_svgs(charts: &[Chart]) -> Result<Vec<(String, String)>> {
 /// of similar width before falling back to whatever their `sans-serif` is.
 const FONT: &str = "Noto Sans, Arial, Helvetica, sans-serif";
 
-/// The embedded Noto Sans, registered once as plotters' [`FONT`] (plotters' `ab_glyph` feature
-/// knows only registered fonts, and the machine may have none) and kept for
-/// [`CrispTextBitmap`].
-fn noto_sans() -> Result<&'static FontRef<'static>> {
-    static FONT_REF: OnceLock<Option<FontRef<'static>>> = OnceLock::new();
-    FONT_REF
+/// Registers the embedded Noto Sans once as plotters' [`FONT`]: plotters' `ab_glyph` feature
+/// knows only registered fonts, and the machine may have none.
+fn register_font() -> Result<()> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FONT, FontStyle::Normal, ttf_noto_sans::REGULAR).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(anyhow!("the embedded Noto Sans font could not be loaded"))
+    }
+}
+
+/// resvg's font database: the embedded Noto Sans alone, standing in for every generic family,
+/// so a PNG never depends on the fonts of the machine that drew it.
+fn font_database() -> Arc<resvg::usvg::fontdb::Database> {
+    static DATABASE: OnceLock<Arc<resvg::usvg::fontdb::Database>> = OnceLock::new();
+    DATABASE
         .get_or_init(|| {
-            let registered = plotters::style::register_font(FONT, FontStyle::Normal, ttf_noto_sans::REGULAR);
-            let font = FontRef::try_from_slice(ttf_noto_sans::REGULAR).ok();
-            registered.ok().and(font)
+            let mut db = resvg::usvg::fontdb::Database::new();
+            db.load_font_data(ttf_noto_sans::REGULAR.to_vec());
+            let family = db
+                .faces()
+                .next()
+                .and_then(|face| face.families.first())
+                .map_or_else(|| "Noto Sans".to_string(), |(name, _)| name.clone());
+            db.set_sans_serif_family(family.clone());
+            db.set_serif_family(family.clone());
+            db.set_monospace_family(family.clone());
+            db.set_cursive_family(family.clone());
+            db.set_fantasy_family(family);
+            Arc::new(db)
         })
-        .as_ref()
-        .ok_or_else(|| anyhow!("the embedded Noto Sans font could not be loaded"))
+        .clone()
 }
 
 fn render_svg(chart: &Chart) -> Result<String> {
-    noto_sans()?;
+    register_font()?;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
@@ -909,187 +1195,25 @@ fn render_svg(chart: &Chart) -> Result<String> {
     Ok(svg)
 }
 
+/// The SVG drawn as a PNG by resvg: the PNG shows exactly what the SVG does.
+fn rasterize(svg: &str) -> Result<Vec<u8>> {
+    let options = resvg::usvg::Options {
+        fontdb: font_database(),
+        font_family: "Noto Sans".into(),
+        ..Default::default()
+    };
+    let tree = resvg::usvg::Tree::from_str(svg, &options)?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width(), size.height())
+        .ok_or_else(|| anyhow!("a chart of {}x{} pixels cannot be drawn", size.width(), size.height()))?;
+    pixmap.fill(resvg::tiny_skia::Color::WHITE);
+    resvg::render(&tree, resvg::tiny_skia::Transform::identity(), &mut pixmap.as_mut());
+    Ok(pixmap.encode_png()?)
+}
+
+#[cfg(test)]
 fn render_png(chart: &Chart) -> Result<Vec<u8>> {
-    let font = noto_sans()?;
-    let (width, height) = CHART_SIZE;
-    let mut rgb = vec![0u8; width as usize * height as usize * 3];
-    {
-        let backend = CrispTextBitmap {
-            inner: BitMapBackend::with_buffer(&mut rgb, CHART_SIZE),
-            font,
-        };
-        let root = backend.into_drawing_area();
-        draw(&root, chart).map_err(|e| anyhow!("cannot draw chart `{}`: {e}", chart.name))?;
-    }
-    encode_png(&rgb, width, height).with_context(|| format!("cannot encode chart `{}`", chart.name))
-}
-
-fn encode_png(rgb: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    let mut encoder = png::Encoder::new(&mut bytes, width, height);
-    encoder.set_color(png::ColorType::Rgb);
-    encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header()?;
-    writer.write_image_data(rgb)?;
-    writer.finish()?;
-    Ok(bytes)
-}
-
-/// The bitmap backend with its own text rasterizer. plotters 0.3.7's `ab_glyph` text drawing
-/// puts each glyph's ink box at the pen position, dropping the glyph's left side bearing, which
-/// spaces letters unevenly ("situ ation"). This one draws the same layout box (pen from x = 0,
-/// baseline at y = size / 2, the advances and kerning plotters measures), glyphs placed where
-/// the font says; everything else goes to the bitmap backend unchanged.
-struct CrispTextBitmap<'a> {
-    inner: BitMapBackend<'a>,
-    font: &'static FontRef<'static>,
-}
-
-type BitmapError = <BitMapBackend<'static> as DrawingBackend>::ErrorType;
-
-impl DrawingBackend for CrispTextBitmap<'_> {
-    type ErrorType = BitmapError;
-
-    fn get_size(&self) -> (u32, u32) {
-        self.inner.get_size()
-    }
-
-    fn ensure_prepared(&mut self) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.inner.ensure_prepared()
-    }
-
-    fn present(&mut self) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.inner.present()
-    }
-
-    fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.inner.draw_pixel(point, color)
-    }
-
-    fn draw_line<S: backend::BackendStyle>(
-        &mut self,
-        from: BackendCoord,
-        to: BackendCoord,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.inner.draw_line(from, to, style)
-    }
-
-    fn draw_rect<S: backend::BackendStyle>(
-        &mut self,
-        upper_left: BackendCoord,
-        bottom_right: BackendCoord,
-        style: &S,
-        fill: bool,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.inner.draw_rect(upper_left, bottom_right, style, fill)
-    }
-
-    fn draw_path<S: backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        path: I,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.inner.draw_path(path, style)
-    }
-
-    fn draw_circle<S: backend::BackendStyle>(
-        &mut self,
-        center: BackendCoord,
-        radius: u32,
-        style: &S,
-        fill: bool,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.inner.draw_circle(center, radius, style, fill)
-    }
-
-    fn fill_polygon<S: backend::BackendStyle, I: IntoIterator<Item = BackendCoord>>(
-        &mut self,
-        vert: I,
-        style: &S,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.inner.fill_polygon(vert, style)
-    }
-
-    fn blit_bitmap(
-        &mut self,
-        pos: BackendCoord,
-        size: (u32, u32),
-        src: &[u8],
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        self.inner.blit_bitmap(pos, size, src)
-    }
-
-    fn estimate_text_size<TStyle: BackendTextStyle>(
-        &self,
-        text: &str,
-        style: &TStyle,
-    ) -> Result<(u32, u32), DrawingErrorKind<BitmapError>> {
-        self.inner.estimate_text_size(text, style)
-    }
-
-    fn draw_text<TStyle: BackendTextStyle>(
-        &mut self,
-        text: &str,
-        style: &TStyle,
-        pos: BackendCoord,
-    ) -> Result<(), DrawingErrorKind<BitmapError>> {
-        let colour = style.color();
-        if colour.alpha == 0.0 {
-            return Ok(());
-        }
-        // Anchoring and rotation as plotters' default `draw_text` does them.
-        let ((min_x, min_y), (max_x, max_y)) = style
-            .layout_box(text)
-            .map_err(|e| DrawingErrorKind::FontError(Box::new(e)))?;
-        let dx = match style.anchor().h_pos {
-            HPos::Left => 0,
-            HPos::Right => -(max_x - min_x),
-            HPos::Center => -(max_x - min_x) / 2,
-        };
-        let dy = match style.anchor().v_pos {
-            VPos::Top => 0,
-            VPos::Center => -(max_y - min_y) / 2,
-            VPos::Bottom => -(max_y - min_y),
-        };
-        let transform = style.transform();
-        let inner = &mut self.inner;
-        let mut result = Ok(());
-        rasterize(self.font, style.size(), text, |x, y, coverage| {
-            if result.is_ok() {
-                let (x, y) = transform.transform(x + dx - min_x, y + dy - min_y);
-                let ink = BackendColor {
-                    alpha: colour.alpha * f64::from(coverage),
-                    rgb: colour.rgb,
-                };
-                result = inner.draw_pixel((pos.0 + x, pos.1 + y), ink);
-            }
-        });
-        result
-    }
-}
-
-/// Calls `put(x, y, coverage)` for every inked pixel of `text`, pen starting at x = 0 with the
-/// baseline at y = size / 2 (the box plotters' layout reports).
-fn rasterize(font: &FontRef<'static>, size: f64, text: &str, mut put: impl FnMut(i32, i32, f32)) {
-    let scaled = font.as_scaled(size as f32);
-    let baseline = size as f32 / 2.0;
-    let mut pen = 0.0f32;
-    let mut previous = None;
-    for c in text.chars() {
-        let id = scaled.glyph_id(c);
-        if let Some(previous) = previous {
-            pen += scaled.kern(previous, id);
-        }
-        previous = Some(id);
-        let glyph = id.with_scale_and_position(size as f32, ab_glyph::point(pen, baseline));
-        if let Some(outline) = scaled.outline_glyph(glyph) {
-            let bounds = outline.px_bounds();
-            let (left, top) = (bounds.min.x as i32, bounds.min.y as i32);
-            outline.draw(|x, y, coverage| put(left + x as i32, top + y as i32, coverage));
-        }
-        pen += scaled.h_advance(id);
-    }
+    rasterize(&render_svg(chart)?)
 }
 
 type Area<DB> = DrawingArea<DB, Shift>;
@@ -1137,7 +1261,6 @@ impl Ranged for TickedAxis {
     }
 }
 
-const HEADER_HEIGHT: u32 = 96;
 const LEGEND_WIDTH: u32 = 300;
 const SIDE_MARGIN: i32 = 28;
 const TITLE_SIZE: f64 = 29.0;
@@ -1160,15 +1283,16 @@ fn text_style(size: f64, colour: &RGBColor) -> TextStyle<'_> {
 }
 
 /// Text width in pixels as laid out by plotters (0 if the font cannot measure it, which
-/// [`noto_sans`] rules out before any drawing).
+/// [`register_font`] rules out before any drawing).
 fn measure<DB: DrawingBackend>(area: &Area<DB>, style: &TextStyle) -> impl Fn(&str) -> u32 {
     move |text: &str| area.estimate_text_size(text, style).map_or(0, |(width, _)| width)
 }
 
 fn draw<DB: DrawingBackend>(root: &Area<DB>, chart: &Chart) -> Drawn<DB> {
     root.fill(&WHITE)?;
-    let (header, body) = root.split_vertically(HEADER_HEIGHT);
-    draw_header(&header, chart)?;
+    let header = Header::new(root, chart);
+    let (header_area, body) = root.split_vertically(header.height());
+    header.draw(&header_area)?;
     let plot = if chart.legend.is_empty() {
         body
     } else {
@@ -1178,13 +1302,13 @@ fn draw<DB: DrawingBackend>(root: &Area<DB>, chart: &Chart) -> Drawn<DB> {
     };
     let plot = plot.margin(0, 16, 16, 0);
     match &chart.body {
-        Body::Lines { axis, series, colours } => draw_lines(&plot, chart, axis, series, colours)?,
-        Body::Stacked { axis, series, colours } => draw_stacked(&plot, chart, axis, series, colours)?,
+        Body::Lines { axis, series, styles } => draw_lines(&plot, chart, axis, series, styles)?,
+        Body::Stacked { axis, series, styles } => draw_stacked(&plot, chart, axis, series, styles)?,
         Body::Bars {
             groups,
-            colours,
+            styles,
             decimals,
-        } => draw_bars(&plot, chart, groups, colours, *decimals)?,
+        } => draw_bars(&plot, chart, groups, styles, *decimals)?,
     }
     if chart.is_empty() {
         draw_empty_note(&plot, &chart.empty_note)?;
@@ -1192,14 +1316,54 @@ fn draw<DB: DrawingBackend>(root: &Area<DB>, chart: &Chart) -> Drawn<DB> {
     root.present()
 }
 
-fn draw_header<DB: DrawingBackend>(area: &Area<DB>, chart: &Chart) -> Drawn<DB> {
-    let max_width = with_slack(CHART_SIZE.0 - 2 * SIDE_MARGIN as u32);
-    let title_style = text_style(TITLE_SIZE, &TEXT);
-    let title = fit(&chart.title, max_width, measure(area, &title_style));
-    area.draw_text(&title, &title_style, (SIDE_MARGIN, 18))?;
-    let subtitle_style = text_style(SUBTITLE_SIZE, &MUTED_TEXT);
-    let subtitle = fit(&chart.subtitle, max_width, measure(area, &subtitle_style));
-    area.draw_text(&subtitle, &subtitle_style, (SIDE_MARGIN, 58))
+const TITLE_LINE_HEIGHT: i32 = 36;
+const SUBTITLE_LINE_HEIGHT: i32 = 24;
+const TITLE_MAX_LINES: usize = 3;
+const SUBTITLE_MAX_LINES: usize = 2;
+
+/// Title and subtitle wrapped to the chart's width; the header is as tall as they need (96 px
+/// for one line each).
+struct Header {
+    title: Vec<String>,
+    subtitle: Vec<String>,
+}
+
+impl Header {
+    fn new<DB: DrawingBackend>(area: &Area<DB>, chart: &Chart) -> Self {
+        let max_width = with_slack(CHART_SIZE.0 - 2 * SIDE_MARGIN as u32);
+        let title_style = text_style(TITLE_SIZE, &TEXT);
+        let subtitle_style = text_style(SUBTITLE_SIZE, &MUTED_TEXT);
+        Header {
+            title: wrap_evenly(&chart.title, max_width, TITLE_MAX_LINES, measure(area, &title_style)),
+            subtitle: wrap_evenly(
+                &chart.subtitle,
+                max_width,
+                SUBTITLE_MAX_LINES,
+                measure(area, &subtitle_style),
+            ),
+        }
+    }
+
+    fn subtitle_top(&self) -> i32 {
+        18 + TITLE_LINE_HEIGHT * self.title.len().max(1) as i32 + 4
+    }
+
+    fn height(&self) -> u32 {
+        (self.subtitle_top() + SUBTITLE_LINE_HEIGHT * self.subtitle.len().max(1) as i32 + 14) as u32
+    }
+
+    fn draw<DB: DrawingBackend>(&self, area: &Area<DB>) -> Drawn<DB> {
+        let title_style = text_style(TITLE_SIZE, &TEXT);
+        for (i, line) in self.title.iter().enumerate() {
+            area.draw_text(line, &title_style, (SIDE_MARGIN, 18 + TITLE_LINE_HEIGHT * i as i32))?;
+        }
+        let subtitle_style = text_style(SUBTITLE_SIZE, &MUTED_TEXT);
+        for (i, line) in self.subtitle.iter().enumerate() {
+            let y = self.subtitle_top() + SUBTITLE_LINE_HEIGHT * i as i32;
+            area.draw_text(line, &subtitle_style, (SIDE_MARGIN, y))?;
+        }
+        Ok(())
+    }
 }
 
 fn draw_empty_note<DB: DrawingBackend>(area: &Area<DB>, note: &str) -> Drawn<DB> {
@@ -1209,29 +1373,52 @@ fn draw_empty_note<DB: DrawingBackend>(area: &Area<DB>, note: &str) -> Drawn<DB>
 }
 
 const LEGEND_TEXT_LEFT: i32 = 54;
-const LEGEND_MAX_LINES: usize = 3;
-const LEGEND_LINE_HEIGHT: i32 = 23;
+const LEGEND_MAX_LINES: usize = 4;
+
+/// Font sizes a legend tries, largest first, until every entry fits.
+const LEGEND_SIZES: [f64; 4] = [LEGEND_SIZE, 16.0, 14.0, 12.0];
 
 fn draw_legend<DB: DrawingBackend>(area: &Area<DB>, title: &str, entries: &[LegendEntry]) -> Drawn<DB> {
     let (width, height) = area.dim_in_pixel();
     let text_width = with_slack(width.saturating_sub(LEGEND_TEXT_LEFT as u32 + 8));
     let bottom = height as i32 - 40;
-    let label_style = text_style(LEGEND_SIZE, &TEXT);
-    let mut y = 14;
+    let top = if title.is_empty() { 14 } else { 50 };
+    // Each entry wrapped at each size; the first size at which all of them fit is used.
+    let layouts: Vec<(f64, Vec<Vec<String>>)> = LEGEND_SIZES
+        .iter()
+        .map(|&size| {
+            let style = text_style(size, &TEXT);
+            let lines = entries
+                .iter()
+                .map(|e| wrap_evenly(&e.label, text_width, LEGEND_MAX_LINES, measure(area, &style)))
+                .collect();
+            (size, lines)
+        })
+        .collect();
+    let line_height = |size: f64| (size * 1.28).round() as i32;
+    let total = |(size, lines): &(f64, Vec<Vec<String>>)| -> i32 {
+        lines.iter().map(|l| line_height(*size) * l.len() as i32 + 12).sum()
+    };
+    let (size, lines) = layouts
+        .iter()
+        .find(|layout| top + total(layout) <= bottom)
+        .or(layouts.last())
+        .cloned()
+        .unwrap_or((LEGEND_SIZE, Vec::new()));
     if !title.is_empty() {
-        area.draw_text(title, &text_style(LEGEND_SIZE, &MUTED_TEXT), (12, y))?;
-        y += 36;
+        area.draw_text(title, &text_style(LEGEND_SIZE, &MUTED_TEXT), (12, 14))?;
     }
-    for (shown, entry) in entries.iter().enumerate() {
-        let lines = wrap_evenly(&entry.label, text_width, LEGEND_MAX_LINES, measure(area, &label_style));
-        let entry_height = LEGEND_LINE_HEIGHT * lines.len() as i32 + 12;
+    let label_style = text_style(size, &TEXT);
+    let mut y = top;
+    for (shown, (entry, lines)) in entries.iter().zip(&lines).enumerate() {
+        let entry_height = line_height(size) * lines.len() as i32 + 12;
         if y + entry_height > bottom {
             let more = format!("… and {} more", entries.len() - shown);
-            return area.draw_text(&more, &text_style(LEGEND_SIZE, &MUTED_TEXT), (12, y));
+            return area.draw_text(&more, &text_style(size, &MUTED_TEXT), (12, y));
         }
-        draw_legend_mark(area, entry, y + 11)?;
+        draw_legend_mark(area, entry, y + (size * 0.6) as i32)?;
         for (i, line) in lines.iter().enumerate() {
-            let line_y = y + LEGEND_LINE_HEIGHT * i as i32;
+            let line_y = y + line_height(size) * i as i32;
             area.draw_text(line, &label_style, (LEGEND_TEXT_LEFT, line_y))?;
         }
         y += entry_height;
@@ -1240,18 +1427,55 @@ fn draw_legend<DB: DrawingBackend>(area: &Area<DB>, title: &str, entries: &[Lege
 }
 
 fn draw_legend_mark<DB: DrawingBackend>(area: &Area<DB>, entry: &LegendEntry, y: i32) -> Drawn<DB> {
-    let colour = entry.colour;
-    let swatch = [(12, y - 9), (42, y + 9)];
+    let style = entry.style;
+    let swatch = [(8, y - 10), (46, y + 10)];
     match entry.mark {
         Mark::Line => {
-            area.draw(&Rectangle::new(swatch, colour.mix(0.18).filled()))?;
-            area.draw(&PathElement::new(vec![(12, y), (42, y)], colour.stroke_width(3)))
+            area.draw(&Rectangle::new(swatch, style.colour.mix(BAND_OPACITY).filled()))?;
+            let line = vec![(8, y), (46, y)];
+            let stroke = style.colour.stroke_width(style.width);
+            match style.dash {
+                Some((dash, gap)) => area.draw(&DashedPathElement::new(line, dash, gap, stroke))?,
+                None => area.draw(&PathElement::new(line, stroke))?,
+            }
+            match style.marker {
+                Some(marker) => draw_marker(area, (27, y), marker, style.colour),
+                None => Ok(()),
+            }
         }
         Mark::Area => {
-            area.draw(&Rectangle::new(swatch, colour.filled()))?;
-            area.draw(&Rectangle::new(swatch, AXIS.stroke_width(1)))
+            area.draw(&Rectangle::new([(12, y - 9), (42, y + 9)], style.fill.filled()))?;
+            area.draw(&Rectangle::new([(12, y - 9), (42, y + 9)], AXIS.stroke_width(1)))
         }
     }
+}
+
+/// Radius of a curve's markers, in pixels.
+const MARKER_RADIUS: i32 = 5;
+
+/// A marker centred on pixel `at` of `area`, filled with `colour` inside a white rim so that it
+/// stands out on any line.
+fn draw_marker<DB: DrawingBackend>(area: &Area<DB>, at: (i32, i32), marker: Marker, colour: RGBColor) -> Drawn<DB> {
+    let (x, y) = at;
+    let shape = |r: i32| -> Vec<(i32, i32)> {
+        match marker {
+            Marker::Circle => (0..16)
+                .map(|i| {
+                    let a = i as f64 * std::f64::consts::TAU / 16.0;
+                    (
+                        x + (r as f64 * a.cos()).round() as i32,
+                        y + (r as f64 * a.sin()).round() as i32,
+                    )
+                })
+                .collect(),
+            Marker::Square => vec![(x - r, y - r), (x + r, y - r), (x + r, y + r), (x - r, y + r)],
+            Marker::Triangle => vec![(x, y - r - 2), (x + r + 1, y + r), (x - r - 1, y + r)],
+            Marker::Diamond => vec![(x, y - r - 2), (x + r + 2, y), (x, y + r + 2), (x - r - 2, y)],
+            Marker::TriangleDown => vec![(x, y + r + 2), (x + r + 1, y - r), (x - r - 1, y - r)],
+        }
+    };
+    area.draw(&Polygon::new(shape(MARKER_RADIUS + 2), WHITE.filled()))?;
+    area.draw(&Polygon::new(shape(MARKER_RADIUS), colour.filled()))
 }
 
 /// `text`, shortened with an ellipsis until `width` measures it at most `max_width` pixels.
@@ -1384,18 +1608,62 @@ fn draw_lines<DB: DrawingBackend>(
     chart: &Chart,
     axis: &StepAxis,
     series: &[PlotSeries],
-    colours: &[RGBColor],
+    styles: &[SeriesStyle],
 ) -> Drawn<DB> {
     let mut frame = step_frame(area, chart, axis)?;
+    let drawn: Vec<(&PlotSeries, &SeriesStyle)> = series.iter().zip(styles).collect();
     // All bands before any line, so that no band veils another series' line.
-    for (s, colour) in series.iter().zip(colours) {
-        frame.draw_series(std::iter::once(Polygon::new(band_outline(s), colour.mix(0.2).filled())))?;
+    for (s, style) in &drawn {
+        let band = Polygon::new(band_outline(s), style.colour.mix(BAND_OPACITY).filled());
+        frame.draw_series(std::iter::once(band))?;
     }
-    for (s, colour) in series.iter().zip(colours) {
-        let points = s.points.iter().map(|p| (p.step as f64, p.p));
-        frame.draw_series(LineSeries::new(points, colour.stroke_width(3)))?;
+    // Thick lines (the baseline) under thin ones: a curve equal to the baseline shows as a
+    // coloured line inside the black one instead of disappearing.
+    let mut by_width = drawn.clone();
+    by_width.sort_by_key(|(_, style)| std::cmp::Reverse(style.width));
+    for (s, style) in &by_width {
+        let points: Vec<(f64, f64)> = s.points.iter().map(|p| (p.step as f64, p.p)).collect();
+        let stroke = style.colour.stroke_width(style.width);
+        match style.dash {
+            Some((dash, gap)) => {
+                frame.draw_series(DashedLineSeries::new(points, dash, gap, stroke))?;
+            }
+            None => {
+                frame.draw_series(LineSeries::new(points, stroke))?;
+            }
+        }
+    }
+    // Markers last, each curve's at other steps than its neighbours', so that curves lying on
+    // top of each other all stay visible.
+    let marked = drawn.iter().filter(|(_, style)| style.marker.is_some()).count();
+    let (base_x, base_y) = area.get_base_pixel();
+    for (index, (s, style)) in drawn.iter().filter(|(_, style)| style.marker.is_some()).enumerate() {
+        let Some(marker) = style.marker else { continue };
+        for point in s
+            .points
+            .iter()
+            .filter(|p| marker_at(p.step, index, marked, axis.last_step()))
+        {
+            let (x, y) = frame.backend_coord(&(point.step as f64, point.p));
+            draw_marker(area, (x - base_x, y - base_y), marker, style.colour)?;
+        }
     }
     Ok(())
+}
+
+/// Opacity of a curve's 95% band.
+const BAND_OPACITY: f64 = 0.16;
+
+/// About this many markers per curve.
+const MARKERS_PER_CURVE: usize = 6;
+
+/// Whether the `index`-th of `count` marked curves gets a marker at `step`: every `stride`
+/// steps, the curves' markers shifted evenly within a stride so that they never coincide
+/// (unless there are more curves than steps in a stride).
+fn marker_at(step: usize, index: usize, count: usize, last_step: usize) -> bool {
+    let stride = (last_step / MARKERS_PER_CURVE).max(1);
+    let offset = (stride / 2 + index * stride / count.max(1)) % stride;
+    step > 0 && step % stride == offset
 }
 
 /// Lower and upper edge, per step, of each series' stacked area; the last series sits on the
@@ -1425,11 +1693,11 @@ fn draw_stacked<DB: DrawingBackend>(
     chart: &Chart,
     axis: &StepAxis,
     series: &[PlotSeries],
-    colours: &[RGBColor],
+    styles: &[SeriesStyle],
 ) -> Drawn<DB> {
     let mut frame = step_frame(area, chart, axis)?;
     let edges = stack_edges(series);
-    for (edges, colour) in edges.iter().zip(colours) {
+    for (edges, colour) in edges.iter().zip(styles.iter().map(|s| s.fill)) {
         let lower = edges.iter().enumerate().map(|(t, e)| (t as f64, e.0));
         let upper = edges.iter().enumerate().rev().map(|(t, e)| (t as f64, e.1));
         let outline: Vec<(f64, f64)> = lower.chain(upper).collect();
@@ -1531,7 +1799,7 @@ fn draw_bars<DB: DrawingBackend>(
     area: &Area<DB>,
     chart: &Chart,
     groups: &[BarGroup],
-    colours: &[RGBColor],
+    styles: &[SeriesStyle],
     decimals: u32,
 ) -> Drawn<DB> {
     let layout = BarLayout::new(groups);
@@ -1564,8 +1832,8 @@ fn draw_bars<DB: DrawingBackend>(
         .draw()?;
     for (g, group) in groups.iter().enumerate() {
         for (j, bar) in group.bars.iter().enumerate() {
-            let colour = colours.get(j).copied().unwrap_or_else(|| categorical(j));
-            let value = percent(bar.p / 100.0, decimals);
+            let colour = styles.get(j).map_or_else(|| categorical(j).fill, |s| s.fill);
+            let value = percent(bar.point.p / 100.0, decimals);
             draw_bar(&mut frame, bar, layout.bar_span(g, j), colour, (value, &value_style))?;
         }
     }
@@ -1601,18 +1869,19 @@ fn draw_bar<DB: DrawingBackend>(
 ) -> Drawn<DB> {
     let middle = (bottom + top) / 2.0;
     let cap = (top - bottom) * 0.12;
+    let PlotPoint { p, lo, hi, .. } = bar.point;
     frame.draw_series(std::iter::once(Rectangle::new(
-        [(0.0, bottom), (bar.p, top)],
+        [(0.0, bottom), (p, top)],
         colour.filled(),
     )))?;
     let whisker = WHISKER.stroke_width(2);
     frame.draw_series([
-        PathElement::new(vec![(bar.lo, middle), (bar.hi, middle)], whisker),
-        PathElement::new(vec![(bar.lo, middle - cap), (bar.lo, middle + cap)], whisker),
-        PathElement::new(vec![(bar.hi, middle - cap), (bar.hi, middle + cap)], whisker),
+        PathElement::new(vec![(lo, middle), (hi, middle)], whisker),
+        PathElement::new(vec![(lo, middle - cap), (lo, middle + cap)], whisker),
+        PathElement::new(vec![(hi, middle - cap), (hi, middle + cap)], whisker),
     ])?;
     frame.draw_series(std::iter::once(
-        EmptyElement::at((bar.hi, middle)) + Text::new(value, (8, 0), value_style.clone()),
+        EmptyElement::at((hi, middle)) + Text::new(value, (8, 0), value_style.clone()),
     ))?;
     Ok(())
 }
@@ -1620,19 +1889,13 @@ fn draw_bar<DB: DrawingBackend>(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::aggregate::{ActorInfo, OutcomeInfo, ParamInfo, Tables, TriggerInfo, decimals_for, round_to, wilson};
+    use crate::aggregate::{ActorInfo, OutcomeInfo, ParamInfo, Tables, TriggerInfo};
 
     const RUNS: u64 = 20_000;
 
-    fn estimate(p: f64, decimals: u32) -> Estimate {
+    fn estimate_of(p: f64, decimals: u32) -> Estimate {
         let count = (p.clamp(0.0, 1.0) * RUNS as f64).round() as u64;
-        let (lo, hi) = wilson(count, RUNS);
-        Estimate {
-            count,
-            p: round_to(count as f64 / RUNS as f64, decimals),
-            lo: round_to(lo, decimals),
-            hi: round_to(hi, decimals),
-        }
+        estimate(count, RUNS, decimals)
     }
 
     fn series(id: &str, label: &str, steps: usize, decimals: u32, f: impl Fn(f64) -> f64) -> Series {
@@ -1640,7 +1903,7 @@ pub(crate) mod tests {
             id: id.into(),
             label: label.into(),
             points: (0..=steps)
-                .map(|t| estimate(f(t as f64 / steps.max(1) as f64), decimals))
+                .map(|t| estimate_of(f(t as f64 / steps.max(1) as f64), decimals))
                 .collect(),
         }
     }
@@ -1777,19 +2040,37 @@ pub(crate) mod tests {
         synthetic_summary("lethal_aid", "Seoul sends lethal aid", 12, 0.3)
     }
 
-    /// Every plotted point equals the summary's estimate, in percent.
+    /// Every plotted point is the summary's count over its runs, with the unrounded interval, in
+    /// percent.
     fn assert_plots(plotted: &[PlotSeries], table: &[Series]) {
         assert_eq!(plotted.len(), table.len());
         for (line, series) in plotted.iter().zip(table) {
             assert_eq!(line.label, series.label);
             assert_eq!(line.points.len(), series.points.len());
             for (t, (point, e)) in line.points.iter().zip(&series.points).enumerate() {
-                assert_eq!(point.step, t);
-                assert!((point.p - 100.0 * e.p).abs() < 1e-9, "{}: {point:?} {e:?}", series.id);
-                assert!((point.lo - 100.0 * e.lo).abs() < 1e-9);
-                assert!((point.hi - 100.0 * e.hi).abs() < 1e-9);
+                assert_eq!((point.step, point.count, point.runs), (t, e.count, RUNS));
+                let (lo, hi) = wilson(e.count, RUNS);
+                assert_eq!(point.p, 100.0 * e.count as f64 / RUNS as f64, "{}", series.id);
+                assert_eq!((point.lo, point.hi), (100.0 * lo, 100.0 * hi), "{}", series.id);
             }
         }
+    }
+
+    #[test]
+    fn charts_plot_counts_not_rounded_probabilities() {
+        // 3 of 20,000 runs is 0.0% in the summary (3 decimals of a fraction), 0.015% on the chart.
+        let mut s = baseline();
+        let decimals = s.decimals;
+        s.tables.outcome_by[0].points = (0..=12).map(|t| estimate(t / 4, RUNS, decimals)).collect();
+        assert_eq!(s.tables.outcome_by[0].points[12].p, 0.0);
+        let plotted = &outcome_series(&s)[0];
+        let ps: Vec<f64> = plotted.points.iter().map(|p| p.p).collect();
+        assert_eq!(ps[12], 0.015);
+        assert!(ps.windows(2).all(|w| w[0] <= w[1]));
+        assert_ne!(ps[4], ps[0], "no staircase of rounding steps");
+        // The band is the exact Wilson interval, not [0, 0].
+        assert!(plotted.points[12].hi > 0.015 && plotted.points[12].lo > 0.0);
+        assert_plots(&outcome_series(&s), &s.tables.outcome_by);
     }
 
     #[test]
@@ -1820,12 +2101,14 @@ pub(crate) mod tests {
                 "Seoul sends lethal arms to Kyiv",
             ]
         );
-        let ps: Vec<f64> = bars.iter().map(|b| b.p).collect();
+        let ps: Vec<f64> = bars.iter().map(|b| b.point.p).collect();
         assert_eq!(ps, [65.0, 40.0, 20.0]);
-        // The whisker is the horizon point's interval.
+        // The whisker is the horizon point's exact interval.
         let last = s.tables.trigger_fired_by[1].points[12];
-        assert_eq!((bars[0].lo, bars[0].hi), (100.0 * last.lo, 100.0 * last.hi));
-        assert!(bars[0].lo < 65.0 && 65.0 < bars[0].hi);
+        let (lo, hi) = wilson(last.count, RUNS);
+        assert_eq!((bars[0].point.lo, bars[0].point.hi), (100.0 * lo, 100.0 * hi));
+        assert!(bars[0].point.lo < 65.0 && 65.0 < bars[0].point.hi);
+        assert_eq!(bars[0].id, "ru_tech");
     }
 
     #[test]
@@ -1928,7 +2211,7 @@ pub(crate) mod tests {
     fn number_formats() {
         assert_eq!(percent(0.345, 1), "34.5%");
         assert_eq!(percent(0.0, 0), "0%");
-        assert_eq!(estimate_text(&estimate(0.345, 3), 1), "34.5% [33.8, 35.2]");
+        assert_eq!(estimate_text(&estimate_of(0.345, 3), 1), "34.5% [33.8, 35.2]");
         assert_eq!(difference_pp(0.386, 0.345, 1), "+4.1 pp");
         assert_eq!(difference_pp(0.342, 0.345, 1), "-0.3 pp");
         assert_eq!(difference_pp(0.3451, 0.345, 1), "0.0 pp");
@@ -1970,7 +2253,7 @@ pub(crate) mod tests {
         let svgs = render_svg_charts(&s).unwrap();
         assert!(svgs[3].1.contains("The scenario defines no triggers."));
         assert!(render_comparison_svgs(&[s.clone(), s]).is_ok());
-        assert!(comparison_charts(&[]).is_empty());
+        assert!(comparison_charts(&[], 0).is_empty());
 
         // No steps beyond the start, no ladder, no points at all.
         let mut bare = synthetic_summary("bare", "", 0, 0.0);
@@ -2047,15 +2330,15 @@ pub(crate) mod tests {
             }],
         );
         assert_eq!(
-            compare_rung_series(&both, "clash")[1].points[12].p,
-            100.0 * b.tables.rung_reached[2].points[12].p
+            compare_rung_series(&both, "clash")[1].points[12].count,
+            b.tables.rung_reached[2].points[12].count
         );
 
         let groups = horizon_groups(&both);
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].label, "Armed clash on the peninsula");
-        assert_eq!(groups[0].bars[0].p, 15.0);
-        assert_eq!(groups[0].bars[1].p, 19.5);
+        assert_eq!(groups[0].bars[0].point.p, 15.0);
+        assert_eq!(groups[0].bars[1].point.p, 19.5);
         assert_eq!(groups[0].bars[1].label, "Seoul sends lethal aid");
     }
 
@@ -2090,7 +2373,7 @@ pub(crate) mod tests {
         ];
         let expected: Vec<String> = stems
             .iter()
-            .flat_map(|s| [format!("{s}.png"), format!("{s}.svg")])
+            .flat_map(|s| [format!("{s}.png"), format!("{s}.svg"), format!("{s}.csv")])
             .collect();
         assert_eq!(names, expected);
         let mut on_disk: Vec<String> = std::fs::read_dir(dir.path())
@@ -2107,20 +2390,164 @@ pub(crate) mod tests {
     fn scenario_charts_write_png_and_svg_files() {
         let dir = tempfile::tempdir().unwrap();
         let written = write_scenario_charts(&baseline(), dir.path()).unwrap();
-        assert_eq!(written.len(), 8);
+        assert_eq!(written.len(), 12);
         assert_eq!(written[0], dir.path().join("escalation.png"));
-        assert_eq!(written[7], dir.path().join("triggers.svg"));
-        let svg = std::fs::read_to_string(&written[7]).unwrap();
+        assert_eq!(written[10], dir.path().join("triggers.svg"));
+        assert_eq!(written[11], dir.path().join("triggers.csv"));
+        let svg = std::fs::read_to_string(&written[10]).unwrap();
         let (_, rendered) = &render_svg_charts(&baseline()).unwrap()[3];
         assert_eq!(&svg, rendered);
     }
 
     #[test]
-    fn scenario_keeps_its_colour_in_every_comparison_chart() {
-        let charts = comparison_charts(&[baseline(), variant()]);
+    fn scenario_keeps_its_style_in_every_comparison_chart() {
+        let third = synthetic_summary("third", "Third", 12, 0.1);
+        let charts = comparison_charts(&[baseline(), variant(), third], 0);
         for chart in &charts {
-            let colours: Vec<RGBColor> = chart.legend.iter().map(|e| e.colour).collect();
-            assert_eq!(colours, [PALETTE[0], PALETTE[1]], "{}", chart.name);
+            let styles: Vec<SeriesStyle> = chart.legend.iter().map(|e| e.style).collect();
+            assert_eq!(
+                styles,
+                [SeriesStyle::BASELINE, categorical(0), categorical(1)],
+                "{}",
+                chart.name
+            );
+            assert_eq!(chart.legend[0].label, "Baseline (May 2025) (baseline)");
+            if let Body::Lines { styles: drawn, .. } = &chart.body {
+                assert_eq!(drawn, &styles, "{}", chart.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_baseline_is_neutral_and_variants_are_told_apart() {
+        // The baseline is a parameter: here the second scenario.
+        let styles = comparison_styles(4, 1);
+        assert_eq!(styles[1], SeriesStyle::BASELINE);
+        assert_eq!(styles[1].colour, RGBColor(0, 0, 0));
+        let variants = [styles[0], styles[2], styles[3]];
+        assert!(
+            variants
+                .iter()
+                .all(|s| s.width < BASELINE_WIDTH && s.colour != BASELINE_LINE)
+        );
+        assert!(variants.iter().all(|s| s.marker.is_some()));
+        // "Seoul sends lethal arms to Kyiv" is not blue like the baseline any more.
+        assert_ne!(styles[0].colour, styles[1].colour);
+        let charts = comparison_charts(&[variant(), baseline()], 1);
+        assert_eq!(charts[0].legend[1].style, SeriesStyle::BASELINE);
+        assert_eq!(charts[0].baseline_id, "baseline");
+
+        // Past the palette, colours come round again with a dash pattern, so no two series
+        // drawn alike among many.
+        let many = categorical_styles(3 * PALETTE.len());
+        for (i, a) in many.iter().enumerate() {
+            for b in &many[i + 1..] {
+                assert!((a.colour, a.dash, a.marker) != (b.colour, b.dash, b.marker), "{a:?}");
+            }
+        }
+        assert_eq!(many[PALETTE.len() - 1].dash, None);
+        assert!(many[PALETTE.len()].dash.is_some());
+    }
+
+    #[test]
+    fn markers_of_curves_never_share_a_step() {
+        for (count, last_step) in [(2, 12), (5, 36), (6, 36), (3, 120)] {
+            let mut seen = std::collections::BTreeSet::new();
+            for index in 0..count {
+                let steps: Vec<usize> = (0..=last_step)
+                    .filter(|&t| marker_at(t, index, count, last_step))
+                    .collect();
+                assert!(steps.len() >= 3, "{count} curves, {last_step} steps: {steps:?}");
+                assert!(!steps.contains(&0), "step 0 is where every curve starts");
+                for t in steps {
+                    assert!(seen.insert(t), "{count} curves over {last_step} steps share step {t}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn long_titles_and_legends_wrap_instead_of_being_cut() {
+        let long = "Russia escalates aid to the DPRK (open military aid or technology transfers)";
+        let mut a = synthetic_summary("baseline", "Baseline: the peninsula as of May 2025", 36, 0.0);
+        a.tables.outcome_by[0].label = long.into();
+        let b = synthetic_summary("aid", long, 36, 0.2);
+        let charts = comparison_charts(&[a, b], 0);
+        let mut svg = String::new();
+        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
+        register_font().unwrap();
+        for chart in &charts {
+            let header = Header::new(&root, chart);
+            let title = header.title.join(" ");
+            assert_eq!(title, chart.title, "the whole title is shown");
+            assert!(!title.contains('…'));
+        }
+        assert!(Header::new(&root, &charts[0]).title.len() >= 2, "{:?}", charts[0].title);
+        assert!(Header::new(&root, &charts[0]).height() > 96);
+        drop(root);
+        let svg = render_svg(&charts[0]).unwrap();
+        assert!(!svg.contains('…'), "nothing is cut");
+        assert!(svg.contains("technology"));
+    }
+
+    #[test]
+    fn png_is_the_svg_rasterized_with_its_text() {
+        let chart = &comparison_charts(&[baseline(), variant()], 0)[0];
+        let png = render_png(chart).unwrap();
+        assert_eq!(png, rasterize(&render_svg(chart).unwrap()).unwrap());
+        let image = resvg::tiny_skia::Pixmap::decode_png(&png).unwrap();
+        assert_eq!((image.width(), image.height()), CHART_SIZE);
+        // Text renders: the title's band holds dark pixels (the font is the embedded one; the
+        // machine's fonts are never consulted).
+        let dark = |x0: u32, y0: u32, x1: u32, y1: u32| {
+            (y0..y1)
+                .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+                .filter(|&(x, y)| image.pixel(x, y).is_some_and(|p| p.red() < 100 && p.alpha() > 0))
+                .count()
+        };
+        assert!(dark(28, 18, 600, 50) > 500, "title text missing");
+        assert!(dark(0, 0, 1200, 12) == 0, "nothing above the title");
+    }
+
+    #[test]
+    fn chart_csvs_hold_the_plotted_counts_with_intervals_that_contain_them() {
+        let charts = comparison_charts(&[baseline(), variant()], 1);
+        let outcome = chart_csv(&charts[0]).unwrap();
+        let mut lines = outcome.lines();
+        assert_eq!(
+            lines.next(),
+            Some("scenario,scenario_name,baseline,step,date,count,runs,p,lo95,hi95")
+        );
+        assert_eq!(
+            lines.next(),
+            Some("baseline,Baseline (May 2025),false,0,2025-05,0,20000,0,0,0.001")
+        );
+        assert_eq!(outcome.lines().count(), 1 + 2 * 13);
+        assert!(outcome.contains("lethal_aid,Seoul sends lethal aid,true,12,2026-05,3900,20000,0.195,0.189,0.201"));
+        let horizon = chart_csv(charts.last().unwrap()).unwrap();
+        assert!(horizon.starts_with("outcome,outcome_label,scenario,scenario_name,baseline,step,date,"));
+        assert!(horizon.contains(
+            "clash,Armed clash on the peninsula,baseline,Baseline (May 2025),false,12,2026-05,3000,20000,0.15,"
+        ));
+        let triggers = chart_csv(&scenario_charts(&baseline())[3]).unwrap();
+        assert!(
+            triggers.starts_with("id,label,step,date,count,runs,p,lo95,hi95\nru_tech,"),
+            "{triggers}"
+        );
+        for text in [outcome, horizon, triggers] {
+            let mut reader = csv::Reader::from_reader(text.as_bytes());
+            let headers = reader.headers().unwrap().clone();
+            let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+            for record in reader.records() {
+                let record = record.unwrap();
+                let number = |name: &str| record[column(name)].parse::<f64>().unwrap();
+                let data = number("count") / number("runs");
+                assert!(number("lo95") <= data && data <= number("hi95"), "{record:?}");
+                assert!(
+                    number("lo95") <= number("p") && number("p") <= number("hi95"),
+                    "{record:?}"
+                );
+            }
         }
     }
 
@@ -2149,12 +2576,7 @@ pub(crate) mod tests {
             points: series
                 .points
                 .iter()
-                .map(|e| Estimate {
-                    p: e.p * factor,
-                    lo: e.lo * factor,
-                    hi: e.hi * factor,
-                    ..*e
-                })
+                .map(|e| estimate(((e.count as f64 * factor).round() as u64).min(RUNS), RUNS, 3))
                 .collect(),
         };
         let template = s.tables.trigger_fired_by[1].clone();

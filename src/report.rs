@@ -1,15 +1,17 @@
 //! Tables: a [`Summary`] in, `summary.json` and one CSV per table out.
 //!
 //! Files are written with `output::write_atomic`; the CLI writes them into a staging directory
-//! that is published as a whole. Nothing here computes: values are printed as the summary holds
-//! them (already rounded to the precision the run count supports). The one change is in CSV
-//! labels: one that starts like a spreadsheet formula gets a leading `'` ([`spreadsheet_safe`]).
+//! that is published as a whole. Values are printed as the summary holds them (already rounded
+//! to the precision the run count supports, intervals outward); the one thing computed here is
+//! the mean rung's interval, from the level counts the summary carries
+//! ([`aggregate::mean_level_estimate`]). The one change is in CSV labels: one that starts like a
+//! spreadsheet formula gets a leading `'` ([`spreadsheet_safe`]).
 
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::aggregate::{Series, Summary};
+use crate::aggregate::{self, Series, Summary};
 use crate::input::{RESULT_FILE_LIMIT, read_text, summary_problems};
 use crate::output::write_atomic;
 
@@ -52,6 +54,7 @@ pub fn write_tables(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
     }
     files.push((dir.join("final_level.csv"), final_level_csv(summary)?));
     files.push((dir.join("mean_level.csv"), mean_level_csv(summary)?));
+    files.push((dir.join("mean_firings.csv"), mean_firings_csv(summary)?));
     for (path, text) in &files {
         write_atomic(path, text.as_bytes())?;
     }
@@ -91,14 +94,24 @@ pub fn spreadsheet_safe(text: &str) -> String {
     }
 }
 
+/// The horizon's step and its label (date), or empty fields for a summary without labels.
+fn horizon(summary: &Summary) -> (String, String) {
+    let step = summary.scenario.steps;
+    let label = summary.scenario.step_labels.get(step).cloned().unwrap_or_default();
+    (step.to_string(), label)
+}
+
 fn final_level_csv(summary: &Summary) -> Result<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(["rung", "level", "count", "runs", "p", "lo95", "hi95"])?;
+    out.write_record(["rung", "level", "step", "date", "count", "runs", "p", "lo95", "hi95"])?;
+    let (step, date) = horizon(summary);
     for (k, s) in summary.tables.final_level.iter().enumerate() {
         let e = s.points[0];
         out.write_record([
             k.to_string(),
             s.id.clone(),
+            step.clone(),
+            date.clone(),
             e.count.to_string(),
             summary.runs.to_string(),
             e.p.to_string(),
@@ -109,13 +122,37 @@ fn final_level_csv(summary: &Summary) -> Result<String> {
     Ok(String::from_utf8(out.into_inner()?)?)
 }
 
+/// The mean rung (0 = first level) per step, with a 95% normal-approximation interval computed
+/// from the step's level counts.
 fn mean_level_csv(summary: &Summary) -> Result<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
-    out.write_record(["step", "date", "runs", "mean_rung"])?;
+    out.write_record(["step", "date", "runs", "mean_rung", "lo95", "hi95"])?;
+    let levels = &summary.tables.level_distribution;
     for (t, mean) in summary.tables.mean_level.iter().enumerate() {
+        let counts: Vec<u64> = levels.iter().map(|s| s.points.get(t).map_or(0, |e| e.count)).collect();
+        let estimate = aggregate::mean_level_estimate(&counts, summary.decimals);
         out.write_record([
             t.to_string(),
-            summary.scenario.step_labels[t].clone(),
+            summary.scenario.step_labels.get(t).cloned().unwrap_or_default(),
+            summary.runs.to_string(),
+            mean.to_string(),
+            estimate.lo.to_string(),
+            estimate.hi.to_string(),
+        ])?;
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+/// Mean firings per run of each trigger over the whole horizon. Only the total is tallied, not
+/// its spread, so no interval is given.
+fn mean_firings_csv(summary: &Summary) -> Result<String> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(["id", "label", "actor", "runs", "mean_firings"])?;
+    for (trigger, mean) in summary.scenario.triggers.iter().zip(&summary.tables.mean_firings) {
+        out.write_record([
+            trigger.id.clone(),
+            spreadsheet_safe(&trigger.label),
+            trigger.actor.clone(),
             summary.runs.to_string(),
             mean.to_string(),
         ])?;

@@ -1,10 +1,11 @@
 //! The report a person reads: two shipped scenarios run together give per-scenario charts, a
 //! comparison of everything they share, and one self-contained page; `sim compare` redraws the
-//! comparison from the summaries alone and refuses results that do not line up.
+//! comparison from the summaries alone and refuses results that do not line up. Every table,
+//! and every chart's CSV, holds intervals that contain the data they were computed from.
 
 use std::path::Path;
 
-use crate::util::{Workspace, file_names, read, read_summary, repo, sim, small_scenario};
+use crate::util::{Workspace, file_names, read, read_summary, repo, shipped_scenarios, sim, small_scenario};
 
 const CHARTS: [&str; 4] = ["escalation", "ladder", "outcomes", "triggers"];
 
@@ -30,7 +31,7 @@ fn two_scenarios_give_charts_comparison_and_report() {
 
     for id in ["baseline", "china_restrains"] {
         for chart in CHARTS {
-            for ext in ["png", "svg"] {
+            for ext in ["png", "svg", "csv"] {
                 assert!(
                     out.join(id).join(format!("{chart}.{ext}")).is_file(),
                     "{id}/{chart}.{ext} missing"
@@ -54,7 +55,7 @@ fn two_scenarios_give_charts_comparison_and_report() {
                 .map(|s| format!("compare_rung_{}", s.id)),
         )
         .chain(["compare_horizon".to_string()])
-        .flat_map(|name| [format!("{name}.png"), format!("{name}.svg")])
+        .flat_map(|name| [format!("{name}.png"), format!("{name}.svg"), format!("{name}.csv")])
         .collect();
     expected.sort();
     assert_eq!(file_names(&out.join("compare")), expected);
@@ -62,7 +63,7 @@ fn two_scenarios_give_charts_comparison_and_report() {
     let html = read(&out.join("index.html"));
     assert!(html.contains(&baseline.scenario.name) && html.contains(&restrains.scenario.name));
     assert!(
-        html.matches("<svg").count() >= 2 * CHARTS.len() + expected.len() / 2,
+        html.matches("<svg").count() >= 2 * CHARTS.len() + expected.len() / 3,
         "charts are inlined"
     );
     assert!(!html.contains("<script") && !html.contains("http://") && !html.contains("https://"));
@@ -128,4 +129,106 @@ fn compare_refuses_results_whose_ladders_differ() {
         stderr.contains("cannot compare") && stderr.contains("Small test scenario"),
         "{stderr}"
     );
+}
+
+/// Every `.csv` under `dir`, sorted.
+fn csv_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(csv_files(&path));
+        } else if path.extension().is_some_and(|e| e == "csv") {
+            found.push(path);
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn every_interval_of_every_table_contains_its_data() {
+    let ws = Workspace::new();
+    let out = ws.out();
+    // 4,000 runs keep 2 decimals: rounded to nearest, a single event (0.025%) had [0, 0].
+    sim()
+        .args(["run", "--runs", "4000", "--seed", "5", "--out"])
+        .arg(&out)
+        .args(shipped_scenarios())
+        .assert()
+        .success();
+    let (mut probability_rows, mut mean_rows) = (0, 0);
+    for path in csv_files(&out) {
+        let mut reader = csv::Reader::from_path(&path).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let column = |name: &str| headers.iter().position(|h| h == name);
+        for record in reader.records() {
+            let record = record.unwrap();
+            let number = |name: &str| -> f64 {
+                let field = &record[column(name).unwrap()];
+                field
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{}: {name} = {field:?}", path.display()))
+            };
+            let where_ = || format!("{}: {record:?}", path.display());
+            match (column("count"), column("mean_rung")) {
+                (Some(_), _) => {
+                    let data = number("count") / number("runs");
+                    let (lo, p, hi) = (number("lo95"), number("p"), number("hi95"));
+                    assert!(lo <= data && data <= hi, "interval excludes count/runs: {}", where_());
+                    assert!(lo <= p && p <= hi, "interval excludes the printed p: {}", where_());
+                    probability_rows += 1;
+                }
+                (None, Some(_)) => {
+                    let (lo, mean, hi) = (number("lo95"), number("mean_rung"), number("hi95"));
+                    assert!(lo <= mean && mean <= hi, "{}", where_());
+                    assert!(number("runs") > 0.0, "{}", where_());
+                    mean_rows += 1;
+                }
+                (None, None) => assert!(path.ends_with("mean_firings.csv"), "{}", where_()),
+            }
+        }
+    }
+    assert!(
+        probability_rows > 10_000 && mean_rows > 100,
+        "{probability_rows} {mean_rows}"
+    );
+
+    for scenario in shipped_scenarios() {
+        let id = scenario.file_stem().unwrap().to_string_lossy().into_owned();
+        let dir = out.join(&id);
+        let summary = read_summary(&dir.join("summary.json"));
+        let tables = &summary.tables;
+        for table in [
+            &tables.level_distribution,
+            &tables.rung_reached,
+            &tables.outcome_by,
+            &tables.outcome_holds,
+            &tables.trigger_fired_by,
+            &tables.final_level,
+        ] {
+            for series in table {
+                for e in &series.points {
+                    let data = e.count as f64 / summary.runs as f64;
+                    assert!(e.lo <= data && data <= e.hi, "{id}.json {}: {e:?}", series.id);
+                    assert!(e.lo <= e.p && e.p <= e.hi, "{id}.json {}: {e:?}", series.id);
+                }
+            }
+        }
+        // Every chart has its numbers beside it, under the same name.
+        for name in file_names(&dir).iter().chain(&file_names(&out.join("compare"))) {
+            if let Some(stem) = name.strip_suffix(".png") {
+                let here = if dir.join(name).is_file() {
+                    &dir
+                } else {
+                    &out.join("compare")
+                };
+                assert!(here.join(format!("{stem}.csv")).is_file(), "{stem}.csv missing");
+            }
+        }
+        let final_level = read(&dir.join("final_level.csv"));
+        assert!(final_level.starts_with("rung,level,step,date,count,runs,p,lo95,hi95\n"));
+        assert!(final_level.contains(",36,2028-05,"), "{final_level}");
+        assert!(read(&dir.join("mean_firings.csv")).starts_with("id,label,actor,runs,mean_firings\n"));
+    }
 }

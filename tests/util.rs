@@ -79,7 +79,7 @@ pub fn leftovers(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The tables every scenario directory holds (charts may be added beside them).
-pub const TABLE_FILES: [&str; 8] = [
+pub const TABLE_FILES: [&str; 9] = [
     "summary.json",
     "level_distribution.csv",
     "rung_reached.csv",
@@ -88,6 +88,7 @@ pub const TABLE_FILES: [&str; 8] = [
     "trigger_fired_by.csv",
     "final_level.csv",
     "mean_level.csv",
+    "mean_firings.csv",
 ];
 
 /// Asserts that `dir` holds one run's complete set of tables: every file is there, the summary
