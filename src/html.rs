@@ -706,7 +706,7 @@ mod tests {
             narrow.contains("\nSeoul sends lethal aid (20,000 runs, seed 2025)\n"),
             "{narrow}"
         );
-        assert!(narrow.contains("19.5% [19.0, 20.1]   +4.5 pp"), "{narrow}");
+        assert!(narrow.contains("19.5% [18.9, 20.1]   +4.5 pp"), "{narrow}");
         assert_eq!(narrow.matches(" pp").count(), wide.matches(" pp").count());
         // Different horizons: the title does not claim one date for all.
         let longer = synthetic_summary("longer", "Three years", 36, 0.0);
