@@ -241,8 +241,11 @@ fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
     let mut models = Vec::new();
     let mut messages = Vec::new();
     for path in files {
-        match load(path).and_then(|loaded| compile(&loaded)) {
-            Ok(model) => models.push((path.clone(), model)),
+        match load(path).and_then(|loaded| compile(&loaded).map(|model| (loaded, model))) {
+            Ok((loaded, model)) => {
+                print_warnings(&loaded, &model);
+                models.push((path.clone(), model));
+            }
             Err(e) => messages.push(format!("{e} {}", path.display())),
         }
     }
@@ -267,6 +270,24 @@ fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
         }
     }
     Ok(models)
+}
+
+/// Prints the warnings of a valid scenario (likely mistakes, `compile::lint`) on stderr; they
+/// change neither the results nor the exit code.
+fn print_warnings(loaded: &crate::load::LoadedScenario, model: &Model) {
+    let warnings = crate::compile::lint::lint(model, loaded);
+    if warnings.is_empty() {
+        return;
+    }
+    for warning in &warnings {
+        eprintln!("{}", warning.render(&loaded.sources));
+    }
+    let n = warnings.len();
+    eprintln!(
+        "{n} warning{} in scenario {}\n",
+        if n == 1 { "" } else { "s" },
+        loaded.path.display()
+    );
 }
 
 fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool> {

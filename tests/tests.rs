@@ -6,6 +6,7 @@ mod cluster_docs;
 mod determinism;
 mod errors;
 mod golden;
+mod lint;
 #[cfg(unix)]
 mod output_safety;
 mod report;
