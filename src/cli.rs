@@ -88,6 +88,8 @@ enum Command {
     },
     /// Merge the partial results of `sim run --shard` into the outputs of a single run.
     Merge(sharding::MergeArgs),
+    /// Print the JSON Schema of scenario files (for editors; docs/scenario-format.md).
+    Schema,
 }
 
 #[derive(clap::Args, Debug)]
@@ -206,6 +208,10 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Merge(args) => sharding::merge(args),
+        Command::Schema => {
+            print!("{}", crate::schema::scenario_schema());
+            Ok(())
+        }
         Command::Trace { file, run, seed } => {
             let (_, model) = compile_all(std::slice::from_ref(&file))?.remove(0);
             print!("{}", trace(&model, seed.unwrap_or(model.default_seed), run)?);

@@ -10,6 +10,7 @@ mod lint;
 #[cfg(unix)]
 mod output_safety;
 mod report;
+mod schema;
 mod shard;
 mod shipped_scenarios;
 mod util;
