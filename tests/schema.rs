@@ -78,3 +78,28 @@ fn invalid_scenarios_fail_validation_and_check() {
         assert_eq!(check.status.code(), Some(1), "`sim check` accepts {to:?}");
     }
 }
+
+/// `.taplo.toml` (what editors read, docs/scenario-format.md) points the scenarios at the
+/// shipped schema.
+#[test]
+fn the_editor_configuration_names_the_shipped_schema() {
+    let config: toml::Value = toml::from_str(&read(&repo(".taplo.toml"))).expect(".taplo.toml is TOML");
+    let rule = &config["rule"][0];
+    let path = rule["schema"]["path"].as_str().expect("a schema path");
+    assert!(repo(path).is_file(), "{path} does not exist");
+    let include: Vec<&str> = rule["include"]
+        .as_array()
+        .expect("include globs")
+        .iter()
+        .map(|g| g.as_str().unwrap())
+        .collect();
+    for file in shipped_scenarios() {
+        let relative = file.strip_prefix(repo("")).unwrap().to_str().unwrap().to_string();
+        assert!(
+            include
+                .iter()
+                .any(|g| glob::Pattern::new(g).unwrap().matches(&relative)),
+            "{relative} is not associated with the schema"
+        );
+    }
+}
