@@ -849,3 +849,52 @@ effects = ["a.x += 1"]
         );
     }
 }
+
+#[cfg(test)]
+mod soundness_tests {
+    use super::{Reach, Value};
+    use crate::simulate::{Observer, replay};
+
+    /// Every value a slot takes in simulated runs of the shipped scenarios lies within the
+    /// bounds the analysis found, and every trigger that fires is one it says may fire.
+    #[test]
+    fn simulated_runs_stay_within_the_reachable_bounds() {
+        struct Check<'r> {
+            reach: &'r Reach,
+            names: &'r [String],
+        }
+        impl Observer for Check<'_> {
+            fn fired(&mut self, _: usize, trigger: usize, _: Option<usize>) {
+                assert!(self.reach.may_fire[trigger], "trigger {trigger} fired");
+            }
+            fn step_done(&mut self, step: usize, slots: &[f64]) {
+                for (slot, (&x, bound)) in slots.iter().zip(&self.reach.slots).enumerate() {
+                    // `t` is bounded for the triggers' steps, 1 and on.
+                    let bound = if slot == super::SLOT_T as usize {
+                        Value::range(0.0, bound.hi)
+                    } else {
+                        *bound
+                    };
+                    assert!(
+                        bound.contains(x) || (x.is_nan() && bound.nan),
+                        "{} = {x} at step {step}, outside {bound:?}",
+                        self.names[slot]
+                    );
+                }
+            }
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+        for id in ["baseline", "seoul_arms_kyiv", "china_restrains"] {
+            let loaded = crate::load::load(&dir.join(format!("{id}.toml"))).unwrap();
+            let model = crate::compile::compile(&loaded).unwrap();
+            let reach = Reach::of(&model);
+            let mut check = Check {
+                reach: &reach,
+                names: &model.slot_names,
+            };
+            for run in 0..200 {
+                replay(&model, 7, run, &mut check).unwrap();
+            }
+        }
+    }
+}
