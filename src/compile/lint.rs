@@ -263,14 +263,23 @@ fn assigned(effect: &super::Effect, old: Value, value: Value) -> Value {
     if !finite.has_numbers() {
         return Value::NOTHING;
     }
-    let mut new = match effect.op {
-        AssignOp::Set => finite,
-        AssignOp::Add => old.add(finite),
-        AssignOp::Sub => old.add(finite.neg()),
+    let apply = |v: Value| match effect.op {
+        AssignOp::Set => v,
+        AssignOp::Add => old.add(v),
+        AssignOp::Sub => old.add(v.neg()),
     };
-    if effect.round && new.has_numbers() {
-        new.lo = new.lo.round();
-        new.hi = new.hi.round();
+    let round = |v: Value| {
+        if v.has_numbers() {
+            Value::range(v.lo.round(), v.hi.round())
+        } else {
+            v
+        }
+    };
+    // A level moves by whole rungs: the amount rounded and then applied, or the result
+    // rounded; both are covered.
+    let mut new = apply(finite);
+    if effect.round {
+        new = round(new).join(apply(round(finite)));
     }
     if new.has_numbers() {
         new.lo = new.lo.clamp(effect.lo, effect.hi);
@@ -333,6 +342,11 @@ impl Value {
 
     fn contains(self, x: f64) -> bool {
         self.lo <= x && x <= self.hi
+    }
+
+    #[cfg(test)]
+    fn holds(self, x: f64) -> bool {
+        if x.is_nan() { self.nan } else { self.contains(x) }
     }
 
     fn has_infinity(self) -> bool {
@@ -420,12 +434,13 @@ impl Value {
         self.combine(other, |a, b| [a.lo / b.lo, a.lo / b.hi, a.hi / b.lo, a.hi / b.hi])
     }
 
-    /// `f64::min`: NaN on one side gives the other side.
+    /// The minimum, whether NaN on one side gives the other side (`f64::min`) or NaN: either
+    /// way is covered, so the bounds hold if the engine's choice changes.
     fn min(self, other: Value) -> Value {
         let mut both = Value {
             lo: self.lo.min(other.lo),
             hi: self.hi.min(other.hi),
-            nan: self.nan && other.nan,
+            nan: self.nan || other.nan,
         };
         if !self.has_numbers() || !other.has_numbers() {
             both = Value {
@@ -505,7 +520,13 @@ fn eval(code: &[Node], node: u32, slots: &[Value]) -> Value {
         }
         Node::Min(a, b) => eval(a).min(eval(b)),
         Node::Max(a, b) => eval(a).max(eval(b)),
-        Node::Clamp(x, lo, hi) => eval(x).max(eval(lo)).min(eval(hi)),
+        Node::Clamp(x, lo, hi) => {
+            let (lo, hi) = (eval(lo), eval(hi));
+            let mut v = eval(x).max(lo).min(hi);
+            // Bounds that may cross may give NaN.
+            v.nan |= lo.has_numbers() && hi.has_numbers() && lo.hi > hi.lo;
+            v
+        }
         // A kind of node this analysis does not know may take any value: no false warning.
         _ => Value::ANY,
     }
@@ -593,7 +614,18 @@ mod tests {
 
     #[test]
     fn arithmetic_bounds_every_result() {
-        let samples = [-3.0, -1.0, -0.5, 0.0, 0.5, 2.0, 7.0, f64::INFINITY, f64::NEG_INFINITY];
+        let samples = [
+            -3.0,
+            -1.0,
+            -0.5,
+            0.0,
+            0.5,
+            2.0,
+            7.0,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
         let ranges = [
             r(-3.0, -1.0),
             r(-1.0, 2.0),
@@ -604,20 +636,29 @@ mod tests {
         ];
         type Op = fn(Value, Value) -> Value;
         type Concrete = fn(f64, f64) -> f64;
-        let ops: [(Op, Concrete); 6] = [
+        let ops: [(Op, Concrete); 8] = [
             (Value::add, |x, y| x + y),
             (Value::mul, |x, y| x * y),
             (Value::div, |x, y| x / y),
             (Value::min, f64::min),
             (Value::max, f64::max),
+            // NaN-propagating forms.
+            (
+                Value::min,
+                |x, y| if x.is_nan() || y.is_nan() { f64::NAN } else { x.min(y) },
+            ),
+            (
+                Value::max,
+                |x, y| if x.is_nan() || y.is_nan() { f64::NAN } else { x.max(y) },
+            ),
             (|a, b| a.add(b.neg()), |x, y| x - y),
         ];
         for (abstract_op, concrete) in ops {
             for a in ranges {
                 for b in ranges {
                     let result = abstract_op(a, b);
-                    for &x in samples.iter().filter(|&&x| a.contains(x)) {
-                        for &y in samples.iter().filter(|&&y| b.contains(y)) {
+                    for &x in samples.iter().filter(|&&x| a.holds(x)) {
+                        for &y in samples.iter().filter(|&&y| b.holds(y)) {
                             let z = concrete(x, y);
                             assert!(
                                 if z.is_nan() { result.nan } else { result.contains(z) },
@@ -628,6 +669,28 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn clamp_with_bounds_that_may_cross_may_be_nan() {
+        let code = [Node::Const(0.5), Node::Load(0), Node::Const(1.0), Node::Clamp(0, 1, 2)];
+        assert!(eval(&code, 3, &[r(0.0, 2.0)]).nan);
+        assert!(!eval(&code, 3, &[r(0.0, 1.0)]).nan);
+    }
+
+    #[test]
+    fn a_level_moved_by_a_fraction_covers_both_roundings() {
+        let effect = crate::compile::Effect {
+            slot: 1,
+            op: AssignOp::Add,
+            value: Program { root: 0 },
+            lo: 0.0,
+            hi: 6.0,
+            round: true,
+        };
+        // round(2 - 1.5) = 1, 2 + round(-1.5) = 0.
+        let new = assigned(&effect, Value::exactly(2.0), Value::exactly(-1.5));
+        assert!(new.contains(0.0) && new.contains(1.0), "{new:?}");
     }
 
     #[test]
