@@ -95,6 +95,8 @@ enum Command {
     },
     /// Merge the partial results of `sim run --shard` into the outputs of a single run.
     Merge(sharding::MergeArgs),
+    /// Print the JSON Schema of scenario files (for editors; docs/scenario-format.md).
+    Schema,
 }
 
 #[derive(clap::Args, Debug)]
@@ -289,6 +291,10 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(print_headline(&summaries, &report)?)
         }
         Command::Merge(args) => sharding::merge(args),
+        Command::Schema => {
+            print!("{}", crate::schema::scenario_schema());
+            Ok(())
+        }
         Command::Trace { file, run, seed } => {
             let (_, model) = compile_all(std::slice::from_ref(&file))?.remove(0);
             Ok(print_stdout(&trace(&model, seed.unwrap_or(model.default_seed), run)?)?)
@@ -338,8 +344,11 @@ fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
                 continue;
             }
         };
-        match load_text(path, text).and_then(|loaded| compile(&loaded)) {
-            Ok(model) => models.push((path.clone(), model)),
+        match load_text(path, text).and_then(|loaded| compile(&loaded).map(|model| (loaded, model))) {
+            Ok((loaded, model)) => {
+                print_warnings(&loaded, &model);
+                models.push((path.clone(), model));
+            }
             Err(e) => messages.push(format!("{e} {}", path.display())),
         }
     }
@@ -369,6 +378,24 @@ fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
         }
     }
     Ok(models)
+}
+
+/// Prints the warnings of a valid scenario (likely mistakes, `compile::lint`) on stderr; they
+/// change neither the results nor the exit code.
+fn print_warnings(loaded: &crate::load::LoadedScenario, model: &Model) {
+    let warnings = crate::compile::lint::lint(model, loaded);
+    if warnings.is_empty() {
+        return;
+    }
+    for warning in &warnings {
+        eprintln!("{}", warning.render(&loaded.sources));
+    }
+    let n = warnings.len();
+    eprintln!(
+        "{n} warning{} in scenario {}\n",
+        if n == 1 { "" } else { "s" },
+        loaded.path.display()
+    );
 }
 
 fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {

@@ -17,6 +17,8 @@ use crate::expr::{self, AssignOp, BinaryOp, Expr, ExprKind, UnaryOp};
 use crate::load::{ExprSource, Literal, LoadedScenario, RawDelay, RawParam, RawRepeat, RawVar};
 use crate::rng;
 
+pub mod lint;
+
 /// `since.X` before X has ever fired: larger than any horizon, so `since.X > n` holds.
 pub const NEVER_FIRED_SINCE: f64 = 1_000_000.0;
 pub const MAX_STEPS: usize = 10_000;

@@ -2,7 +2,8 @@
 //!
 //! In: [`Diagnostic`]s from `load` and `compile`, each a message with a span into [`Sources`].
 //! Out: rustc-style text naming `file:line:column`, with a caret under the offending text and a
-//! `help:` line (often "did you mean ...").
+//! `help:` line (often "did you mean ..."). Most are errors; `compile::lint`'s are warnings
+//! ([`Severity`]), rendered the same way under `warning:`.
 //!
 //! All files of one scenario (the file and the bases it `extends`) share one offset space: file
 //! `i` starts at `Sources::base(i)`, so a plain byte range identifies file and position and the
@@ -192,6 +193,15 @@ pub struct Diagnostic {
     pub label: String,
     /// How to fix it.
     pub help: Option<String>,
+    pub severity: Severity,
+}
+
+/// An error makes a scenario invalid; a warning points at a likely mistake and changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Severity {
+    #[default]
+    Error,
+    Warning,
 }
 
 impl Diagnostic {
@@ -201,6 +211,7 @@ impl Diagnostic {
             span: Some(span),
             label: String::new(),
             help: None,
+            severity: Severity::Error,
         }
     }
 
@@ -210,11 +221,18 @@ impl Diagnostic {
             span: None,
             label: String::new(),
             help: None,
+            severity: Severity::Error,
         }
     }
 
     pub fn label(mut self, label: impl Into<String>) -> Self {
         self.label = printable(label.into());
+        self
+    }
+
+    /// The same problem, reported as a warning.
+    pub fn warning(mut self) -> Self {
+        self.severity = Severity::Warning;
         self
     }
 
@@ -259,7 +277,11 @@ impl Diagnostic {
                 }
                 let local = start..end;
                 let path = file.path.display().to_string();
-                let title = Level::ERROR.primary_title(&self.message);
+                let level = match self.severity {
+                    Severity::Error => Level::ERROR,
+                    Severity::Warning => Level::WARNING,
+                };
+                let title = level.primary_title(&self.message);
                 let snippet = Snippet::source(&file.text)
                     .line_start(1)
                     .path(&path)
@@ -271,7 +293,11 @@ impl Diagnostic {
                 Renderer::plain().render(&groups)
             }
             None => {
-                let mut text = format!("error: {}", self.message);
+                let kind = match self.severity {
+                    Severity::Error => "error",
+                    Severity::Warning => "warning",
+                };
+                let mut text = format!("{kind}: {}", self.message);
                 if let Some(help) = &self.help {
                     let _ = write!(text, "\n  = help: {help}");
                 }

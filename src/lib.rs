@@ -16,6 +16,7 @@ pub mod output;
 pub mod plot;
 pub mod report;
 pub mod rng;
+pub mod schema;
 pub mod shard;
 pub mod simulate;
 pub mod tally;

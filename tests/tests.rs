@@ -12,11 +12,13 @@ mod golden;
 #[cfg(unix)]
 mod inputs;
 mod limits;
+mod lint;
 #[cfg(unix)]
 mod output_safety;
 #[cfg(unix)]
 mod published_together;
 mod report;
+mod schema;
 mod shard;
 mod shipped_scenarios;
 mod util;
