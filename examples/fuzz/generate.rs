@@ -18,6 +18,11 @@ thread_local! {
     static HOSTILE: Cell<bool> = const { Cell::new(false) };
 }
 
+/// Whether the last scenario generated on this thread took hostile choices.
+pub fn was_hostile() -> bool {
+    HOSTILE.get()
+}
+
 /// A hostile choice, taken one time in `den` in a hostile scenario and never in the others.
 fn odd(rng: &mut Rng, den: u64) -> bool {
     HOSTILE.get() && rng.chance(1, den)
@@ -323,7 +328,10 @@ fn trigger(rng: &mut Rng, scope: &Scope, id: &str, complete: bool) -> String {
     }
     if rng.chance(1, 3) {
         let delay = match rng.below(6) {
-            0 => format!("[{}, {}]", small_int(rng), small_int(rng)),
+            0 => {
+                let (a, b) = (rng.below(4), rng.below(6));
+                format!("[{}, {}]", a.min(b), a.max(b))
+            }
             1 if HOSTILE.get() => rng
                 .pick(&["-1", "[3, 1]", "[1]", "1.5", "nan", "[0, 1000000]", "\"2\""])
                 .to_string(),
@@ -336,12 +344,12 @@ fn trigger(rng: &mut Rng, scope: &Scope, id: &str, complete: bool) -> String {
             0 => "true".to_string(),
             1 => "false".to_string(),
             2 if HOSTILE.get() => rng.pick(&["-1", "0", "1.5", "99999999999", "\"yes\""]).to_string(),
-            _ => small_int(rng),
+            _ => rng.range(1, 5).to_string(),
         };
         s.push_str(&format!("repeat = {repeat}\n"));
     }
     if rng.chance(1, 3) {
-        let cooldown = if rng.chance(1, 10) {
+        let cooldown = if odd(rng, 10) {
             rng.pick(&["-1", "1e9", "nan", "4294967296"]).to_string()
         } else {
             small_int(rng)
@@ -409,6 +417,7 @@ fn effect(rng: &mut Rng, scope: &Scope) -> String {
                 ])
                 .to_string()
             } else {
+                let op = if op == "=" { "+=" } else { op };
                 format!("escalation {op} {}", small_int(rng))
             }
         }
@@ -511,7 +520,9 @@ fn bool_expr(rng: &mut Rng, scope: &Scope, depth: u64) -> String {
     match rng.below(6) {
         0 | 1 => format!("{} && {}", bool_expr(rng, scope, d), bool_expr(rng, scope, d)),
         2 | 3 => format!("{} || {}", bool_expr(rng, scope, d), bool_expr(rng, scope, d)),
-        4 => format!("!{}", bool_expr(rng, scope, d)),
+        // `!` binds tighter than comparisons: unbracketed, `!a < b` is a type error.
+        4 if odd(rng, 2) => format!("!{}", bool_expr(rng, scope, d)),
+        4 => format!("!({})", bool_expr(rng, scope, d)),
         _ => format!("({})", bool_expr(rng, scope, d)),
     }
 }

@@ -231,7 +231,9 @@ impl Corpus {
 fn make_case(seed: u64, index: u64, corpus: &Corpus) -> Case {
     let mut rng = Rng::for_case(seed, index);
     let (origin, files) = if rng.chance(1, 2) {
-        ("generated scenario".to_string(), generate::scenario(&mut rng))
+        let files = generate::scenario(&mut rng);
+        let kind = if generate::was_hostile() { "hostile" } else { "plain" };
+        (format!("generated scenario ({kind})"), files)
     } else {
         mutate::shipped(&mut rng, corpus)
     };
@@ -314,10 +316,14 @@ fn install_panic_hook() {
     }));
 }
 
-/// The last three components of a source path (crates.io paths are long).
+/// A source path from its crate's directory on (crates.io paths are long).
 fn short_path(file: &str) -> String {
     let parts: Vec<&str> = file.split(['/', '\\']).collect();
-    parts[parts.len().saturating_sub(3)..].join("/")
+    match parts.iter().position(|p| *p == "registry") {
+        // .../registry/src/<index>/<crate>-<version>/src/...
+        Some(i) if parts.len() > i + 3 => parts[i + 3..].join("/"),
+        _ => file.to_string(),
+    }
 }
 
 /// Digits become `#` and the text is cut, so that one cause gives one class.
@@ -897,18 +903,21 @@ mod tests {
     fn both_generators_make_cases_that_check_accepts_and_refuses() {
         let corpus = Corpus::load();
         let cases: Vec<Case> = (0..400).map(|i| make_case(3, i, &corpus)).collect();
-        let generated = cases.iter().filter(|c| c.origin == "generated scenario").count();
+        let generated = cases
+            .iter()
+            .filter(|c| c.origin.starts_with("generated scenario"))
+            .count();
         assert!((100..300).contains(&generated), "{generated} of 400 generated");
         let chained = cases
             .iter()
-            .filter(|c| c.files.len() > 1 && c.origin == "generated scenario");
+            .filter(|c| c.files.len() > 1 && c.origin.starts_with("generated scenario"));
         assert!(chained.count() > 10, "some generated cases extend a base");
         let dir = std::env::temp_dir().join(format!("sim-fuzz-test-{}", std::process::id()));
         let mut accepted = 0;
         for case in cases
             .iter()
             .step_by(4)
-            .filter(|c| c.origin == "generated scenario")
+            .filter(|c| c.origin.starts_with("generated scenario"))
             .take(40)
         {
             let main = write_case(case, &dir).unwrap();
