@@ -824,8 +824,10 @@ fn progress(tally: &Tally, started: Instant) {
 }
 
 fn summary(tally: &Tally) -> i32 {
-    if tally.failures.is_empty() {
-        eprintln!("fuzz: no failure in {} cases", tally.cases);
+    // A case fails at most once, so this is the number of failed cases.
+    let failed = tally.failed();
+    if failed == 0 {
+        eprintln!("fuzz: {} passed, 0 failed", tally.cases);
         return 0;
     }
     eprintln!("fuzz: failure classes (count, class, saved examples):");
@@ -835,7 +837,7 @@ fn summary(tally: &Tally) -> i32 {
             eprintln!("           {}", dir.display());
         }
     }
-    eprintln!("fuzz: {} of {} cases failed", tally.failed(), tally.cases);
+    eprintln!("fuzz: {} passed, {failed} failed", tally.cases - failed);
     1
 }
 
