@@ -12,20 +12,40 @@ use std::cell::Cell;
 
 use crate::Rng;
 
+/// How a scenario takes the hostile choices.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Mode {
+    /// None: well typed and consistent, so that it reaches the engine.
+    Plain,
+    /// Each one time in ten of a hostile scenario: mostly plain with one or two odd things, so
+    /// that an odd value `sim check` lets through reaches the engine.
+    Tinted,
+    /// All of them.
+    Hostile,
+}
+
 thread_local! {
-    /// Whether the scenario being generated takes hostile choices; half of them do, so that the
-    /// other half reach the engine with nothing the checker refuses.
-    static HOSTILE: Cell<bool> = const { Cell::new(false) };
+    static MODE: Cell<Mode> = const { Cell::new(Mode::Plain) };
 }
 
-/// Whether the last scenario generated on this thread took hostile choices.
-pub fn was_hostile() -> bool {
-    HOSTILE.get()
+/// The mode of the last scenario generated on this thread.
+pub fn mode() -> Mode {
+    MODE.get()
 }
 
-/// A hostile choice, taken one time in `den` in a hostile scenario and never in the others.
+/// Whether the current scenario takes the hostile choices that need no rate of their own.
+fn hostile() -> bool {
+    MODE.get() == Mode::Hostile
+}
+
+/// A hostile choice, taken one time in `den` in a hostile scenario, one in `10 * den` in a
+/// tinted one, never in a plain one.
 fn odd(rng: &mut Rng, den: u64) -> bool {
-    HOSTILE.get() && rng.chance(1, den)
+    match MODE.get() {
+        Mode::Plain => false,
+        Mode::Tinted => rng.chance(1, 10 * den),
+        Mode::Hostile => rng.chance(1, den),
+    }
 }
 
 /// The names an expression can read.
@@ -43,7 +63,7 @@ struct Scope {
 
 /// A scenario: one file, or a variant extending a chain of bases.
 pub fn scenario(rng: &mut Rng) -> Vec<(String, Vec<u8>)> {
-    HOSTILE.set(rng.chance(1, 2));
+    MODE.set(*rng.pick(&[Mode::Plain, Mode::Plain, Mode::Tinted, Mode::Tinted, Mode::Hostile]));
     let mut scope = Scope::default();
     let base = full_scenario(rng, &mut scope);
     if !rng.chance(1, 5) {
@@ -332,7 +352,7 @@ fn trigger(rng: &mut Rng, scope: &Scope, id: &str, complete: bool) -> String {
                 let (a, b) = (rng.below(4), rng.below(6));
                 format!("[{}, {}]", a.min(b), a.max(b))
             }
-            1 if HOSTILE.get() => rng
+            1 if hostile() => rng
                 .pick(&["-1", "[3, 1]", "[1]", "1.5", "nan", "[0, 1000000]", "\"2\""])
                 .to_string(),
             _ => small_int(rng),
@@ -343,7 +363,7 @@ fn trigger(rng: &mut Rng, scope: &Scope, id: &str, complete: bool) -> String {
         let repeat = match rng.below(5) {
             0 => "true".to_string(),
             1 => "false".to_string(),
-            2 if HOSTILE.get() => rng.pick(&["-1", "0", "1.5", "99999999999", "\"yes\""]).to_string(),
+            2 if hostile() => rng.pick(&["-1", "0", "1.5", "99999999999", "\"yes\""]).to_string(),
             _ => rng.range(1, 5).to_string(),
         };
         s.push_str(&format!("repeat = {repeat}\n"));
@@ -481,7 +501,7 @@ fn num_atom(rng: &mut Rng, scope: &Scope) -> String {
             let literals = [
                 "0", "1", "2", "0.5", "0.0001", "100", "1e308", "1e-320", "1e309", "1.", ".5", "1e", "0x1",
             ];
-            let n = if HOSTILE.get() { literals.len() } else { 6 };
+            let n = if hostile() { literals.len() } else { 6 };
             literals[rng.index(n)].to_string()
         }
         3 | 4 if !scope.params.is_empty() => rng.pick(&scope.params).clone(),
@@ -590,7 +610,7 @@ fn deep(rng: &mut Rng, scope: &Scope, boolean: bool) -> String {
 fn param(rng: &mut Rng, scope: &Scope) -> String {
     let _ = scope;
     let basis = if rng.chance(1, 4) { ", basis = \"annual\"" } else { "" };
-    let kinds = if HOSTILE.get() { 8 } else { 7 };
+    let kinds = if hostile() { 8 } else { 7 };
     match rng.below(kinds) {
         0 => number(rng),
         1 => format!("{{ value = {} }}", number(rng)),
@@ -631,7 +651,7 @@ fn variable(rng: &mut Rng, kind: u64, levels: &[String]) -> String {
         0 => match rng.below(5) {
             0 => number(rng),
             1 => format!("{{ initial = {} }}", number(rng)),
-            _ if HOSTILE.get() => {
+            _ if hostile() => {
                 let mut fields = vec![format!("initial = {}", number(rng))];
                 if rng.chance(2, 3) {
                     fields.push(format!("min = {}", number(rng)));
@@ -654,7 +674,7 @@ fn variable(rng: &mut Rng, kind: u64, levels: &[String]) -> String {
         1 => match rng.below(3) {
             0 => rng.pick(&["true", "false"]).to_string(),
             1 => {
-                let n = if HOSTILE.get() { 4 } else { 2 };
+                let n = if hostile() { 4 } else { 2 };
                 format!("{{ initial = {} }}", ["true", "false", "1", "\"yes\""][rng.index(n)])
             }
             _ => "false".into(),

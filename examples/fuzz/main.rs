@@ -232,8 +232,7 @@ fn make_case(seed: u64, index: u64, corpus: &Corpus) -> Case {
     let mut rng = Rng::for_case(seed, index);
     let (origin, files) = if rng.chance(1, 2) {
         let files = generate::scenario(&mut rng);
-        let kind = if generate::was_hostile() { "hostile" } else { "plain" };
-        (format!("generated scenario ({kind})"), files)
+        (format!("generated scenario ({:?})", generate::mode()), files)
     } else {
         mutate::shipped(&mut rng, corpus)
     };
