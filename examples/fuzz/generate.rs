@@ -48,6 +48,17 @@ fn odd(rng: &mut Rng, den: u64) -> bool {
     }
 }
 
+/// An odd number or a deep expression: as `odd`, but a tinted scenario takes them twice as
+/// often as a hostile one's other choices, since these are what `sim check` lets through to the
+/// engine.
+fn odd_value(rng: &mut Rng, den: u64) -> bool {
+    match MODE.get() {
+        Mode::Plain => false,
+        Mode::Tinted => rng.chance(1, 2 * den),
+        Mode::Hostile => rng.chance(1, den),
+    }
+}
+
 /// The names an expression can read.
 #[derive(Default, Clone)]
 struct Scope {
@@ -450,7 +461,7 @@ fn effect(rng: &mut Rng, scope: &Scope) -> String {
 
 /// A number-valued expression.
 fn numeric(rng: &mut Rng, scope: &Scope) -> String {
-    if odd(rng, 100) {
+    if odd_value(rng, 100) {
         return deep(rng, scope, false);
     }
     let depth = rng.below(5);
@@ -459,7 +470,7 @@ fn numeric(rng: &mut Rng, scope: &Scope) -> String {
 
 /// A boolean-valued expression.
 fn boolean(rng: &mut Rng, scope: &Scope) -> String {
-    if odd(rng, 100) {
+    if odd_value(rng, 100) {
         return deep(rng, scope, true);
     }
     let depth = rng.below(5);
@@ -664,11 +675,18 @@ fn variable(rng: &mut Rng, kind: u64, levels: &[String]) -> String {
             _ => {
                 let initial = rng.below(10) as i64 - 3;
                 let (below, above) = (rng.below(5) as i64, rng.below(5) as i64);
-                format!(
-                    "{{ initial = {initial}, min = {}, max = {} }}",
-                    initial - below,
-                    initial + above
-                )
+                let mut values = [
+                    initial.to_string(),
+                    (initial - below).to_string(),
+                    (initial + above).to_string(),
+                ];
+                for value in &mut values {
+                    if odd_value(rng, 10) {
+                        *value = odd_number(rng);
+                    }
+                }
+                let [initial, min, max] = values;
+                format!("{{ initial = {initial}, min = {min}, max = {max} }}")
             }
         },
         1 => match rng.below(3) {
@@ -696,7 +714,7 @@ fn variable(rng: &mut Rng, kind: u64, levels: &[String]) -> String {
 
 /// A number where a value goes: mostly ordinary, sometimes NaN, infinite, huge or tiny.
 fn number(rng: &mut Rng) -> String {
-    if odd(rng, 8) {
+    if odd_value(rng, 8) {
         return odd_number(rng);
     }
     match rng.below(3) {
@@ -708,7 +726,7 @@ fn number(rng: &mut Rng) -> String {
 
 /// A distribution bound near `typical`, sometimes odd.
 fn bound(rng: &mut Rng, typical: f64) -> String {
-    if odd(rng, 8) {
+    if odd_value(rng, 8) {
         return odd_number(rng);
     }
     format!(
@@ -718,7 +736,7 @@ fn bound(rng: &mut Rng, typical: f64) -> String {
 }
 
 fn probability_literal(rng: &mut Rng) -> String {
-    if odd(rng, 8) {
+    if odd_value(rng, 8) {
         return odd_number(rng);
     }
     format!("{:.4}", rng.unit() * rng.unit())
