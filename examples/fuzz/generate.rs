@@ -681,7 +681,7 @@ fn variable(rng: &mut Rng, kind: u64, levels: &[String]) -> String {
                     (initial + above).to_string(),
                 ];
                 for value in &mut values {
-                    if odd_value(rng, 10) {
+                    if odd_value(rng, 4) {
                         *value = odd_number(rng);
                     }
                 }

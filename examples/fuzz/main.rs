@@ -326,7 +326,8 @@ fn short_path(file: &str) -> String {
     }
 }
 
-/// Digits become `#` and the text is cut, so that one cause gives one class.
+/// Numbers become `#`, file names `FILE`, and the text is cut, so that one cause gives one
+/// class.
 fn normalize(text: &str, dir: &Path) -> String {
     let text = text.replace(&dir.display().to_string(), "");
     // File names vary from case to case, not the cause.
@@ -335,11 +336,14 @@ fn normalize(text: &str, dir: &Path) -> String {
         .map(|word| if word.contains(".toml") { "FILE" } else { word })
         .collect::<Vec<_>>()
         .join(" ");
-    let mut out: String = text
-        .chars()
-        .map(|c| if c.is_ascii_digit() { '#' } else { c })
-        .take(90)
-        .collect();
+    let mut out = String::new();
+    for c in text.chars().take(90) {
+        let c = if c.is_ascii_digit() { '#' } else { c };
+        // A number of any length is one `#`: thread ids and byte offsets vary in length.
+        if !(c == '#' && out.ends_with('#')) {
+            out.push(c);
+        }
+    }
     if text.chars().count() > 90 {
         out.push('…');
     }
@@ -355,9 +359,11 @@ fn guarded<T>(stage: &'static str, dir: &Path, f: impl FnOnce() -> T) -> Result<
             .take()
             .unwrap_or_default();
         let (location, message) = panic.split_once(": ").unwrap_or((&panic, ""));
+        // What a message quotes is the input's, not the cause's.
+        let cause = message.split(['`', '\'', '"']).next().unwrap_or_default();
         Finding {
             stage,
-            class: format!("{stage}: panic at {location}: {}", normalize(message, dir)),
+            class: format!("{stage}: panic at {location}: {}", normalize(cause, dir)),
             detail: panic.clone(),
         }
     })
@@ -1013,7 +1019,7 @@ mod tests {
         let _ = std::panic::take_hook();
         assert!(finding.class.starts_with("check: panic at "), "{}", finding.class);
         assert!(finding.class.contains("main.rs:"), "{}", finding.class);
-        assert!(finding.class.ends_with("index ## out of range"), "{}", finding.class);
+        assert!(finding.class.ends_with("index # out of range"), "{}", finding.class);
     }
 
     #[test]
