@@ -66,7 +66,7 @@ usage: cargo run --release --example fuzz -- [--seed S] [--seconds N] [--iterati
   --iterations N    stop after N cases
   --first I         start at case I (default 0)
   --failures DIR    where failing inputs are saved (default target/fuzz-failures)
-  --work DIR        scratch directory (default target/fuzz-work)
+  --work DIR        scratch directory (default target/fuzz-work/seedS)
 Exit status: 0 if no case failed, 1 if some did, 2 on bad usage.";
 
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ impl Options {
             first: 0,
             case: None,
             failures: target.join("fuzz-failures"),
-            work: target.join("fuzz-work"),
+            work: PathBuf::new(),
             worker: false,
             end: u64::MAX,
             millis: u64::MAX,
@@ -122,6 +122,10 @@ impl Options {
                 }
                 other => return Err(format!("unknown argument `{other}`")),
             }
+        }
+        if options.work.as_os_str().is_empty() {
+            // Runs on different seeds can share a machine.
+            options.work = target.join("fuzz-work").join(format!("seed{}", options.seed));
         }
         if options.seconds.is_none() && options.iterations.is_none() {
             options.seconds = Some(60);
