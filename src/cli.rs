@@ -236,6 +236,24 @@ fn print_stdout(text: &str) -> Result<()> {
     }
 }
 
+/// Runs `sim` on `args` (the first is the program name) as [`main`] does, minus the Ctrl-C
+/// handler, and returns the exit code with the error message `main` would print (empty on
+/// success); what a command prints on success still goes to stdout and stderr. For drivers that
+/// run many commands in one process, such as the fuzz harness (examples/fuzz).
+pub fn run_args<I, T>(args: I) -> (u8, String)
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    match Cli::try_parse_from(args) {
+        Ok(cli) => match dispatch(cli.command) {
+            Ok(()) => (0, String::new()),
+            Err(failure) => (failure.code, failure.message),
+        },
+        Err(e) => (if e.use_stderr() { exit::USAGE } else { 0 }, e.to_string()),
+    }
+}
+
 /// An error already worded for the user, with its exit code.
 struct Failure {
     message: String,
