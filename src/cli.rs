@@ -17,6 +17,15 @@ use crate::output::{Staging, scenario_dir};
 use crate::simulate::{Observer, simulate};
 use crate::tally::Tallies;
 
+/// `eprintln!` that never panics: when standard error is a closed pipe (`sim run 2>&1 | head -1`)
+/// the message is dropped, as a message on a closed stdout is (`print_stdout`).
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod expect;
 mod sharding;
 
@@ -354,9 +363,13 @@ fn compile_all(files: &[PathBuf]) -> Result<Vec<(PathBuf, Model)>, Failure> {
                 unreadable = true;
                 let help = match e.problem {
                     crate::input::ReadProblem::Missing => {
-                        "\n  = help: check the path; globs such as 'scenarios/*.toml' are expanded by `sim`"
+                        "\n  = help: check the path; globs such as 'scenarios/*.toml' are expanded by `sim`".to_string()
                     }
-                    _ => "",
+                    crate::input::ReadProblem::NotUtf8 { line, column, .. } => format!(
+                        "\n  --> {}:{line}:{column}\n  = help: save the file as UTF-8 text",
+                        path.display()
+                    ),
+                    _ => String::new(),
                 };
                 messages.push(format!("error: {e}{help}"));
                 continue;

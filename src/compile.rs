@@ -1821,6 +1821,8 @@ impl<'a> Compiler<'a> {
                 .label(format!("{} expression", self.describe(typed.ty)))
                 .help(help),
             );
+            // A level literal has no code of its own to lower; the model is refused anyway.
+            return self.constant(0.0);
         }
         self.finish(typed)
     }

@@ -268,6 +268,11 @@ impl Diagnostic {
                 // A caret inside a multibyte character would be no place at all: widen to whole
                 // characters.
                 let mut start = (span.start - file.base).min(file.text.len());
+                // A problem at the very end (an unclosed string, say) is shown just past the
+                // last line's text, not on a line that does not exist.
+                if start == file.text.len() && start > 0 {
+                    start -= 1;
+                }
                 while !file.text.is_char_boundary(start) {
                     start -= 1;
                 }
@@ -354,12 +359,20 @@ pub struct ScenarioError {
     pub sources: Sources,
 }
 
+/// The most errors a scenario's report shows (it still counts them all).
+pub const MAX_SHOWN_ERRORS: usize = 100;
+
 impl std::fmt::Display for ScenarioError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for d in &self.diagnostics {
+        // Rendering costs the length of the file's text per error; a file with thousands of
+        // errors has one mistake repeated, and the first ones show it.
+        for d in self.diagnostics.iter().take(MAX_SHOWN_ERRORS) {
             writeln!(f, "{}", d.render(&self.sources))?;
         }
         let n = self.diagnostics.len();
+        if n > MAX_SHOWN_ERRORS {
+            writeln!(f, "... and {} more errors, not shown\n", n - MAX_SHOWN_ERRORS)?;
+        }
         write!(f, "{n} error{} in scenario", if n == 1 { "" } else { "s" })
     }
 }
@@ -369,6 +382,20 @@ impl std::error::Error for ScenarioError {}
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_shows_at_most_a_hundred_errors_and_counts_them_all() {
+        let mut sources = Sources::default();
+        sources.add(Path::new("s.toml"), "x = 1\n".repeat(150));
+        let error = ScenarioError {
+            diagnostics: (0..150).map(|i| Diagnostic::new("bad", i * 6..i * 6 + 1)).collect(),
+            sources,
+        };
+        let text = error.to_string();
+        assert_eq!(text.matches("error: bad").count(), MAX_SHOWN_ERRORS);
+        assert!(text.contains("... and 50 more errors, not shown"), "{text}");
+        assert!(text.ends_with("150 errors in scenario"), "{text}");
+    }
 
     #[test]
     fn locates_offsets_across_files() {
@@ -397,6 +424,15 @@ mod tests {
         assert!(text.contains("s.toml:2:1"), "{text}");
         assert!(text.contains("did you mean `steps`?"), "{text}");
         assert!(text.contains("^^^^^"), "{text}");
+    }
+
+    #[test]
+    fn a_problem_at_the_end_of_the_file_is_shown_on_its_last_line() {
+        let mut sources = Sources::default();
+        sources.add(Path::new("s.toml"), "[scenario]\nname = \"x\n".into());
+        let text = Diagnostic::new("unclosed string", 21..21).render(&sources);
+        // Line 2 has 9 characters: column 10 is just past them.
+        assert!(text.contains("s.toml:2:10"), "{text}");
     }
 
     /// The source text each decoded character of `raw` maps to.

@@ -34,8 +34,11 @@ pub enum ReadProblem {
     TooLarge {
         limit: u64,
     },
+    /// The first invalid byte, at 1-based `line` and `column` (in characters).
     NotUtf8 {
         offset: usize,
+        line: usize,
+        column: usize,
     },
     /// Any other I/O error, as the system words it.
     Io(String),
@@ -58,7 +61,10 @@ impl fmt::Display for ReadProblem {
             ),
             ReadProblem::SymlinkLoop => write!(f, "its symbolic links form a loop"),
             ReadProblem::TooLarge { limit } => write!(f, "it is larger than the limit of {}", bytes(*limit)),
-            ReadProblem::NotUtf8 { offset } => write!(f, "it is not UTF-8 text (invalid byte at offset {offset})"),
+            ReadProblem::NotUtf8 { offset, line, column } => write!(
+                f,
+                "it is not UTF-8 text (invalid byte at line {line}, column {column}, byte offset {offset})"
+            ),
             ReadProblem::Io(message) => f.write_str(message),
         }
     }
@@ -103,8 +109,13 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, ReadError> {
         return Err(fail(ReadProblem::TooLarge { limit }));
     }
     String::from_utf8(raw).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let valid = std::str::from_utf8(&e.as_bytes()[..offset]).unwrap_or_default();
+        let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
         fail(ReadProblem::NotUtf8 {
-            offset: e.utf8_error().valid_up_to(),
+            offset,
+            line: valid.matches('\n').count() + 1,
+            column: valid[line_start..].chars().count() + 1,
         })
     })
 }
@@ -282,7 +293,23 @@ mod tests {
         assert_eq!(problem(&dir.path().join("none"), 10), ReadProblem::Missing);
         assert_eq!(problem(dir.path(), 10), ReadProblem::Directory);
         std::fs::write(&path, b"ab\xffcd").unwrap();
-        assert_eq!(problem(&path, 10), ReadProblem::NotUtf8 { offset: 2 });
+        assert_eq!(
+            problem(&path, 10),
+            ReadProblem::NotUtf8 {
+                offset: 2,
+                line: 1,
+                column: 3
+            }
+        );
+        std::fs::write(&path, "a\n\u{e9}\u{e9}".bytes().chain([0xff]).collect::<Vec<u8>>()).unwrap();
+        assert_eq!(
+            problem(&path, 10),
+            ReadProblem::NotUtf8 {
+                offset: 6,
+                line: 2,
+                column: 3
+            }
+        );
         assert!(
             read_text(&path, 10)
                 .unwrap_err()

@@ -132,6 +132,16 @@ fn non_boolean_when() {
 }
 
 #[test]
+fn a_level_literal_alone_is_a_type_error_not_a_crash() {
+    assert_rejected(
+        "when = \"rok.arms == 'non_lethal'\"",
+        "when = \"'non_lethal'\"",
+        "22:8",
+        &["`when` must be a boolean, but this is a level literal"],
+    );
+}
+
+#[test]
 fn probability_above_one_is_an_error_not_clamped() {
     assert_rejected(
         "probability = \"p_arms\"",

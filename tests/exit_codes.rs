@@ -190,6 +190,24 @@ fn exit_0_when_the_reader_of_standard_output_goes_away() {
 }
 
 #[test]
+fn exit_0_when_the_reader_of_standard_error_goes_away() {
+    // `sim run ... 2>&1 | head -1`: every message after the first lands on a closed pipe.
+    let ws = Workspace::new();
+    let mut child = Command::new(sim_path())
+        .arg("run")
+        .arg(small_scenario())
+        .args(["--runs", "50", "--out"])
+        .arg(ws.out())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stderr.take());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(ws.out().join("small/summary.json").is_file());
+}
+
+#[test]
 fn exit_6_merge_refused() {
     let ws = Workspace::new();
     let parts = ws.path().join("parts");

@@ -395,6 +395,9 @@ fn execute(case: &Case, dir: &Path, pool: &rayon::ThreadPool) -> Result<(), Find
     match code {
         0 => {}
         1 => return check_locations("check", &message, case, dir),
+        // A file that is not UTF-8 text cannot be read (README: exit 5), but the error still
+        // says where the first invalid byte is.
+        5 if message.contains("it is not UTF-8 text") => return check_locations("check", &message, case, dir),
         _ => return Err(bad_exit("check", code, &message, dir)),
     }
 
