@@ -580,7 +580,7 @@ fn affine(op: Op, left: Node, right: Node, code: &[Node]) -> Option<Node> {
 
 /// The value of postfix code that reads no slot, which is then the same in every run.
 fn constant_value(ops: &[Op]) -> Option<f64> {
-    if ops.iter().any(|op| matches!(op, Op::Load(_))) {
+    if ops.is_empty() || ops.iter().any(|op| matches!(op, Op::Load(_))) {
         return None;
     }
     let mut code = Vec::new();
@@ -1771,6 +1771,7 @@ impl<'a> Compiler<'a> {
     }
 
     fn program(&mut self, source: &Spanned<ExprSource>, want: Ty, what: &str) -> Program {
+        let errors_before = self.errors.len();
         let typed = match source.get_ref() {
             ExprSource::Literal(Literal::Bool(b)) => Some(Typed {
                 ty: Ty::Bool,
@@ -1804,6 +1805,11 @@ impl<'a> Compiler<'a> {
             }
         };
         let Some(typed) = typed else { return self.constant(0.0) };
+        // Code typed around an error (a level literal as a function's argument, say) may not
+        // lower; the model is refused anyway.
+        if self.errors.len() > errors_before {
+            return self.constant(0.0);
+        }
         if typed.ty != want {
             let help = match want {
                 Ty::Bool => "a condition is a comparison or logic, e.g. \"rok.vigilance >= 2 && !fired.talks\"",
@@ -2060,9 +2066,14 @@ impl<'a> Compiler<'a> {
             let arg_span = arg.span.clone();
             match self.typed(arg) {
                 Some(typed) => {
-                    ok &= self
+                    if self
                         .expect_type(&typed, Ty::Num, arg_span, &format!("`{name}`"))
-                        .is_some();
+                        .is_none()
+                    {
+                        // A level literal has no code: nothing to fold or lower.
+                        ok = false;
+                        continue;
+                    }
                     constants.push(constant_value(&typed.code));
                     code.extend(typed.code);
                 }

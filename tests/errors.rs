@@ -139,6 +139,12 @@ fn a_level_literal_alone_is_a_type_error_not_a_crash() {
         "22:8",
         &["`when` must be a boolean, but this is a level literal"],
     );
+    assert_rejected(
+        "probability = \"p_rise\"",
+        "probability = \"clamp('non_lethal', t, 2)\"",
+        "34:22",
+        &["level literal"],
+    );
 }
 
 #[test]
