@@ -140,9 +140,9 @@ fn a_level_literal_alone_is_a_type_error_not_a_crash() {
         &["`when` must be a boolean, but this is a level literal"],
     );
     assert_rejected(
-        "probability = \"p_rise\"",
+        "probability = \"p_arms\"",
         "probability = \"clamp('non_lethal', t, 2)\"",
-        "34:22",
+        "23:22",
         &["level literal"],
     );
 }
