@@ -398,6 +398,8 @@ fn execute(case: &Case, dir: &Path, pool: &rayon::ThreadPool) -> Result<(), Find
         // A file that is not UTF-8 text cannot be read (README: exit 5), but the error still
         // says where the first invalid byte is.
         5 if message.contains("it is not UTF-8 text") => return check_locations("check", &message, case, dir),
+        // A file over the size cap is refused before it is read (docs/scenario-format.md, Limits).
+        5 if message.contains("it is larger than the limit of") => return Ok(()),
         _ => return Err(bad_exit("check", code, &message, dir)),
     }
 
