@@ -51,9 +51,15 @@ pub struct SimError {
 
 impl std::fmt::Display for SimError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Clamping bounds a value that strays, but a NaN stays NaN through every function.
+        let fix = if self.what.contains("NaN") {
+            "find where it divides 0 by 0 or subtracts infinities (clamp cannot repair a NaN)"
+        } else {
+            "bound the expression (e.g. with clamp(x, 0, 1))"
+        };
         write!(
             f,
-            "scenario `{}`, run {}, step {}: {} of trigger `{}`\n  = help: reproduce it with `sim trace <file> --run {}` and bound the expression (e.g. with clamp(x, 0, 1))",
+            "scenario `{}`, run {}, step {}: {} of trigger `{}`\n  = help: reproduce it with `sim trace <file> --run {}` and {fix}",
             self.scenario, self.run, self.step, self.what, self.trigger, self.run
         )
     }
@@ -261,6 +267,27 @@ fn round(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_error_suggests_clamp_only_where_it_helps() {
+        let error = |what: &str| {
+            SimError {
+                scenario: "s".into(),
+                run: 7,
+                step: 3,
+                trigger: "t".into(),
+                what: what.into(),
+            }
+            .to_string()
+        };
+        assert!(error("probability 1.5 outside [0, 1]").contains("clamp(x, 0, 1)"));
+        let nan = error("probability NaN outside [0, 1]");
+        assert!(
+            !nan.contains("clamp(x, 0, 1)") && nan.contains("divides 0 by 0"),
+            "{nan}"
+        );
+        assert!(nan.contains("sim trace <file> --run 7"), "{nan}");
+    }
 
     #[test]
     fn round_is_f64_round() {
