@@ -273,6 +273,10 @@ impl Diagnostic {
                 if start == file.text.len() && start > 0 {
                     start -= 1;
                 }
+                // At a CRLF line end, the place just past the line's text is the `\r`.
+                if file.text[start..].starts_with('\n') && file.text[..start].ends_with('\r') {
+                    start -= 1;
+                }
                 while !file.text.is_char_boundary(start) {
                     start -= 1;
                 }
@@ -432,6 +436,11 @@ mod tests {
         sources.add(Path::new("s.toml"), "[scenario]\nname = \"x\n".into());
         let text = Diagnostic::new("unclosed string", 21..21).render(&sources);
         // Line 2 has 9 characters: column 10 is just past them.
+        assert!(text.contains("s.toml:2:10"), "{text}");
+        // The same with Windows line ends: the `\r` is not a column of the line.
+        let mut sources = Sources::default();
+        sources.add(Path::new("s.toml"), "[scenario]\r\nname = \"x\r\n".into());
+        let text = Diagnostic::new("unclosed string", 23..23).render(&sources);
         assert!(text.contains("s.toml:2:10"), "{text}");
     }
 
