@@ -273,11 +273,11 @@ impl Diagnostic {
                 if start == file.text.len() && start > 0 {
                     start -= 1;
                 }
-                // At a CRLF line end, the place just past the line's text is the `\r`.
-                if file.text[start..].starts_with('\n') && file.text[..start].ends_with('\r') {
+                while !file.text.is_char_boundary(start) {
                     start -= 1;
                 }
-                while !file.text.is_char_boundary(start) {
+                // At a CRLF line end, the place just past the line's text is the `\r`.
+                if file.text[start..].starts_with('\n') && file.text[..start].ends_with('\r') {
                     start -= 1;
                 }
                 let mut end = (span.end.saturating_sub(file.base)).clamp(start, file.text.len());

@@ -1015,8 +1015,11 @@ mod tests {
         let shipped = shipped.display().to_string();
         assert_eq!(sim::cli::run_args(["sim", "check", &shipped]).0, 0);
         let (code, message) = sim::cli::run_args(["sim", "check", "/nonexistent/x.toml"]);
-        assert_eq!(code, 1);
-        assert!(message.contains("cannot read scenario file"), "{message}");
+        assert_eq!(code, 5, "README: a missing file is exit 5");
+        assert!(
+            message.contains("cannot read /nonexistent/x.toml: no such file"),
+            "{message}"
+        );
         assert_eq!(sim::cli::run_args(["sim", "check"]).0, 2);
         assert_eq!(sim::cli::run_args(["sim", "trace", &shipped, "--run", "x"]).0, 2);
     }
