@@ -1,7 +1,9 @@
 //! Throughput of the engine on `scenarios/baseline.toml`, against the same model written by hand.
 //!
 //! `cargo bench --bench engine` reports runs per second (criterion's "elements") for the engine
-//! and for the hand-written baseline (`baseline/mod.rs`), each on 1 thread and on all cores.
+//! collecting the tallies only (`engine`), the engine collecting what `sim run` publishes (the
+//! tallies and the precursors: `published`), and the hand-written baseline (`baseline/mod.rs`),
+//! each on 1 thread and on all cores.
 //! Before measuring anything it checks that both give identical tallies, so the comparison is
 //! between two implementations of one model; `cargo test --benches` runs that check and each
 //! bench once.
@@ -13,7 +15,7 @@ use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sim::compile::Model;
-use sim::simulate::simulate;
+use sim::job::Job;
 
 /// Runs per measured iteration: a multiple of the engine's chunk size, so that two threads get
 /// equal shares.
@@ -42,7 +44,9 @@ fn model() -> Model {
 /// not starting at run 0).
 fn check_equivalence(model: &Model) {
     for (seed, first) in [(model.default_seed, 0), (7, 1000)] {
-        let engine = simulate(model, seed, first, runs(CHECK_RUNS, 500), &|_| {}).expect("the baseline scenario runs");
+        let count = runs(CHECK_RUNS, 500);
+        let job = Job::new(model, Some(seed), Some(first + count)).with_block(first..first + count);
+        let engine = job.tallies(&|_| {}).expect("the baseline scenario runs");
         let hand = baseline::Baseline::new(seed).simulate(first, runs(CHECK_RUNS, 500));
         assert!(
             engine == hand,
@@ -70,15 +74,17 @@ fn throughput(c: &mut Criterion) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let pools: Vec<(usize, rayon::ThreadPool)> = [1, cores].into_iter().map(|n| (n, pool(n))).collect();
 
-    for name in ["engine", "baseline"] {
+    let job = Job::new(&model, Some(seed), Some(runs));
+    for name in ["engine", "published", "baseline"] {
         let mut group = c.benchmark_group(name);
         group.throughput(Throughput::Elements(runs));
         for (threads, pool) in &pools {
             group.bench_with_input(BenchmarkId::new("threads", threads), threads, |b, _| {
                 b.iter(|| {
                     pool.install(|| match name {
-                        "engine" => simulate(&model, seed, 0, runs, &|_| {}).expect("the baseline scenario runs"),
-                        _ => hand.simulate(0, runs),
+                        "engine" => job.tallies(&|_| {}).expect("the baseline scenario runs").runs,
+                        "published" => job.results(&|_| {}).expect("the baseline scenario runs").tallies.runs,
+                        _ => hand.simulate(0, runs).runs,
                     })
                 })
             });

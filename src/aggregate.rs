@@ -1,6 +1,7 @@
 //! Aggregation: integer tallies in, the published [`Summary`] out.
 //!
-//! In: [`Tallies`] (counts over all runs) and the scenario's [`ScenarioInfo`].
+//! In: [`Results`] (the tallies and precursors counted over all runs) and the scenario's
+//! [`ScenarioInfo`].
 //! Out: a [`Summary`] of probability tables, each probability with its count, the run count and
 //! a Wilson 95% interval, rounded to the precision the run count supports (the probability to
 //! nearest, the interval's bounds outward, so that the interval contains the data). `Summary` is the only
@@ -8,7 +9,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::tally::Tallies;
+use crate::job::{Results, RunIdentity};
+use crate::tally::precursors::Precursors;
 
 /// Bump when the meaning or layout of results changes: it is part of every input digest, so
 /// pinned results from an older format are never silently compared with newer ones.
@@ -133,6 +135,66 @@ pub struct Summary {
     /// Decimal places kept in probabilities (of a fraction, not a percentage).
     pub decimals: u32,
     pub tables: Tables,
+    /// Which triggers fired before each outcome first held. Absent only in summaries written
+    /// before it was counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precursors: Option<PrecursorTables>,
+}
+
+/// Which triggers fired before each outcome first held, by step (see `tally::precursors`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PrecursorTables {
+    /// The steps counted: every step, or for the largest models every `k`-th and the horizon.
+    pub steps: Vec<usize>,
+    /// One entry per outcome, in declaration order.
+    pub outcomes: Vec<OutcomePrecursors>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutcomePrecursors {
+    pub outcome: String,
+    /// Per step of `steps`: the runs in which the outcome held at some step up to it.
+    pub runs: Vec<u64>,
+    /// One entry per trigger, in declaration order.
+    pub triggers: Vec<TriggerPrecursors>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TriggerPrecursors {
+    pub trigger: String,
+    /// Per step of `steps`: of those runs, the ones in which the trigger fired at or before the
+    /// step at which the outcome first held.
+    pub counts: Vec<u64>,
+    /// The share at the horizon, with its interval; absent when the outcome never held.
+    pub horizon: Option<ShareEstimate>,
+}
+
+/// A share of a subset of the runs: `count` of `runs`, `p`, `lo` and `hi` rounded to the
+/// precision `runs` supports ([`decimals_for`]), as an [`Estimate`] is to that of all runs.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShareEstimate {
+    pub count: u64,
+    pub runs: u64,
+    pub decimals: u32,
+    pub p: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl ShareEstimate {
+    /// `count` of `runs` (`runs > 0`).
+    pub fn new(count: u64, runs: u64) -> Self {
+        let decimals = decimals_for(runs);
+        let Estimate { count, p, lo, hi } = estimate(count, runs, decimals);
+        ShareEstimate {
+            count,
+            runs,
+            decimals,
+            p,
+            lo,
+            hi,
+        }
+    }
 }
 
 /// Digest of everything that determines the numbers.
@@ -259,14 +321,9 @@ pub fn mean_level_estimate(counts: &[u64], decimals: u32) -> MeanEstimate {
     }
 }
 
-/// Inputs of [`summarize`] besides the tallies.
-pub struct RunIdentity {
-    pub seed: u64,
-    pub scenario_digest: String,
-}
-
-/// Turns tallies into the published summary.
-pub fn summarize(info: &ScenarioInfo, identity: &RunIdentity, tallies: &Tallies) -> Summary {
+/// Turns the counts of a study into the published summary.
+pub fn summarize(info: &ScenarioInfo, identity: &RunIdentity, results: &Results) -> Summary {
+    let tallies = &results.tallies;
     let shape = tallies.shape;
     let runs = tallies.runs;
     let decimals = decimals_for(runs);
@@ -367,6 +424,52 @@ pub fn summarize(info: &ScenarioInfo, identity: &RunIdentity, tallies: &Tallies)
             mean_level,
             mean_firings,
         },
+        precursors: Some(precursor_tables(info, &results.precursors)),
+    }
+}
+
+/// The precursor counts added up step by step, with the share at the horizon.
+fn precursor_tables(info: &ScenarioInfo, precursors: &Precursors) -> PrecursorTables {
+    let (rows, outcomes, triggers) = (precursors.rows(), precursors.outcomes, precursors.triggers);
+    let running_sum = |counts: &mut dyn Iterator<Item = u64>| {
+        counts
+            .scan(0, |sum, n| {
+                *sum += n;
+                Some(*sum)
+            })
+            .collect::<Vec<u64>>()
+    };
+    PrecursorTables {
+        steps: (0..rows).map(|r| precursors.step_of_row(r)).collect(),
+        outcomes: info
+            .outcomes
+            .iter()
+            .enumerate()
+            .map(|(o, outcome)| {
+                let runs = running_sum(&mut (0..rows).map(|r| precursors.first_held[r * outcomes + o]));
+                let reached = runs.last().copied().unwrap_or(0);
+                OutcomePrecursors {
+                    outcome: outcome.id.clone(),
+                    triggers: info
+                        .triggers
+                        .iter()
+                        .enumerate()
+                        .map(|(i, trigger)| {
+                            let counts = running_sum(
+                                &mut (0..rows).map(|r| precursors.fired_before[(r * outcomes + o) * triggers + i]),
+                            );
+                            let count = counts.last().copied().unwrap_or(0);
+                            TriggerPrecursors {
+                                trigger: trigger.id.clone(),
+                                counts,
+                                horizon: (reached > 0).then(|| ShareEstimate::new(count, reached)),
+                            }
+                        })
+                        .collect(),
+                    runs,
+                }
+            })
+            .collect(),
     }
 }
 

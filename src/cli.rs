@@ -10,12 +10,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::aggregate::{RunIdentity, Summary, summarize};
+use crate::aggregate::{Summary, summarize};
 use crate::compile::{Model, compile};
+use crate::job::{Job, Results};
 use crate::load::{load_text, read_scenario_file};
 use crate::output::{Staging, scenario_dir};
-use crate::simulate::{Observer, simulate};
-use crate::tally::Tallies;
+use crate::simulate::Observer;
+use crate::tally::{Shape, Tallies};
 
 /// `eprintln!` that never panics: when standard error is a closed pipe (`sim run 2>&1 | head -1`)
 /// the message is dropped, as a message on a closed stdout is (`print_stdout`).
@@ -445,24 +446,9 @@ fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
     Ok(builder.build().map_err(anyhow::Error::from)?)
 }
 
-/// Simulates one model over runs `0..runs` with a progress bar on a terminal.
-fn simulate_model(model: &Model, seed: u64, runs: u64, pool: &rayon::ThreadPool) -> Result<Summary, Failure> {
-    let tallies = simulate_runs(model, seed, 0, runs, pool)?;
-    let identity = RunIdentity {
-        seed,
-        scenario_digest: model.scenario_digest.clone(),
-    };
-    Ok(summarize(&model.info, &identity, &tallies))
-}
-
-/// Simulates runs `first..first + runs` with a progress bar on a terminal.
-fn simulate_runs(
-    model: &Model,
-    seed: u64,
-    first: u64,
-    runs: u64,
-    pool: &rayon::ThreadPool,
-) -> Result<Tallies, Failure> {
+/// Simulates a job into the published collectors, with a progress bar on a terminal.
+fn simulate_job(job: &Job, pool: &rayon::ThreadPool) -> Result<Results, Failure> {
+    let runs = job.block.end - job.block.start;
     let bar = if std::io::stderr().is_terminal() && !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         let bar = indicatif::ProgressBar::new(runs);
         bar.set_style(
@@ -477,19 +463,17 @@ fn simulate_runs(
                 )
                 .progress_chars("=> "),
         );
-        bar.set_message(model.info.id.clone());
+        bar.set_message(job.model.info.id.clone());
         bar
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let tallies = pool
-        .install(|| simulate(model, seed, first, runs, &|n| bar.inc(n)))
-        .map_err(|e| Failure {
-            message: format!("error: {e}"),
-            code: exit::SIMULATION,
-        })?;
+    let results = pool.install(|| job.results(&|n| bar.inc(n))).map_err(|e| Failure {
+        message: format!("error: {e}"),
+        code: exit::SIMULATION,
+    })?;
     bar.finish_and_clear();
-    Ok(tallies)
+    Ok(results)
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
@@ -525,9 +509,9 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     let mut summaries = Vec::new();
     for (_, model) in &models {
         let (stored_seed, stored_runs) = expected.seed_and_runs(&model.info.id);
-        let seed = args.seed.or(stored_seed).unwrap_or(model.default_seed);
-        let runs = args.runs.or(stored_runs).unwrap_or(model.default_runs);
-        summaries.push(simulate_model(model, seed, runs, &pool)?);
+        let job = Job::new(model, args.seed.or(stored_seed), args.runs.or(stored_runs));
+        let results = simulate_job(&job, &pool)?;
+        summaries.push(summarize(&model.info, &job.identity(), &results));
     }
     write_results(&summaries, &args.out, &args.report)?;
     expected.check(&summaries, args.bless)
@@ -767,7 +751,8 @@ fn trace(model: &Model, seed: u64, run: u64) -> Result<String, Failure> {
         model,
         lines: Vec::new(),
     };
-    let tallies = crate::simulate::replay(model, seed, run, &mut narrator).map_err(|e| Failure {
+    let mut tallies = Tallies::zero(Shape::of(model));
+    crate::simulate::replay(model, seed, run, &mut narrator, &mut tallies).map_err(|e| Failure {
         message: format!("error: {e}"),
         code: exit::SIMULATION,
     })?;

@@ -13,7 +13,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use crate::aggregate::{Estimate, Summary};
+use crate::aggregate::{Estimate, PrecursorTables, Summary};
 use crate::compile::MAX_STEPS;
 
 /// Largest scenario file (and base it extends), in bytes; docs/scenario-format.md, "Limits".
@@ -259,6 +259,88 @@ pub fn summary_problems(summary: &Summary) -> Vec<String> {
             info.steps
         ));
     }
+    if let Some(precursors) = &summary.precursors
+        && problems.is_empty()
+    {
+        problems.extend(precursor_problems(precursors, summary));
+    }
+    problems
+}
+
+/// What is wrong with a summary's precursor tables: the steps must be ascending up to the
+/// horizon, the outcomes and triggers those of the scenario, the runs that reached each outcome
+/// never decreasing and at most all runs, and every count at most those. Checked once the rest
+/// of the summary is sound.
+fn precursor_problems(precursors: &PrecursorTables, summary: &Summary) -> Vec<String> {
+    let (info, runs) = (&summary.scenario, summary.runs);
+    let mut problems = Vec::new();
+    let steps = &precursors.steps;
+    let ascending = steps.first() == Some(&0) && steps.windows(2).all(|w| w[0] < w[1]);
+    if !ascending || steps.last() != Some(&info.steps) {
+        problems.push(format!(
+            "`precursors.steps` must rise from 0 to the horizon, {}",
+            info.steps
+        ));
+        return problems;
+    }
+    let found: Vec<&str> = precursors.outcomes.iter().map(|o| o.outcome.as_str()).collect();
+    let expected: Vec<&str> = info.outcomes.iter().map(|o| o.id.as_str()).collect();
+    if found != expected {
+        problems.push(format!(
+            "`precursors.outcomes` has [{}] where the scenario has [{}]",
+            found.join(", "),
+            expected.join(", ")
+        ));
+        return problems;
+    }
+    let trigger_ids: Vec<&str> = info.triggers.iter().map(|t| t.id.as_str()).collect();
+    let rising = |counts: &[u64]| counts.len() == steps.len() && counts.windows(2).all(|w| w[0] <= w[1]);
+    for outcome in &precursors.outcomes {
+        let name = &outcome.outcome;
+        if !rising(&outcome.runs) || outcome.runs.last().is_some_and(|&n| n > runs) {
+            problems.push(format!(
+                "`precursors` of `{name}`: `runs` must hold {} counts that never decrease, up to {runs}",
+                steps.len()
+            ));
+            continue;
+        }
+        let found: Vec<&str> = outcome.triggers.iter().map(|t| t.trigger.as_str()).collect();
+        if found != trigger_ids {
+            problems.push(format!(
+                "`precursors` of `{name}` has the triggers [{}] where the scenario has [{}]",
+                found.join(", "),
+                trigger_ids.join(", ")
+            ));
+            continue;
+        }
+        let reached = outcome.runs.last().copied().unwrap_or(0);
+        for trigger in &outcome.triggers {
+            let counts_fit = rising(&trigger.counts) && trigger.counts.iter().zip(&outcome.runs).all(|(n, of)| n <= of);
+            let horizon_fits = match &trigger.horizon {
+                None => reached == 0,
+                Some(share) => {
+                    share.runs == reached
+                        && Some(&share.count) == trigger.counts.last()
+                        && (1..=MAX_DECIMALS).contains(&share.decimals)
+                        && estimate_is_valid(
+                            &Estimate {
+                                count: share.count,
+                                p: share.p,
+                                lo: share.lo,
+                                hi: share.hi,
+                            },
+                            share.runs,
+                        )
+                }
+            };
+            if !counts_fit || !horizon_fits {
+                problems.push(format!(
+                    "`precursors` of `{name}`, trigger `{}`: its counts or its share at the horizon do not fit the runs that reached the outcome",
+                    trigger.trigger
+                ));
+            }
+        }
+    }
     problems
 }
 
@@ -336,7 +418,8 @@ mod tests {
     }
 
     fn summary() -> Summary {
-        use crate::aggregate::{OutcomeInfo, RunIdentity, ScenarioInfo, TriggerInfo, summarize};
+        use crate::aggregate::{OutcomeInfo, ScenarioInfo, TriggerInfo, summarize};
+        use crate::job::{Results, RunIdentity};
         use crate::tally::{Shape, Tallies};
         let info = ScenarioInfo {
             id: "tiny".into(),
@@ -379,7 +462,12 @@ mod tests {
             seed: 1,
             scenario_digest: "d".into(),
         };
-        summarize(&info, &identity, &tallies)
+        let mut results = Results::of_tallies(tallies);
+        // `war` first holds in one run at step 1 and in two at step 2; `shot` fired before it
+        // in one of each.
+        results.precursors.first_held = vec![0, 1, 2];
+        results.precursors.fired_before = vec![0, 1, 1];
+        summarize(&info, &identity, &results)
     }
 
     #[test]
@@ -452,6 +540,29 @@ mod tests {
             ),
             ("`tables.mean_level`", Box::new(|s| s.tables.mean_level[1] = 3.5)),
             ("`tables.mean_firings`", Box::new(|s| s.tables.mean_firings.clear())),
+            (
+                "`precursors.steps` must rise from 0 to the horizon, 2",
+                Box::new(|s| s.precursors.as_mut().unwrap().steps = vec![0, 2, 1]),
+            ),
+            (
+                "`precursors.outcomes` has [] where the scenario has [war]",
+                Box::new(|s| s.precursors.as_mut().unwrap().outcomes.clear()),
+            ),
+            (
+                "`precursors` of `war`: `runs` must hold 3 counts that never decrease, up to 10",
+                Box::new(|s| s.precursors.as_mut().unwrap().outcomes[0].runs[1] = 5),
+            ),
+            (
+                "`precursors` of `war`, trigger `shot`: its counts",
+                Box::new(|s| s.precursors.as_mut().unwrap().outcomes[0].triggers[0].counts[1] = 2),
+            ),
+            (
+                "`precursors` of `war`, trigger `shot`: its counts or its share",
+                Box::new(|s| {
+                    let share = s.precursors.as_mut().unwrap().outcomes[0].triggers[0].horizon.as_mut();
+                    share.unwrap().runs = 9;
+                }),
+            ),
         ];
         for (expected, tamper) in cases {
             let mut tampered = summary();

@@ -11,6 +11,7 @@ pub mod diagnostic;
 pub mod expr;
 pub mod html;
 pub mod input;
+pub mod job;
 pub mod load;
 pub mod output;
 pub mod plot;

@@ -1964,6 +1964,7 @@ pub(crate) mod tests {
             .map(|&(id, label, top)| series(id, label, steps, decimals, |a| top * a * (1.0 + boost)))
             .collect();
         Summary {
+            precursors: None,
             format_version: crate::aggregate::RESULT_FORMAT_VERSION,
             engine: "sim test".into(),
             scenario: ScenarioInfo {

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::aggregate::{self, Series, Summary};
+use crate::aggregate::{self, PrecursorTables, Series, ShareEstimate, Summary};
 use crate::input::{RESULT_FILE_LIMIT, read_text, summary_problems};
 use crate::output::write_atomic;
 
@@ -55,6 +55,9 @@ pub fn write_tables(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
     files.push((dir.join("final_level.csv"), final_level_csv(summary)?));
     files.push((dir.join("mean_level.csv"), mean_level_csv(summary)?));
     files.push((dir.join("mean_firings.csv"), mean_firings_csv(summary)?));
+    if let Some(precursors) = &summary.precursors {
+        files.push((dir.join("precursors.csv"), precursors_csv(summary, precursors)?));
+    }
     for (path, text) in &files {
         write_atomic(path, text.as_bytes())?;
     }
@@ -156,6 +159,50 @@ fn mean_firings_csv(summary: &Summary) -> Result<String> {
             summary.runs.to_string(),
             mean.to_string(),
         ])?;
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+/// Long format: one row per outcome, trigger and counted step: of the runs in which the outcome
+/// held by that step, those in which the trigger fired at or before the step the outcome first
+/// held, with the share's interval (empty while no run has reached the outcome). Each share is
+/// rounded to the precision its own run count supports, not the study's.
+fn precursors_csv(summary: &Summary, precursors: &PrecursorTables) -> Result<String> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "outcome",
+        "outcome_label",
+        "trigger",
+        "trigger_label",
+        "step",
+        "date",
+        "runs_with_outcome",
+        "fired_before",
+        "p",
+        "lo95",
+        "hi95",
+    ])?;
+    let info = &summary.scenario;
+    for (outcome, outcome_info) in precursors.outcomes.iter().zip(&info.outcomes) {
+        for (trigger, trigger_info) in outcome.triggers.iter().zip(&info.triggers) {
+            for ((&t, &runs), &count) in precursors.steps.iter().zip(&outcome.runs).zip(&trigger.counts) {
+                let share = (runs > 0).then(|| ShareEstimate::new(count, runs));
+                let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
+                out.write_record([
+                    outcome.outcome.clone(),
+                    spreadsheet_safe(&outcome_info.label),
+                    trigger.trigger.clone(),
+                    spreadsheet_safe(&trigger_info.label),
+                    t.to_string(),
+                    info.step_labels.get(t).cloned().unwrap_or_default(),
+                    runs.to_string(),
+                    count.to_string(),
+                    number(share.map(|s| s.p)),
+                    number(share.map(|s| s.lo)),
+                    number(share.map(|s| s.hi)),
+                ])?;
+            }
+        }
     }
     Ok(String::from_utf8(out.into_inner()?)?)
 }

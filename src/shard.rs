@@ -22,7 +22,9 @@ use anyhow::{Context, Result};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{RESULT_FORMAT_VERSION, RunIdentity, ScenarioInfo, input_digest};
+use crate::aggregate::{RESULT_FORMAT_VERSION, ScenarioInfo, input_digest};
+use crate::job::{Results, RunIdentity};
+use crate::tally::precursors::Precursors;
 use crate::tally::{Shape, Tallies};
 
 /// The `kind` of a partial-result file, so that other JSON files are refused by name.
@@ -219,6 +221,9 @@ pub struct Partial {
     /// The scenario as the summary describes it, so merging needs no scenario file.
     pub scenario: ScenarioInfo,
     pub tallies: Tallies,
+    /// Digest of `precursors`, to detect a damaged file.
+    pub precursors_digest: String,
+    pub precursors: Precursors,
 }
 
 /// BLAKE3 of the canonical JSON of a partial's `scenario` block.
@@ -228,14 +233,15 @@ pub fn scenario_block_digest(info: &ScenarioInfo) -> String {
 }
 
 impl Partial {
-    /// The partial result of `shard` of a run of `total_runs` runs, whose tallies are `tallies`.
+    /// The partial result of `shard` of a run of `total_runs` runs, whose counts are `results`.
     pub fn new(
         info: &ScenarioInfo,
         identity: &RunIdentity,
         total_runs: u64,
         shard: Shard,
-        tallies: Tallies,
+        results: Results,
     ) -> Partial {
+        let Results { tallies, precursors } = results;
         let runs = shard.runs(total_runs);
         Partial {
             kind: PARTIAL_KIND.into(),
@@ -255,6 +261,8 @@ impl Partial {
             scenario_block_digest: scenario_block_digest(info),
             scenario: info.clone(),
             tallies,
+            precursors_digest: precursors.digest(),
+            precursors,
         }
     }
 
@@ -332,8 +340,24 @@ impl Partial {
             problems.push("its tallies do not match their digest (the file was changed or damaged)".into());
         } else if let Some(problem) = count_problem(&self.tallies) {
             problems.push(problem);
+        } else if self.precursors.digest() != self.precursors_digest {
+            problems.push("its precursors do not match their digest (the file was changed or damaged)".into());
+        } else if !self.results_are_consistent() {
+            problems.push(
+                "its precursors do not have the shape of its scenario or count runs its tallies do not have".into(),
+            );
         }
         problems
+    }
+
+    /// Whether the precursors have the tallies' shape and runs, and add up (a clone: this runs
+    /// once per part file, after the tallies were checked).
+    fn results_are_consistent(&self) -> bool {
+        Results {
+            tallies: self.tallies.clone(),
+            precursors: self.precursors.clone(),
+        }
+        .is_well_formed()
     }
 
     /// What must be equal for two parts to be pieces of the same run, as (field, value).
@@ -428,7 +452,7 @@ pub struct Merged {
     pub scenario_digest: String,
     /// The engine that simulated the shards.
     pub engine: String,
-    pub tallies: Tallies,
+    pub results: Results,
 }
 
 impl Merged {
@@ -549,16 +573,18 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
     if !problems.is_empty() {
         return Err(problems);
     }
-    let tallies = by_index
-        .values()
-        .map(|parts| &parts[0].1.tallies)
-        .fold(Tallies::zero(first.tallies.shape), |sum, part| sum.merge(part));
+    let mut results = Results::empty(first.tallies.shape);
+    for parts in by_index.values() {
+        let part = &parts[0].1;
+        results.tallies = results.tallies.merge(&part.tallies);
+        results.precursors.add(&part.precursors);
+    }
     Ok(Merged {
         info: first.scenario.clone(),
         seed: first.seed,
         scenario_digest: first.scenario_digest.clone(),
         engine: first.engine.clone(),
-        tallies,
+        results,
     })
 }
 
@@ -705,15 +731,18 @@ mod tests {
             scenario_digest: "d".into(),
         };
         let name = shard.file_name("tiny");
-        (name, Partial::new(&info, &identity, total, shard, tallies))
+        (
+            name,
+            Partial::new(&info, &identity, total, shard, Results::of_tallies(tallies)),
+        )
     }
 
     #[test]
     fn merges_complete_parts_in_any_order() {
         let merged = merge(vec![part(2, 3, 10, 1), part(0, 3, 10, 1), part(1, 3, 10, 1)]).unwrap();
         assert_eq!(merged.len(), 1);
-        assert_eq!(merged[0].tallies.runs, 10);
-        assert_eq!(merged[0].tallies.level_at, vec![10, 0, 0, 10]);
+        assert_eq!(merged[0].results.tallies.runs, 10);
+        assert_eq!(merged[0].results.tallies.level_at, vec![10, 0, 0, 10]);
         assert_eq!(merged[0].seed, 1);
     }
 

@@ -1,18 +1,21 @@
-//! Simulation: a compiled [`Model`], a seed and a range of run indices in, [`Tallies`] out.
+//! Simulation: a compiled [`Model`], a seed, a range of run indices and a [`Collector`] in;
+//! the collector, fed every step of every run, out.
 //!
 //! Runs are independent: run `i` depends only on the model, the seed and `i` (see `rng`), so a
-//! range can be split across threads or machines in any way and the integer tallies added back
-//! together give the same result. Scratch space is allocated once per piece of parallel work
-//! (rayon's `map_init`) and reused for all its runs; the lockstep engine's step loop allocates
-//! nothing.
+//! range can be split across threads or machines in any way, and collectors that keep integer
+//! counts add back up to the same result. Scratch space is allocated once per piece of parallel
+//! work (rayon's `map_init`) and reused for all its runs; the lockstep engine's step loop
+//! allocates nothing.
 //!
-//! Two engines give the same runs, draw for draw:
-//! - [`simulate`] steps 64 consecutive runs in lockstep (`batch`): conditions, probabilities
+//! Two engines give the same runs, draw for draw, and feed collectors through the same seam
+//! (`collector`: lane masks and slot values of a step):
+//! - [`collect`] steps 64 consecutive runs in lockstep (`batch`): conditions, probabilities
 //!   and outcomes are evaluated for all 64 at once, and sets of runs are bit masks. It is what
 //!   `sim run` uses, and all the speed is there (its module header says how).
 //! - [`replay`] steps one run (`one_run`), telling an [`Observer`] what happens: `sim trace`
 //!   uses it, and it is the plain, slow reference the tests hold the lockstep engine to, run
-//!   by run, on the shipped scenarios and on generated ones (`differential`).
+//!   by run and collector by collector, on the shipped scenarios and on generated ones
+//!   (`differential`).
 //!
 //! What both share lives here: how a param's value is drawn (`param_value`), a delay
 //! (`delay_of`) and an effect's result (`effect_result`), and the conversions between slot
@@ -24,17 +27,18 @@ use rand_distr::Distribution as _;
 use rayon::prelude::*;
 
 mod batch;
+mod collector;
 #[cfg(test)]
 mod differential;
 mod one_run;
 mod plan;
 
+pub use collector::{Collector, Needs, Step, lanes_of};
 use plan::Plan;
 
 use crate::compile::{self, Distribution, Effect, Model, ParamModel, TriggerModel, per_step};
 use crate::expr::AssignOp;
 use crate::rng;
-use crate::tally::{Shape, Tallies};
 
 /// Runs simulated per unit of parallel work. Results do not depend on it.
 const CHUNK_RUNS: u64 = 512;
@@ -67,8 +71,8 @@ impl std::fmt::Display for SimError {
 
 impl std::error::Error for SimError {}
 
-/// What happens inside a run replayed by [`replay`], for traces and analyses; the default
-/// methods do nothing.
+/// What happens inside a run replayed by [`replay`], for traces; the default methods do
+/// nothing. (Counting over many runs is a [`Collector`]'s job.)
 pub trait Observer {
     fn param_drawn(&mut self, _param: usize, _value: f64) {}
     fn fired(&mut self, _step: usize, _trigger: usize, _landing_step: Option<usize>) {}
@@ -76,28 +80,25 @@ pub trait Observer {
     fn step_done(&mut self, _step: usize, _slots: &[f64]) {}
 }
 
-pub fn shape(model: &Model) -> Shape {
-    Shape {
-        steps: model.steps,
-        levels: model.levels,
-        outcomes: model.outcomes.len(),
-        triggers: model.triggers.len(),
-    }
-}
+/// An observer that ignores everything.
+pub struct Unobserved;
 
-/// Simulates runs `first..first + count` on the current rayon pool. `progress` is called with the
+impl Observer for Unobserved {}
+
+/// Simulates runs `first..first + count` with the lockstep engine on the current rayon pool,
+/// into collectors like `empty` (one per piece of work, merged). `progress` is called with the
 /// number of runs finished, as they finish.
-pub fn simulate(
+pub fn collect<C: Collector>(
     model: &Model,
     seed: u64,
     first: u64,
     count: u64,
+    empty: &C,
     progress: &(dyn Fn(u64) + Sync),
-) -> Result<Tallies, SimError> {
+) -> Result<C, SimError> {
     let chunks = count.div_ceil(CHUNK_RUNS);
     let lowest_failure = AtomicU64::new(u64::MAX);
-    let shape = shape(model);
-    let plan = Plan::new(model);
+    let plan = Plan::new(model, empty.needs());
     (0..chunks)
         .into_par_iter()
         .map_init(
@@ -105,39 +106,48 @@ pub fn simulate(
             |batch, chunk| {
                 let start = first + chunk * CHUNK_RUNS;
                 let end = (start + CHUNK_RUNS).min(first + count);
-                let mut tallies = Tallies::zero(shape);
+                let mut collector = empty.empty();
                 // A failure in an earlier run makes later chunks pointless; earlier ones still
                 // run so that the reported failure is always the lowest run index.
                 if start > lowest_failure.load(Ordering::Relaxed) {
-                    return Ok(tallies);
+                    return Ok(collector);
                 }
                 let mut run = start;
                 while run < end {
                     let lanes = (end - run).min(compile::LANES as u64) as usize;
-                    if let Err(error) = batch.run(model, &plan, run, lanes, &mut tallies) {
+                    if let Err(error) = batch.run(model, &plan, run, lanes, &mut collector) {
                         lowest_failure.fetch_min(error.run, Ordering::Relaxed);
                         return Err(error);
                     }
                     run += lanes as u64;
                 }
                 progress(end - start);
-                Ok(tallies)
+                Ok(collector)
             },
         )
         .reduce(
-            || Ok(Tallies::zero(shape)),
+            || Ok(empty.empty()),
             |a, b| match (a, b) {
-                (Ok(a), Ok(b)) => Ok(a.merge(&b)),
+                (Ok(mut a), Ok(b)) => {
+                    a.merge(b);
+                    Ok(a)
+                }
                 (Err(a), Err(b)) => Err(if a.run <= b.run { a } else { b }),
                 (Err(e), _) | (_, Err(e)) => Err(e),
             },
         )
 }
 
-/// Replays one run with an observer (for `sim trace`); gives the same events as inside
-/// `simulate`.
-pub fn replay(model: &Model, seed: u64, run: u64, observer: &mut impl Observer) -> Result<Tallies, SimError> {
-    one_run::one_run(model, seed, run, observer)
+/// Replays run `run` with the run-by-run engine, into `collector` and telling `observer` what
+/// happens (for `sim trace`): the same run as inside [`collect`].
+pub fn replay(
+    model: &Model,
+    seed: u64,
+    run: u64,
+    observer: &mut impl Observer,
+    collector: &mut impl Collector,
+) -> Result<(), SimError> {
+    one_run::one_run(model, seed, run, observer, collector)
 }
 
 /// The Beta distribution of each param that has one.
@@ -267,6 +277,8 @@ fn round(x: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tally::precursors::Precursors;
+    use crate::tally::{Shape, Tallies};
 
     #[test]
     fn a_run_error_suggests_clamp_only_where_it_helps() {
@@ -334,7 +346,7 @@ mod tests {
         )
         .unwrap();
         let model = crate::compile::compile(&crate::load::load(&path).unwrap()).unwrap();
-        let tallies = simulate(&model, 1, 0, 10, &|_| {}).unwrap();
+        let tallies = collect(&model, 1, 0, 10, &Tallies::zero(Shape::of(&model)), &|_| {}).unwrap();
         assert_eq!(tallies.runs, 10);
         assert_eq!(tallies.trigger_fired_by[1], 10, "p = 1 fires at step 1 in every run");
         assert_eq!(tallies.level_at[3 * 2 + 1], 10, "every run ends at `tense`");
@@ -394,7 +406,7 @@ label = "o"
 when = "a.x > in_outcome"
 "#,
         );
-        let plan = Plan::new(&model);
+        let plan = Plan::new(&model, Needs::default());
         let name = |i: usize| model.slot_names[model.params[i].slot as usize].clone();
         let names = |list: &[usize]| list.iter().map(|&i| name(i)).collect::<Vec<_>>();
         // Params are in name order.
@@ -416,27 +428,118 @@ when = "a.x > in_outcome"
         assert_eq!(plan.start_slots[fixed.slot as usize], per_step(0.5, 12.0));
     }
 
-    /// The lockstep engine (`simulate`) against the run-by-run one (`replay`): the same tallies
-    /// over runs `first..first + count`, or the same error, that of the lowest failing run.
+    /// Everything a step shows of each run, by run: for every step, a hash of the run's lane of
+    /// every slot and mask. It needs every param and `since.`, so every slot holds its value.
+    #[derive(Debug, PartialEq)]
+    pub(super) struct RunLog(std::collections::BTreeMap<u64, Vec<u64>>);
+
+    impl Collector for RunLog {
+        fn empty(&self) -> Self {
+            RunLog(Default::default())
+        }
+
+        fn needs(&self) -> Needs {
+            Needs {
+                params: true,
+                since: true,
+            }
+        }
+
+        fn step(&mut self, step: &Step<'_>) {
+            use std::hash::{Hash, Hasher};
+            for lane in lanes_of(step.lanes) {
+                // SipHash with fixed keys: the same on every run of the tests.
+                let mut hash = std::hash::DefaultHasher::new();
+                step.t.hash(&mut hash);
+                step.max_level[lane].hash(&mut hash);
+                for slot in step.slots {
+                    slot[lane].to_bits().hash(&mut hash);
+                }
+                let masks = [
+                    step.outcome_holds,
+                    step.outcome_seen,
+                    step.outcome_first,
+                    step.firing,
+                    step.fired,
+                ];
+                for mask in masks.into_iter().flatten() {
+                    (mask >> lane & 1).hash(&mut hash);
+                }
+                let run = step.first_run + lane as u64;
+                self.0.entry(run).or_default().push(hash.finish());
+            }
+        }
+
+        fn merge(&mut self, other: Self) {
+            for (run, steps) in other.0 {
+                assert!(self.0.insert(run, steps).is_none(), "run {run} collected twice");
+            }
+        }
+    }
+
+    /// Every collector there is, and the test's own.
+    pub(super) type Everything = (Tallies, (Precursors, RunLog));
+
+    pub(super) fn everything(model: &Model) -> Everything {
+        let shape = Shape::of(model);
+        (
+            Tallies::zero(shape),
+            (Precursors::new(shape), RunLog(Default::default())),
+        )
+    }
+
+    /// The lockstep engine (`collect`) against the run-by-run one (`replay`): the same result of
+    /// every collector over runs `first..first + count`, or the same error, that of the lowest
+    /// failing run.
     fn assert_engines_agree(model: &Model, seed: u64, first: u64, count: u64) {
         let _ = agreed(model, seed, first, count);
     }
 
-    /// [`assert_engines_agree`], giving the result both engines agree on.
+    /// [`assert_engines_agree`], giving the tallies both engines agree on.
     pub(super) fn agreed(model: &Model, seed: u64, first: u64, count: u64) -> Result<Tallies, SimError> {
-        struct Nothing;
-        impl Observer for Nothing {}
-        let mut expected = Ok(Tallies::zero(shape(model)));
+        agreed_on(model, seed, first, count, &everything(model)).map(|(tallies, _)| tallies)
+    }
+
+    /// The result of collector `empty` both engines agree on. The lockstep engine's tallies
+    /// with the collector are also those it gives alone: what a collector needs changes no
+    /// result.
+    pub(super) fn agreed_on<C: Collector + PartialEq + std::fmt::Debug>(
+        model: &Model,
+        seed: u64,
+        first: u64,
+        count: u64,
+        empty: &C,
+    ) -> Result<C, SimError> {
+        let mut expected = Ok(empty.empty());
         for run in first..first + count {
-            match replay(model, seed, run, &mut Nothing) {
-                Ok(tallies) => expected = expected.map(|sum| sum.merge(&tallies)),
+            let mut one = empty.empty();
+            match replay(model, seed, run, &mut Unobserved, &mut one) {
+                Ok(()) => {
+                    if let Ok(sum) = &mut expected {
+                        sum.merge(one);
+                    }
+                }
                 Err(error) => {
                     expected = Err(error);
                     break;
                 }
             }
         }
-        let got = simulate(model, seed, first, count, &|_| {});
+        let got = collect(
+            model,
+            seed,
+            first,
+            count,
+            &(Tallies::zero(Shape::of(model)), empty.empty()),
+            &|_| {},
+        );
+        let alone = collect(model, seed, first, count, &Tallies::zero(Shape::of(model)), &|_| {});
+        assert!(
+            got.as_ref().map(|(tallies, _)| tallies) == alone.as_ref(),
+            "{}: the tallies change with what a collector needs",
+            model.info.id
+        );
+        let got = got.map(|(_, collected)| collected);
         assert!(
             got == expected,
             "{}: runs {first}..{}, seed {seed}",
@@ -668,7 +771,7 @@ when = "a.mode == 'max' && a.x < 1"
             let model = crate::compile::compile(&crate::load::load(path).unwrap()).unwrap();
             if path.ends_with("baseline.toml") {
                 assert!(
-                    Plan::new(&model).lazy_params.len() >= 20,
+                    Plan::new(&model, Needs::default()).lazy_params.len() >= 20,
                     "the baseline has lazy params"
                 );
             }
@@ -677,13 +780,13 @@ when = "a.mode == 'max' && a.x < 1"
         }
         let stress = model_of(STRESS);
         assert!(
-            !Plan::new(&stress).lazy_params.is_empty(),
+            !Plan::new(&stress, Needs::default()).lazy_params.is_empty(),
             "the stress scenario has lazy params"
         );
         // More than 64 triggers, params and outcomes: sets of programs span several words, and
         // only 64 params can be lazy.
         let many = model_of(&many_of_everything(70));
-        assert_eq!(Plan::new(&many).lazy_params.len(), 64);
+        assert_eq!(Plan::new(&many, Needs::default()).lazy_params.len(), 64);
         assert_engines_agree(&many, 2, 100, 300);
         for seed in 0..4 {
             assert_engines_agree(&stress, seed, seed * 1000 + 13, 700);
@@ -733,7 +836,8 @@ when = "a.mode == 'max' && a.x < 1"
             r#"["a.flag = true", "a.x = 1 / max(0, gate - 0.02)"]"#,
         ));
         for model in [&invalid, &infinite] {
-            let error = simulate(model, 3, 100, 2000, &|_| {}).expect_err("some run fails");
+            let error =
+                collect(model, 3, 100, 2000, &Tallies::zero(Shape::of(model)), &|_| {}).expect_err("some run fails");
             assert!(error.run > 100, "{error}: not every run fails");
             assert_engines_agree(model, 3, 100, 2000);
             // The failing run alone, and a batch with it last.

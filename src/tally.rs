@@ -1,11 +1,19 @@
-//! Integer tallies: what the simulation produces and what shards exchange.
+//! Integer tallies: the collectors every `sim run` feeds, and what shards exchange.
 //!
-//! In: the counts of a chunk of runs from `simulate`, or the parts of a sharded job.
-//! Out: plain counts, merged by addition. Integers make merging exact and order-free, so the
-//! result is the same for any thread count or shard split; `aggregate` turns counts into
-//! probabilities.
+//! In: the steps of runs, from either engine of `simulate` (the [`Collector`] seam), or the
+//! parts of a sharded job. Out: plain counts, merged by addition. Integers make merging exact
+//! and order-free, so the result is the same for any thread count or shard split; `aggregate`
+//! turns counts into probabilities.
+//!
+//! [`Tallies`] counts levels, outcomes and firings step by step; [`precursors::Precursors`]
+//! counts which triggers fired before each outcome first held.
 
 use serde::{Deserialize, Serialize};
+
+use crate::compile::Model;
+use crate::simulate::{Collector, Step, lanes_of};
+
+pub mod precursors;
 
 /// The shape of a scenario's tallies: every table is `(steps + 1) x width`, row `t` for step `t`
 /// (row 0 is the initial state).
@@ -38,6 +46,18 @@ pub struct Tallies {
     pub trigger_fired_by: Vec<u64>,
     /// Total number of firings of trigger `i`, over all runs and steps.
     pub trigger_firings: Vec<u64>,
+}
+
+impl Shape {
+    /// The shape of `model`'s tallies.
+    pub fn of(model: &Model) -> Shape {
+        Shape {
+            steps: model.steps,
+            levels: model.levels,
+            outcomes: model.outcomes.len(),
+            triggers: model.triggers.len(),
+        }
+    }
 }
 
 impl Tallies {
@@ -100,6 +120,11 @@ impl Tallies {
 
     /// Adds another set of counts of the same shape.
     pub fn merge(mut self, other: &Tallies) -> Self {
+        self.add(other);
+        self
+    }
+
+    fn add(&mut self, other: &Tallies) {
         assert_eq!(self.shape, other.shape, "merging tallies of different shapes");
         self.runs += other.runs;
         for (mine, theirs) in self.tables_mut().into_iter().zip(other.tables()) {
@@ -107,7 +132,6 @@ impl Tallies {
                 *a += b;
             }
         }
-        self
     }
 
     /// BLAKE3 of the shape, run count and every table as little-endian u64, in declaration
@@ -125,6 +149,40 @@ impl Tallies {
             }
         }
         hasher.finalize().to_hex().to_string()
+    }
+}
+
+impl Collector for Tallies {
+    fn empty(&self) -> Self {
+        Tallies::zero(self.shape)
+    }
+
+    #[inline]
+    fn step(&mut self, step: &Step<'_>) {
+        let (t, shape, lanes) = (step.t, self.shape, step.lanes);
+        let count = |mask: u64| u64::from((mask & lanes).count_ones());
+        for lane in lanes_of(lanes) {
+            self.level_at[t * shape.levels + step.level(lane)] += 1;
+            self.max_level_at[t * shape.levels + step.max_level[lane]] += 1;
+        }
+        let row = t * shape.outcomes;
+        for (o, (&holds, &seen)) in step.outcome_holds.iter().zip(step.outcome_seen).enumerate() {
+            self.outcome_holds[row + o] += count(holds);
+            self.outcome_by[row + o] += count(seen);
+        }
+        let row = t * shape.triggers;
+        for (i, (&firing, &fired)) in step.firing.iter().zip(step.fired).enumerate() {
+            self.trigger_fired_by[row + i] += count(fired);
+            self.trigger_firings[i] += count(firing);
+        }
+    }
+
+    fn finish(&mut self, _first_run: u64, lanes: u64) {
+        self.runs += u64::from(lanes.count_ones());
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.add(&other);
     }
 }
 

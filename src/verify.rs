@@ -282,7 +282,8 @@ impl fmt::Display for Difference {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::{RunIdentity, ScenarioInfo, summarize};
+    use crate::aggregate::{ScenarioInfo, summarize};
+    use crate::job::{Results, RunIdentity};
     use crate::tally::{Shape, Tallies};
 
     fn summary(seed: u64, tweak: impl FnOnce(&mut Tallies)) -> Summary {
@@ -316,7 +317,7 @@ mod tests {
             seed,
             scenario_digest: "d".into(),
         };
-        summarize(&info, &identity, &tallies)
+        summarize(&info, &identity, &Results::of_tallies(tallies))
     }
 
     #[test]

@@ -274,3 +274,76 @@ fn by_t_includes_the_initial_state() {
     let rungs: Vec<&str> = summary.tables.rung_reached.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(rungs, ["crisis", "war"], "rungs above the initial one");
 }
+
+/// Precursors: among the runs where `b` fired (the outcome), the share in which `a` fired at or
+/// before the step `b` did. `a` and `b` fire independently with per-step probabilities `pa` and
+/// `pb`, once each, so with `q = 1 - pb` the share by step `t` is
+/// `sum_{s <= t} q^(s-1) pb (1 - (1 - pa)^s) / (1 - q^t)`. A trigger that can fire only once
+/// the outcome holds is never counted, and one that always fires at step 1 always is.
+#[test]
+fn precursor_shares_follow_the_closed_form() {
+    let (pa, pb): (f64, f64) = (0.05, 0.08);
+    let steps = 24;
+    let summary = run(
+        &scenario(
+            steps,
+            "month",
+            &format!(
+                "[[triggers]]\nid = \"a\"\nlabel = \"A\"\nactor = \"a\"\nprobability = {pa}\n\
+                 [[triggers]]\nid = \"b\"\nlabel = \"B\"\nactor = \"a\"\nprobability = {pb}\n\
+                 [[triggers]]\nid = \"after\"\nlabel = \"after\"\nactor = \"a\"\nwhen = \"fired.b\"\nprobability = 1\n\
+                 [[triggers]]\nid = \"first\"\nlabel = \"first\"\nactor = \"a\"\nwhen = \"t == 1\"\nprobability = 1\n\
+                 [[outcomes]]\nid = \"o\"\nlabel = \"b fired\"\nwhen = \"fired.b\"\n"
+            ),
+        ),
+        5,
+    );
+    let precursors = summary.precursors.as_ref().expect("sim run counts precursors");
+    assert_eq!(precursors.steps, (0..=steps).collect::<Vec<_>>());
+    let outcome = &precursors.outcomes[0];
+    let reached = series(&summary.tables.outcome_by, "o");
+    for (t, &runs) in outcome.runs.iter().enumerate() {
+        assert_eq!(runs, reached.points[t].count, "runs with the outcome by step {t}");
+    }
+    let trigger = |id: &str| outcome.triggers.iter().find(|x| x.trigger == id).unwrap();
+    let share = |t: usize| -> f64 {
+        let q = 1.0 - pb;
+        let hits: f64 = (1..=t)
+            .map(|s| q.powi(s as i32 - 1) * pb * (1.0 - (1.0 - pa).powi(s as i32)))
+            .sum();
+        hits / (1.0 - q.powi(t as i32))
+    };
+    for t in [6, 12, steps] {
+        let runs = outcome.runs[t];
+        let count = trigger("a").counts[t];
+        let estimate = sim::aggregate::ShareEstimate::new(count, runs);
+        let as_estimate = Estimate {
+            count,
+            p: estimate.p,
+            lo: estimate.lo,
+            hi: estimate.hi,
+        };
+        assert_covers(&as_estimate, share(t), &format!("P(a before b | b by {t})"));
+    }
+    let horizon = trigger("a").horizon.unwrap();
+    assert_eq!(
+        (horizon.count, horizon.runs),
+        (trigger("a").counts[steps], outcome.runs[steps])
+    );
+    assert!(outcome.runs[steps] > 10_000, "enough runs reached the outcome to test");
+    assert_eq!(
+        trigger("after").counts[steps],
+        0,
+        "`after` fires only once the outcome holds"
+    );
+    assert_eq!(
+        trigger("first").counts,
+        outcome.runs,
+        "`first` fires at step 1, before any b"
+    );
+    assert_eq!(
+        trigger("b").counts,
+        outcome.runs,
+        "the outcome's own trigger fires at its step"
+    );
+}

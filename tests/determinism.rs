@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::util::{Workspace, read_summary, sim, tree};
-use sim::simulate::{Observer, replay, simulate};
+use sim::job::{Job, Results};
+use sim::simulate::{Collector, Observer, Unobserved, replay};
+use sim::tally::Shape;
 
 fn shipped(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
@@ -112,7 +114,7 @@ fn firing_pattern(file: &Path, runs: u64) -> Vec<Vec<usize>> {
                 trigger: watched,
                 steps: Vec::new(),
             };
-            replay(&model, 9, run, &mut firings).unwrap();
+            replay(&model, 9, run, &mut firings, &mut ()).unwrap();
             firings.steps
         })
         .collect()
@@ -157,21 +159,21 @@ repeat = true
 #[test]
 fn replaying_one_run_gives_exactly_that_run_of_the_job() {
     let ws = Workspace::new();
-    let file = ws.file("base.toml", BASE);
-    let model = sim::compile::compile(&sim::load::load(&file).unwrap()).unwrap();
-    struct Nothing;
-    impl Observer for Nothing {}
-    for run in [0, 17, 511, 512, 4096] {
-        let alone = replay(&model, 3, run, &mut Nothing).unwrap();
-        let in_job = simulate(&model, 3, run, 1, &|_| {}).unwrap();
-        assert_eq!(alone, in_job, "run {run}");
+    for file in [ws.file("base.toml", BASE), shipped("baseline.toml")] {
+        let model = sim::compile::compile(&sim::load::load(&file).unwrap()).unwrap();
+        let job = Job::new(&model, Some(3), Some(5000));
+        for run in [0, 17, 511, 512, 4096] {
+            let mut alone = Results::empty(Shape::of(&model));
+            replay(&model, 3, run, &mut Unobserved, &mut alone).unwrap();
+            let in_job = job.clone().with_block(run..run + 1).results(&|_| {}).unwrap();
+            assert_eq!(alone, in_job, "{}: run {run}", model.info.id);
+        }
+        // A block of runs is the sum of its runs, whatever the split.
+        let whole = job.clone().with_block(0..1500).results(&|_| {}).unwrap();
+        let mut parts = job.clone().with_block(0..700).results(&|_| {}).unwrap();
+        parts.merge(job.clone().with_block(700..1500).results(&|_| {}).unwrap());
+        assert_eq!(whole, parts, "{}", model.info.id);
     }
-    // A block of runs is the sum of its runs, whatever the split.
-    let whole = simulate(&model, 3, 0, 1500, &|_| {}).unwrap();
-    let parts = simulate(&model, 3, 0, 700, &|_| {})
-        .unwrap()
-        .merge(&simulate(&model, 3, 700, 800, &|_| {}).unwrap());
-    assert_eq!(whole, parts);
 }
 
 #[test]

@@ -157,7 +157,7 @@ fn every_interval_of_every_table_contains_its_data() {
         .args(shipped_scenarios())
         .assert()
         .success();
-    let (mut probability_rows, mut mean_rows) = (0, 0);
+    let (mut probability_rows, mut mean_rows, mut share_rows) = (0, 0, 0);
     for path in csv_files(&out) {
         let mut reader = csv::Reader::from_path(&path).unwrap();
         let headers = reader.headers().unwrap().clone();
@@ -172,6 +172,20 @@ fn every_interval_of_every_table_contains_its_data() {
             };
             let where_ = || format!("{}: {record:?}", path.display());
             match (column("count"), column("mean_rung")) {
+                // A share of the runs that reached an outcome: undefined (empty) until one has.
+                _ if column("fired_before").is_some() => {
+                    let runs = number("runs_with_outcome");
+                    if runs == 0.0 {
+                        let blank = ["p", "lo95", "hi95"].map(|name| &record[column(name).unwrap()]);
+                        assert_eq!(blank, ["", "", ""], "{}", where_());
+                        continue;
+                    }
+                    let data = number("fired_before") / runs;
+                    let (lo, p, hi) = (number("lo95"), number("p"), number("hi95"));
+                    assert!(lo <= data && data <= hi, "interval excludes the share: {}", where_());
+                    assert!(lo <= p && p <= hi, "interval excludes the printed p: {}", where_());
+                    share_rows += 1;
+                }
                 (Some(_), _) => {
                     let data = number("count") / number("runs");
                     let (lo, p, hi) = (number("lo95"), number("p"), number("hi95"));
@@ -190,8 +204,8 @@ fn every_interval_of_every_table_contains_its_data() {
         }
     }
     assert!(
-        probability_rows > 10_000 && mean_rows > 100,
-        "{probability_rows} {mean_rows}"
+        probability_rows > 10_000 && mean_rows > 100 && share_rows > 10_000,
+        "{probability_rows} {mean_rows} {share_rows}"
     );
 
     for scenario in shipped_scenarios() {
@@ -212,6 +226,17 @@ fn every_interval_of_every_table_contains_its_data() {
                     let data = e.count as f64 / summary.runs as f64;
                     assert!(e.lo <= data && data <= e.hi, "{id}.json {}: {e:?}", series.id);
                     assert!(e.lo <= e.p && e.p <= e.hi, "{id}.json {}: {e:?}", series.id);
+                }
+            }
+        }
+        for outcome in &summary.precursors.as_ref().unwrap().outcomes {
+            for trigger in &outcome.triggers {
+                if let Some(e) = trigger.horizon {
+                    let data = e.count as f64 / e.runs as f64;
+                    assert!(
+                        e.lo <= data && data <= e.hi && e.lo <= e.p && e.p <= e.hi,
+                        "{id}.json: {e:?}"
+                    );
                 }
             }
         }

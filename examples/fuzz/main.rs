@@ -458,16 +458,13 @@ fn light_run(case: &Case, main: &Path, dir: &Path, pool: &rayon::ThreadPool) -> 
             class: "run: `sim check` accepted a scenario that does not compile".into(),
             detail: e.to_string(),
         })?;
-    let tallies = match pool.install(|| sim::simulate::simulate(&model, case.seed, 0, case.runs, &|_| {})) {
-        Ok(tallies) => tallies,
+    let job = sim::job::Job::new(&model, Some(case.seed), Some(case.runs));
+    let results = match pool.install(|| job.results(&|_| {})) {
+        Ok(results) => results,
         // Exit 3: the job stopped on an invalid value, as documented.
         Err(_) => return Ok(()),
     };
-    let identity = sim::aggregate::RunIdentity {
-        seed: case.seed,
-        scenario_digest: model.scenario_digest.clone(),
-    };
-    let summary = sim::aggregate::summarize(&model.info, &identity, &tallies);
+    let summary = sim::aggregate::summarize(&model.info, &job.identity(), &results);
     let tables = dir.join("tables");
     let io = |e: anyhow::Error| Finding {
         stage: "run",

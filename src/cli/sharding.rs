@@ -9,9 +9,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{Failure, RunArgs, exit, expand, simulate_runs, write_results};
-use crate::aggregate::{RunIdentity, summarize};
+use super::{Failure, RunArgs, exit, expand, simulate_job, write_results};
+use crate::aggregate::summarize;
 use crate::compile::Model;
+use crate::job::Job;
 use crate::shard::{Partial, ShardRequest, from_scheduler, read_partial, write_partial};
 
 #[derive(clap::Args, Debug)]
@@ -55,15 +56,10 @@ pub(super) fn run_shard(
     // As in `run`: everything is simulated before anything is written.
     let mut partials = Vec::new();
     for (_, model) in models {
-        let seed = args.seed.unwrap_or(model.default_seed);
-        let runs = args.runs.unwrap_or(model.default_runs);
-        let block = shard.runs(runs);
-        let tallies = simulate_runs(model, seed, block.start, block.end - block.start, pool)?;
-        let identity = RunIdentity {
-            seed,
-            scenario_digest: model.scenario_digest.clone(),
-        };
-        partials.push(Partial::new(&model.info, &identity, runs, shard, tallies));
+        let job = Job::new(model, args.seed, args.runs);
+        let job = job.clone().with_block(shard.runs(job.runs));
+        let results = simulate_job(&job, pool)?;
+        partials.push(Partial::new(&model.info, &job.identity(), job.runs, shard, results));
     }
     for partial in &partials {
         let path = write_partial(partial, &args.out)?;
@@ -98,7 +94,7 @@ pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {
     let summaries: Vec<_> = merged
         .iter()
         .map(|one| {
-            let mut summary = summarize(&one.info, &one.identity(), &one.tallies);
+            let mut summary = summarize(&one.info, &one.identity(), &one.results);
             // The engine that simulated the runs, not the one that added them up.
             summary.engine = one.engine.clone();
             summary

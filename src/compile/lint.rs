@@ -956,7 +956,7 @@ mod soundness_tests {
                 names: &model.slot_names,
             };
             for run in 0..200 {
-                replay(&model, 7, run, &mut check).unwrap();
+                replay(&model, 7, run, &mut check, &mut ()).unwrap();
             }
         }
     }

@@ -1,5 +1,6 @@
-//! The lockstep engine: a [`Model`], a seed and a batch of up to 64 consecutive runs in,
-//! their tallies out: exactly the tallies the run-by-run engine (`one_run`) gives.
+//! The lockstep engine: a [`Model`], a seed and a batch of up to 64 consecutive runs in; each
+//! of their steps shown to a [`Collector`] out, 64 lanes at a time: exactly the runs the
+//! run-by-run engine (`one_run`) gives.
 //!
 //! Every run of a batch applies the step semantics at the same step, so work that does not
 //! depend on a run's history is done for all of them at once: `when`s, probabilities and
@@ -26,13 +27,13 @@
 //! Buffers are sized once per worker and reused for every batch; only a lane's list of pending
 //! delayed firings can grow, when it holds more than it ever has (its capacity is kept).
 
+use super::collector::{Collector, Step, lanes_of};
 use super::plan::{Bits, Plan};
 use super::{
     SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error, value_of,
 };
 use crate::compile::{Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
 use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
-use crate::tally::Tallies;
 
 /// At most this many lanes to evaluate a probability in, it is evaluated lane by lane rather
 /// than in all 64 at once. Results do not depend on it.
@@ -113,17 +114,6 @@ fn bit_of_each_avx2(bytes: &[u8; LANES], j: usize) -> u64 {
     half(0) | half(1) << 32
 }
 
-/// The bits of `mask`, lowest first, as lane indices.
-fn lanes_of(mut mask: u64) -> impl Iterator<Item = usize> {
-    std::iter::from_fn(move || {
-        (mask != 0).then(|| {
-            let lane = mask.trailing_zeros() as usize;
-            mask &= mask - 1;
-            lane
-        })
-    })
-}
-
 /// Per-worker state of the lockstep engine, reused for every batch.
 pub(super) struct Batch {
     key: Key,
@@ -176,9 +166,10 @@ pub(super) struct Batch {
     param_blocks: Vec<Block>,
     lazy_bit: Vec<Option<usize>>,
     /// The highest level of each lane so far; the lanes where each outcome held at some step
-    /// so far (step 0 included).
+    /// so far (step 0 included), and where it holds for the first time at the current step.
     max_level: [usize; LANES],
     seen: Vec<u64>,
+    first_holds: Vec<u64>,
     /// Programs (numbered as in `Plan`) to evaluate again in every lane: `t` or a `since.`
     /// crossed a constant they compare it with, a firing reset a `since.` they read, or the
     /// batch starts. `changed[p]`: the lanes
@@ -238,6 +229,7 @@ impl Batch {
             },
             max_level: [0; LANES],
             seen: vec![0; model.outcomes.len()],
+            first_holds: vec![0; model.outcomes.len()],
             stale: Bits(Vec::new()),
             changed: vec![0; plan.words * 64],
             when_holds: vec![0; triggers],
@@ -248,15 +240,15 @@ impl Batch {
         }
     }
 
-    /// Simulates runs `first..first + count` (`count <= LANES`) into `tallies`, or gives the
+    /// Simulates runs `first..first + count` (`count <= LANES`) into `collector`, or gives the
     /// error of the lowest run that fails.
-    pub(super) fn run(
+    pub(super) fn run<C: Collector>(
         &mut self,
         model: &Model,
         plan: &Plan,
         first: u64,
         count: usize,
-        tallies: &mut Tallies,
+        collector: &mut C,
     ) -> Result<(), SimError> {
         debug_assert!((1..=LANES).contains(&count));
         self.first = first;
@@ -269,6 +261,7 @@ impl Batch {
         let triggers = model.triggers.len();
         self.active.fill(self.live);
         self.fired.fill(0);
+        self.firing.fill(0);
         self.cooled.fill(0);
         self.held.fill(0);
         // NaN in every lane: the first evaluation of each probability changes every lane.
@@ -286,7 +279,7 @@ impl Batch {
         self.stale.0.clear();
         self.stale.0.resize(plan.words, u64::MAX);
         self.changed.fill(0);
-        self.record(model, plan, 0, tallies);
+        self.record(model, plan, 0, collector);
 
         for t in 1..=model.steps {
             self.slots[SLOT_T as usize].fill(value_of(t));
@@ -312,13 +305,13 @@ impl Batch {
             }
             self.evaluate(model, plan, t);
             self.draw(model, t);
-            self.fire(model, plan, t, tallies);
-            self.record(model, plan, t, tallies);
+            self.fire(model, plan, t);
+            self.record(model, plan, t, collector);
         }
         match self.error.take() {
             Some((_, error)) => Err(error),
             None => {
-                tallies.runs += count as u64;
+                collector.finish(first, self.live);
                 Ok(())
             }
         }
@@ -601,7 +594,7 @@ impl Batch {
     }
 
     /// (d) Counters first, then effects in declaration order, lane by lane.
-    fn fire(&mut self, model: &Model, plan: &Plan, t: usize, tallies: &mut Tallies) {
+    fn fire(&mut self, model: &Model, plan: &Plan, t: usize) {
         let triggers = model.triggers.len();
         for (i, trigger) in model.triggers.iter().enumerate() {
             let firing = self.firing[i] & self.live;
@@ -628,7 +621,6 @@ impl Batch {
                     self.touch(plan, trigger.since_slot);
                 }
                 self.fired[i] |= firing;
-                tallies.trigger_firings[i] += u64::from(firing.count_ones());
             }
         }
         for (i, trigger) in model.triggers.iter().enumerate() {
@@ -664,31 +656,33 @@ impl Batch {
         true
     }
 
-    /// (f) Adds step `t` of every live lane to the tallies.
-    fn record(&mut self, model: &Model, plan: &Plan, t: usize, tallies: &mut Tallies) {
-        let shape = tallies.shape;
+    /// (f) Evaluates the outcomes at step `t` and shows the step to the collector.
+    fn record<C: Collector>(&mut self, model: &Model, plan: &Plan, t: usize, collector: &mut C) {
         let levels = &self.slots[SLOT_ESCALATION as usize];
         for lane in lanes_of(self.live) {
             let level = index_of(levels[lane]);
-            if t == 0 {
-                self.max_level[lane] = level;
-            }
-            self.max_level[lane] = self.max_level[lane].max(level);
-            tallies.level_at[t * shape.levels + level] += 1;
-            tallies.max_level_at[t * shape.levels + self.max_level[lane]] += 1;
+            self.max_level[lane] = if t == 0 { level } else { self.max_level[lane].max(level) };
         }
         for (o, outcome) in model.outcomes.iter().enumerate() {
             if self.take_stale(plan.outcome(o)) {
                 self.outcome_holds[o] = outcome.when.eval_mask(&model.code, &self.slots);
             }
-            let holds = self.outcome_holds[o] & self.live;
-            tallies.outcome_holds[t * shape.outcomes + o] += u64::from(holds.count_ones());
+            let holds = self.outcome_holds[o];
+            self.first_holds[o] = holds & !self.seen[o];
             self.seen[o] |= holds;
-            tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o].count_ones());
         }
-        for (i, &fired) in self.fired.iter().enumerate() {
-            tallies.trigger_fired_by[t * shape.triggers + i] += u64::from((fired & self.live).count_ones());
-        }
+        collector.step(&Step {
+            t,
+            first_run: self.first,
+            lanes: self.live,
+            slots: &self.slots,
+            max_level: &self.max_level,
+            outcome_holds: &self.outcome_holds,
+            outcome_seen: &self.seen,
+            outcome_first: &self.first_holds,
+            firing: &self.firing,
+            fired: &self.fired,
+        });
     }
 }
 

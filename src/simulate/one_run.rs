@@ -1,5 +1,6 @@
-//! The run-by-run engine: a [`Model`], a seed and one run index in; that run's [`Tallies`],
-//! and what happened in it told to an [`Observer`], out.
+//! The run-by-run engine: a [`Model`], a seed and one run index in; each step of the run shown
+//! to a [`Collector`] (as lane 0 of a batch of one), and what happened in it told to an
+//! [`Observer`], out.
 //!
 //! It is the engine of `sim trace` and the reference the lockstep engine (`batch`) is tested
 //! against, so it is written to be read rather than to be fast: it follows the step semantics
@@ -9,16 +10,22 @@
 //! re-evaluating only what changed, thresholds on raw draws) it must do without changing a
 //! single tally; `simulate`'s tests hold it to that.
 
+use super::collector::{Collector, Step};
 use super::{
-    Observer, SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error, shape,
+    Observer, SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error,
     value_of,
 };
-use crate::compile::{Model, SLOT_ESCALATION, SLOT_T};
+use crate::compile::{LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T};
 use crate::rng::Addressed;
-use crate::tally::Tallies;
 
-/// Simulates run `run`, telling `observer` what happens.
-pub(super) fn one_run(model: &Model, seed: u64, run: u64, observer: &mut impl Observer) -> Result<Tallies, SimError> {
+/// Simulates run `run` into `collector`, telling `observer` what happens.
+pub(super) fn one_run(
+    model: &Model,
+    seed: u64,
+    run: u64,
+    observer: &mut impl Observer,
+    collector: &mut impl Collector,
+) -> Result<(), SimError> {
     let mut state = Run {
         model,
         run,
@@ -26,8 +33,8 @@ pub(super) fn one_run(model: &Model, seed: u64, run: u64, observer: &mut impl Ob
         slots: model.initial_slots.clone(),
         firings: vec![0; model.triggers.len()],
         last_fired: vec![None; model.triggers.len()],
+        fired_now: vec![false; model.triggers.len()],
         pending: Vec::new(),
-        tallies: Tallies::zero(shape(model)),
         max_level: 0,
         seen: vec![false; model.outcomes.len()],
     };
@@ -37,15 +44,15 @@ pub(super) fn one_run(model: &Model, seed: u64, run: u64, observer: &mut impl Ob
         state.slots[param.slot as usize] = value;
         observer.param_drawn(p, value);
     }
-    state.record(0);
+    state.record(0, collector);
     observer.step_done(0, &state.slots);
     for t in 1..=model.steps {
         state.step(t, observer)?;
-        state.record(t);
+        state.record(t, collector);
         observer.step_done(t, &state.slots);
     }
-    state.tallies.runs = 1;
-    Ok(state.tallies)
+    collector.finish(run, 1);
+    Ok(())
 }
 
 struct Run<'a> {
@@ -53,12 +60,13 @@ struct Run<'a> {
     run: u64,
     rng: Addressed,
     slots: Vec<f64>,
-    /// Per trigger: how many times it has fired, and the step it last fired.
+    /// Per trigger: how many times it has fired, the step it last fired, and whether it fired
+    /// at the current step.
     firings: Vec<u32>,
     last_fired: Vec<Option<usize>>,
+    fired_now: Vec<bool>,
     /// Delayed firings not yet applied: (landing step, trigger), in firing order.
     pending: Vec<(usize, usize)>,
-    tallies: Tallies,
     /// The highest level so far; per outcome, whether it has held at some step so far (step 0,
     /// the initial state, included).
     max_level: usize,
@@ -108,14 +116,15 @@ impl Run<'_> {
         // (d) Counters of every firing first (`count.`, `fired.` and `since.` together, so the
         // effects and outcomes of this step see X fired 0 steps ago), then effects in
         // declaration order, delayed ones scheduled.
+        self.fired_now.fill(false);
         for &i in &firing {
             let trigger = &model.triggers[i];
+            self.fired_now[i] = true;
             self.firings[i] += 1;
             self.last_fired[i] = Some(t);
             self.slots[trigger.count_slot as usize] = f64::from(self.firings[i]);
             self.slots[trigger.fired_slot as usize] = 1.0;
             self.slots[trigger.since_slot as usize] = 0.0;
-            self.tallies.trigger_firings[i] += 1;
         }
         for &i in &firing {
             let trigger = &model.triggers[i];
@@ -151,22 +160,38 @@ impl Run<'_> {
         Ok(())
     }
 
-    /// (f) Adds step `t` to the tallies.
-    fn record(&mut self, t: usize) {
+    /// (f) Shows step `t` to the collector, as lane 0 of a batch of one run.
+    fn record(&mut self, t: usize, collector: &mut impl Collector) {
         let model = self.model;
-        let shape = self.tallies.shape;
         let level = index_of(self.slots[SLOT_ESCALATION as usize]);
         self.max_level = if t == 0 { level } else { self.max_level.max(level) };
-        self.tallies.level_at[t * shape.levels + level] += 1;
-        self.tallies.max_level_at[t * shape.levels + self.max_level] += 1;
+        let mask = |b: bool| u64::from(b);
+        let mut outcome_holds = Vec::new();
+        let mut outcome_first = Vec::new();
         for (o, outcome) in model.outcomes.iter().enumerate() {
             let holds = outcome.when.eval(&model.code, &self.slots) != 0.0;
-            self.tallies.outcome_holds[t * shape.outcomes + o] += u64::from(holds);
+            outcome_holds.push(mask(holds));
+            outcome_first.push(mask(holds && !self.seen[o]));
             self.seen[o] |= holds;
-            self.tallies.outcome_by[t * shape.outcomes + o] += u64::from(self.seen[o]);
         }
-        for (i, last) in self.last_fired.iter().enumerate() {
-            self.tallies.trigger_fired_by[t * shape.triggers + i] += u64::from(last.is_some());
-        }
+        let lanes: Vec<Lanes> = self.slots.iter().map(|&v| [v; LANES]).collect();
+        let mut max_level = [0; LANES];
+        max_level[0] = self.max_level;
+        collector.step(&Step {
+            t,
+            first_run: self.run,
+            lanes: 1,
+            slots: &lanes,
+            max_level: &max_level,
+            outcome_holds: &outcome_holds,
+            outcome_seen: &self.seen.iter().map(|&seen| mask(seen)).collect::<Vec<_>>(),
+            outcome_first: &outcome_first,
+            firing: &self.fired_now.iter().map(|&now| mask(now && t > 0)).collect::<Vec<_>>(),
+            fired: &self
+                .last_fired
+                .iter()
+                .map(|last| mask(last.is_some()))
+                .collect::<Vec<_>>(),
+        });
     }
 }

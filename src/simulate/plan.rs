@@ -3,6 +3,7 @@
 //! `since.` counts cross a constant some program compares them with, the slots every run starts
 //! from, and which params can be drawn late.
 
+use super::collector::Needs;
 use super::{on_step_basis, value_of};
 use crate::compile::{Cmp, Distribution, Interval, Model, SLOT_T};
 
@@ -82,7 +83,8 @@ impl Watcher {
 }
 
 impl Plan {
-    pub(super) fn new(model: &Model) -> Self {
+    /// The plan of `model` for collectors that need `needs`.
+    pub(super) fn new(model: &Model, needs: Needs) -> Self {
         let triggers = model.triggers.len();
         let group = triggers.div_ceil(64) * 64;
         let programs = 2 * group + model.outcomes.len();
@@ -115,7 +117,11 @@ impl Plan {
         for program in programs.chain(outcomes).chain(effects) {
             program.for_each_read(&model.code, &mut |slot, _| read[slot as usize] = true);
         }
-        plan.since_read = model.triggers.iter().map(|t| read[t.since_slot as usize]).collect();
+        plan.since_read = model
+            .triggers
+            .iter()
+            .map(|t| needs.since || read[t.since_slot as usize])
+            .collect();
         let whens = model.triggers.iter().enumerate().map(|(i, t)| (i, t.when));
         let probabilities = model
             .triggers
@@ -137,13 +143,14 @@ impl Plan {
                 }
             });
         }
-        plan.sort_params(model);
+        plan.sort_params(model, needs);
         plan
     }
 
     /// Fixed params go into the start slots. Of the others, those only probabilities read are
-    /// lazy, up to 64 of them; the rest are drawn when a batch starts.
-    fn sort_params(&mut self, model: &Model) {
+    /// lazy, up to 64 of them, unless a collector needs every param; the rest are drawn when a
+    /// batch starts.
+    fn sort_params(&mut self, model: &Model, needs: Needs) {
         let mut param_of_slot = vec![None; model.initial_slots.len()];
         for (i, param) in model.params.iter().enumerate() {
             match param.distribution {
@@ -168,7 +175,7 @@ impl Plan {
         }
         let mut bit_of_param = vec![None; model.params.len()];
         for &i in &self.drawn_params {
-            if !eager[i] && self.lazy_params.len() < 64 {
+            if !eager[i] && !needs.params && self.lazy_params.len() < 64 {
                 bit_of_param[i] = Some(self.lazy_params.len());
                 self.lazy_params.push(i);
             }

@@ -1,0 +1,142 @@
+//! A job: a compiled model, a seed, the study's run count and the block of runs this process
+//! simulates in; what the collectors counted out. `sim run`, `sim run --shard` and `sim merge`
+//! all go through it, so a study's seed and run count are settled in one place.
+//!
+//! [`Results`] are the collectors every run publishes (the tallies and the precursors); a new
+//! analysis adds a collector here, runs in the same pass, and merges like the others.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::compile::Model;
+use crate::simulate::{self, Collector, SimError, Step};
+use crate::tally::precursors::Precursors;
+use crate::tally::{Shape, Tallies};
+
+/// What identifies a study besides its runs: the seed and the scenario as compiled.
+pub struct RunIdentity {
+    pub seed: u64,
+    pub scenario_digest: String,
+}
+
+/// Runs `block` of a study of `runs` runs of `model` with `seed`.
+#[derive(Clone, Debug)]
+pub struct Job<'m> {
+    pub model: &'m Model,
+    pub seed: u64,
+    pub runs: u64,
+    pub block: Range<u64>,
+}
+
+impl<'m> Job<'m> {
+    /// The whole study; the seed and run count default to the scenario's own.
+    pub fn new(model: &'m Model, seed: Option<u64>, runs: Option<u64>) -> Self {
+        let runs = runs.unwrap_or(model.default_runs);
+        Job {
+            model,
+            seed: seed.unwrap_or(model.default_seed),
+            runs,
+            block: 0..runs,
+        }
+    }
+
+    /// Only `block` of the study's runs (a shard's).
+    pub fn with_block(self, block: Range<u64>) -> Self {
+        debug_assert!(block.start <= block.end && block.end <= self.runs);
+        Job { block, ..self }
+    }
+
+    pub fn identity(&self) -> RunIdentity {
+        RunIdentity {
+            seed: self.seed,
+            scenario_digest: self.model.scenario_digest.clone(),
+        }
+    }
+
+    /// Simulates the block into collectors like `empty`, on the current rayon pool. `progress`
+    /// is told the number of runs finished, as they finish.
+    pub fn collect<C: Collector>(&self, empty: &C, progress: &(dyn Fn(u64) + Sync)) -> Result<C, SimError> {
+        let count = self.block.end - self.block.start;
+        simulate::collect(self.model, self.seed, self.block.start, count, empty, progress)
+    }
+
+    /// Simulates the block into the published collectors.
+    pub fn results(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Results, SimError> {
+        self.collect(&Results::empty(Shape::of(self.model)), progress)
+    }
+
+    /// Simulates the block into tallies only.
+    pub fn tallies(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Tallies, SimError> {
+        self.collect(&Tallies::zero(Shape::of(self.model)), progress)
+    }
+}
+
+/// The collectors whose counts `sim run` publishes and shards exchange.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Results {
+    pub tallies: Tallies,
+    pub precursors: Precursors,
+}
+
+impl Results {
+    /// No runs yet.
+    pub fn empty(shape: Shape) -> Self {
+        Results {
+            tallies: Tallies::zero(shape),
+            precursors: Precursors::new(shape),
+        }
+    }
+
+    /// True when every table has the shape the tallies' shape implies and the precursors agree
+    /// with the tallies on the shape and run count (guards merged shard files).
+    pub fn is_well_formed(&self) -> bool {
+        let (t, p) = (&self.tallies, &self.precursors);
+        let shape = t.shape;
+        t.is_well_formed()
+            && (p.steps, p.stride, p.outcomes, p.triggers, p.runs)
+                == (
+                    shape.steps,
+                    Precursors::stride_for(shape),
+                    shape.outcomes,
+                    shape.triggers,
+                    t.runs,
+                )
+            && p.is_well_formed()
+    }
+}
+
+#[cfg(test)]
+impl Results {
+    /// `tallies` written by hand for a test, with precursors that count nothing.
+    pub(crate) fn of_tallies(tallies: Tallies) -> Self {
+        let mut precursors = Precursors::new(tallies.shape);
+        precursors.runs = tallies.runs;
+        Results { tallies, precursors }
+    }
+}
+
+impl Collector for Results {
+    fn empty(&self) -> Self {
+        Results {
+            tallies: self.tallies.empty(),
+            precursors: self.precursors.empty(),
+        }
+    }
+
+    #[inline]
+    fn step(&mut self, step: &Step<'_>) {
+        self.tallies.step(step);
+        self.precursors.step(step);
+    }
+
+    fn finish(&mut self, first_run: u64, lanes: u64) {
+        self.tallies.finish(first_run, lanes);
+        self.precursors.finish(first_run, lanes);
+    }
+
+    fn merge(&mut self, other: Self) {
+        Collector::merge(&mut self.tallies, other.tallies);
+        Collector::merge(&mut self.precursors, other.precursors);
+    }
+}
