@@ -1,4 +1,4 @@
-//! How series are told apart: colours, dashes and markers.
+//! How series are told apart: colours, dashes and markers; and the colours of text, grid and axes.
 //!
 //! In: how many series a chart has (and which one is a comparison's baseline). Out: one
 //! [`SeriesStyle`] per series, colour-blind safe, the baseline black and under the others.
