@@ -212,14 +212,13 @@ pub fn headline_json(comparison: &Comparison) -> String {
         .enumerate()
         .map(|(i, s)| {
             let outcomes: Vec<Value> = s
-                .tables
-                .outcome_by
+                .outcome_table()
                 .iter()
                 .filter_map(|series| {
                     let e = series.points.last()?;
                     let exact = |e: &Estimate, runs: u64| e.count as f64 / runs.max(1) as f64;
                     let difference = base.filter(|_| i > 0 && comparable).and_then(|b| {
-                        let theirs = b.tables.outcome_by.iter().find(|o| o.id == series.id)?;
+                        let theirs = b.outcome_table().iter().find(|o| o.id == series.id)?;
                         Some(exact(e, s.runs) - exact(theirs.points.last()?, b.runs))
                     });
                     Some(json!({
