@@ -20,8 +20,6 @@ const OVERSIZED: &[&str] = &[
     // Being split into model, eval, lanes and compile/* (the model types, the evaluators, the
     // lane helpers, the checker and lowering).
     "src/compile.rs",
-    // Being split into plot/* (series data, chart layout, rendering).
-    "src/plot.rs",
 ];
 
 /// The layers of the library, in the order data flows through them. A module may use modules

@@ -197,11 +197,12 @@ fn light_run(case: &Case, main: &Path, dir: &Path, pool: &rayon::ThreadPool) -> 
     std::fs::create_dir_all(&tables).map_err(|e| io(e.into()))?;
     sim::report::write_tables(&summary, &tables).map_err(io)?;
     sim::report::read_summary(&tables.join("summary.json")).map_err(io)?;
-    let _ = sim::html::headline_table(std::slice::from_ref(&summary), 100);
-    let _ = sim::plot::escalation_series(&summary);
-    let _ = sim::plot::ladder_series(&summary);
-    let _ = sim::plot::outcome_series(&summary);
-    let _ = sim::plot::trigger_bars(&summary);
+    let comparison = sim::comparable::Comparison::new(std::slice::from_ref(&summary));
+    let _ = sim::html::headline_table(&comparison, 100);
+    let _ = sim::plot::data::escalation_series(&summary);
+    let _ = sim::plot::data::ladder_series(&summary);
+    let _ = sim::plot::data::outcome_series(&summary);
+    let _ = sim::plot::data::trigger_bars(&summary);
     Ok(())
 }
 
