@@ -197,6 +197,18 @@ impl ShareEstimate {
     }
 }
 
+impl Summary {
+    /// P(outcome by step t), one series per outcome: what the report and the charts compare.
+    pub fn outcome_table(&self) -> &[Series] {
+        &self.tables.outcome_by
+    }
+
+    /// P(rung >= k reached by step t), one series per rung above the initial one.
+    pub fn rung_table(&self) -> &[Series] {
+        &self.tables.rung_reached
+    }
+}
+
 /// Digest of everything that determines the numbers.
 pub fn input_digest(scenario_digest: &str, seed: u64, runs: u64) -> String {
     let mut hasher = blake3::Hasher::new();

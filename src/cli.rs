@@ -310,13 +310,16 @@ fn dispatch(command: Command) -> Result<(), Failure> {
                     crate::report::read_summary(&file)
                 })
                 .collect::<Result<Vec<_>>>()?;
-            crate::plot::check_comparable(&summaries).map_err(|why| Failure {
+            // Checked in the order given, so that a refusal names the pair as given.
+            let verdict = crate::comparable::check_comparable(&summaries);
+            verdict.clone().map_err(|why| Failure {
                 message: format!("error: cannot compare these results: {why}"),
                 code: exit::INCOMPARABLE,
             })?;
             let summaries = with_baseline_first(summaries, &report)?;
-            publish(Vec::new(), &summaries, &out, &report)?;
-            Ok(print_headline(&summaries, &report)?)
+            let comparison = crate::comparable::Comparison::with_verdict(&summaries, verdict);
+            publish(Vec::new(), &comparison, &out, &report)?;
+            Ok(print_headline(&comparison, &report)?)
         }
         Command::Merge(args) => sharding::merge(args),
         Command::Schema => {
@@ -458,7 +461,7 @@ fn simulate_job(job: &Job, pool: &rayon::ThreadPool) -> Result<Results, Failure>
                 .with_key(
                     "rate",
                     |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{} runs/s", crate::plot::thousands(state.per_sec().round() as u64));
+                        let _ = write!(w, "{} runs/s", crate::format::thousands(state.per_sec().round() as u64));
                     },
                 )
                 .progress_chars("=> "),
@@ -533,8 +536,9 @@ fn write_results(summaries: &[Summary], out: &Path, report: &ReportArgs) -> Resu
         crate::plot::write_scenario_charts(summary, staging.path())?;
         staged.push(staging);
     }
-    publish(staged, &summaries, out, report)?;
-    Ok(print_headline(&summaries, report)?)
+    let comparison = crate::comparable::Comparison::new(&summaries);
+    publish(staged, &comparison, out, report)?;
+    Ok(print_headline(&comparison, report)?)
 }
 
 /// Publishes one job's whole output set, so that `index.html` and `compare/` always describe
@@ -545,12 +549,17 @@ fn write_results(summaries: &[Summary], out: &Path, report: &ReportArgs) -> Resu
 /// `index.html` and `compare/` are removed, the scenario directories are swapped in, then the
 /// new `compare/`, and `index.html` last. A job killed half-way leaves no report, rather than a
 /// report of another job.
-fn publish(staged: Vec<Staging>, summaries: &[Summary], out: &Path, report: &ReportArgs) -> Result<()> {
-    let comparison = if summaries.len() > 1 {
-        match crate::plot::check_comparable(summaries) {
+fn publish(
+    staged: Vec<Staging>,
+    comparison: &crate::comparable::Comparison,
+    out: &Path,
+    report: &ReportArgs,
+) -> Result<()> {
+    let charts = if comparison.summaries().len() > 1 {
+        match comparison.verdict() {
             Ok(()) => {
                 let staging = Staging::new(out.join("compare"))?;
-                crate::plot::write_comparison(summaries, staging.path())?;
+                crate::plot::write_comparison(comparison, staging.path())?;
                 Some(staging)
             }
             Err(why) => {
@@ -561,7 +570,7 @@ fn publish(staged: Vec<Staging>, summaries: &[Summary], out: &Path, report: &Rep
     } else {
         None
     };
-    let page = crate::html::render_report(summaries)?;
+    let page = crate::html::render_report(comparison)?;
     let _lock = lock_output(out)?;
     let index = out.join("index.html");
     match std::fs::remove_file(&index) {
@@ -575,7 +584,7 @@ fn publish(staged: Vec<Staging>, summaries: &[Summary], out: &Path, report: &Rep
         let dir = staging.publish()?;
         note(report, &format!("wrote {}", dir.display()));
     }
-    if let Some(staging) = comparison {
+    if let Some(staging) = charts {
         let dir = staging.publish()?;
         note(report, &format!("wrote {}", dir.display()));
     }
@@ -681,12 +690,12 @@ fn terminal_width() -> usize {
     100
 }
 
-fn print_headline(summaries: &[Summary], report: &ReportArgs) -> Result<()> {
+fn print_headline(comparison: &crate::comparable::Comparison, report: &ReportArgs) -> Result<()> {
     match report.format {
-        Format::Json => print_stdout(&crate::html::headline_json(summaries)),
+        Format::Json => print_stdout(&crate::html::headline_json(comparison)),
         Format::Text if !report.quiet => print_stdout(&format!(
             "{}\n",
-            crate::html::headline_table(summaries, terminal_width())
+            crate::html::headline_table(comparison, terminal_width())
         )),
         Format::Text => Ok(()),
     }

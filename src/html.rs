@@ -1,13 +1,14 @@
 //! The report: [`Summary`] values in, one self-contained `index.html` and a terminal table out.
 //!
-//! In: the summaries of one run, and the SVG charts [`crate::plot`] renders from them. The charts
-//! are rendered again in memory rather than read back from disk, so the page never depends on
-//! which files an earlier step left behind. Out: `out_dir/index.html`, every chart inlined, with
-//! no script, no network reference and no timestamp (the same summaries give the same bytes),
-//! and the headline numbers `sim run` prints at the end: [`headline_table`], fitted to a
-//! terminal width, or [`headline_json`]. The first summary is the baseline: the page opens with
-//! the comparison with it, then has one section per scenario, a variant's saying what it
-//! changes in its base.
+//! In: the summaries of one run as a [`Comparison`] (which also says, decided once, whether they
+//! can be compared), and the SVG charts [`crate::plot`] renders from them. The charts are
+//! rendered again in memory rather than read back from disk, so the page never depends on which
+//! files an earlier step left behind. Numbers are written by [`crate::format`], as on the charts.
+//! Out: `out_dir/index.html`, every chart inlined, with no script, no network reference and no
+//! timestamp (the same summaries give the same bytes), and the headline numbers `sim run` prints
+//! at the end: [`headline_table`], fitted to a terminal width, or [`headline_json`]. The first
+//! summary is the baseline: the page opens with the comparison with it, then has one section per
+//! scenario, a variant's saying what it changes in its base.
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -15,16 +16,17 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::aggregate::{Estimate, Series, Summary};
-use crate::output::write_atomic;
-use crate::plot::{
-    check_comparable, describe_horizon, difference_pp, estimate_text, horizon_label, interval_text, percent,
-    percent_decimals, render_comparison_svgs, render_svg_charts, thousands,
+use crate::comparable::Comparison;
+use crate::format::{
+    describe_horizon, difference_pp, estimate_text, horizon_label, interval_text, percent, percent_decimals, thousands,
 };
+use crate::output::write_atomic;
+use crate::plot::{render_comparison_svgs, render_svg_charts};
 
 /// Writes `out_dir/index.html` and returns its path.
-pub fn write_report(summaries: &[Summary], out_dir: &Path) -> Result<PathBuf> {
+pub fn write_report(comparison: &Comparison, out_dir: &Path) -> Result<PathBuf> {
     let path = out_dir.join("index.html");
-    write_atomic(&path, render_report(summaries)?.as_bytes())?;
+    write_atomic(&path, render_report(comparison)?.as_bytes())?;
     Ok(path)
 }
 
@@ -37,14 +39,6 @@ pub fn write_report(summaries: &[Summary], out_dir: &Path) -> Result<PathBuf> {
 struct Row {
     label: String,
     cells: Vec<Option<(Estimate, u32)>>,
-}
-
-fn outcome_table(summary: &Summary) -> &[Series] {
-    &summary.tables.outcome_by
-}
-
-fn rung_table(summary: &Summary) -> &[Series] {
-    &summary.tables.rung_reached
 }
 
 /// Rows for every series id of `table` in any scenario, in order of first appearance; a row's
@@ -107,16 +101,17 @@ fn headline_title(summaries: &[Summary]) -> String {
 /// one block per scenario, its outcomes one per line. Scenarios after the first (the baseline)
 /// show their difference from it in percentage points (left out when the scenarios are not
 /// comparable).
-pub fn headline_table(summaries: &[Summary], width: usize) -> String {
+pub fn headline_table(comparison: &Comparison, width: usize) -> String {
+    let summaries = comparison.summaries();
     let Some(first) = summaries.first() else {
         return String::new();
     };
-    let comparable = check_comparable(summaries);
+    let comparable = comparison.verdict();
     let same_horizon = summaries
         .iter()
         .all(|s| horizon_label(&s.scenario) == horizon_label(&first.scenario));
     let mut text = format!("{}\n", headline_title(summaries));
-    let rows = rows(summaries, outcome_table);
+    let rows = rows(summaries, Summary::outcome_table);
     let about = |s: &Summary| {
         let mut about = format!("{}, seed {}", runs_text(s.runs), s.seed);
         if !same_horizon {
@@ -207,23 +202,23 @@ fn fit(text: &str, width: usize) -> String {
 /// The headline numbers as JSON (the shape is documented in docs/cli.md): per scenario, each
 /// outcome's count, P and 95% interval at the horizon, and its difference from the baseline
 /// (the first summary) as a fraction, computed from the counts.
-pub fn headline_json(summaries: &[Summary]) -> String {
+pub fn headline_json(comparison: &Comparison) -> String {
     use serde_json::{Value, json};
-    let comparable = check_comparable(summaries).is_ok();
+    let summaries = comparison.summaries();
+    let comparable = comparison.verdict().is_ok();
     let base = summaries.first();
     let scenarios: Vec<Value> = summaries
         .iter()
         .enumerate()
         .map(|(i, s)| {
             let outcomes: Vec<Value> = s
-                .tables
-                .outcome_by
+                .outcome_table()
                 .iter()
                 .filter_map(|series| {
                     let e = series.points.last()?;
                     let exact = |e: &Estimate, runs: u64| e.count as f64 / runs.max(1) as f64;
                     let difference = base.filter(|_| i > 0 && comparable).and_then(|b| {
-                        let theirs = b.tables.outcome_by.iter().find(|o| o.id == series.id)?;
+                        let theirs = b.outcome_table().iter().find(|o| o.id == series.id)?;
                         Some(exact(e, s.runs) - exact(theirs.points.last()?, b.runs))
                     });
                     Some(json!({
@@ -327,12 +322,13 @@ fn escape(text: &str) -> String {
 }
 
 /// The whole page as a string (what [`write_report`] writes).
-pub fn render_report(summaries: &[Summary]) -> Result<String> {
+pub fn render_report(comparison: &Comparison) -> Result<String> {
+    let summaries = comparison.summaries();
     let mut page = String::new();
     write_head(&mut page, summaries)?;
     // The comparison answers the question a study is run for, so it comes before the detail.
     if summaries.len() >= 2 {
-        write_comparison(&mut page, summaries)?;
+        write_comparison(&mut page, comparison)?;
     }
     for summary in summaries {
         write_scenario(&mut page, summary, summaries)?;
@@ -391,8 +387,8 @@ fn write_scenario(page: &mut String, summary: &Summary, all: &[Summary]) -> Resu
     )?;
     let horizon = escape(&horizon_label(info));
     writeln!(page, "<h3>Headline: by {horizon}</h3>")?;
-    write_estimates(page, summary, "Outcome", outcome_table(summary), &horizon)?;
-    write_estimates(page, summary, "Rung reached", rung_table(summary), &horizon)?;
+    write_estimates(page, summary, "Outcome", summary.outcome_table(), &horizon)?;
+    write_estimates(page, summary, "Rung reached", summary.rung_table(), &horizon)?;
     write_params(page, summary)?;
     writeln!(page, "<h3>Charts</h3>")?;
     for (name, svg) in render_svg_charts(summary)? {
@@ -510,13 +506,14 @@ fn write_figure(page: &mut String, id: &str, svg: &str) -> std::fmt::Result {
     writeln!(page, "<figure id=\"chart-{}\">\n{inline}</figure>", escape(id))
 }
 
-fn write_comparison(page: &mut String, summaries: &[Summary]) -> Result<()> {
+fn write_comparison(page: &mut String, comparison: &Comparison) -> Result<()> {
+    let summaries = comparison.summaries();
     writeln!(page, "<section id=\"comparison\">\n<h2>Comparison</h2>")?;
-    if let Err(reason) = check_comparable(summaries) {
+    if let Err(reason) = comparison.verdict() {
         writeln!(
             page,
             "<p>These scenarios are not compared: {}.</p>\n</section>",
-            escape(&reason)
+            escape(&reason.to_string())
         )?;
         return Ok(());
     }
@@ -530,9 +527,9 @@ fn write_comparison(page: &mut String, summaries: &[Summary]) -> Result<()> {
         "<p>P(by {horizon}) with 95% intervals; below each other scenario's value, its difference \
          from the baseline, {baseline}, in percentage points.</p>"
     )?;
-    write_comparison_table(page, summaries, "Outcome", &rows(summaries, outcome_table))?;
-    write_comparison_table(page, summaries, "Rung reached", &rows(summaries, rung_table))?;
-    for (name, svg) in render_comparison_svgs(summaries)? {
+    write_comparison_table(page, summaries, "Outcome", &rows(summaries, Summary::outcome_table))?;
+    write_comparison_table(page, summaries, "Rung reached", &rows(summaries, Summary::rung_table))?;
+    for (name, svg) in render_comparison_svgs(comparison)? {
         write_figure(page, &name, &svg)?;
     }
     writeln!(page, "</section>")?;
@@ -586,7 +583,7 @@ mod tests {
 
     #[test]
     fn headline_table_lists_outcomes_per_scenario_with_differences() {
-        let table = headline_table(&[baseline(), variant()], usize::MAX);
+        let table = headline_table(&Comparison::new(&[baseline(), variant()]), usize::MAX);
         let lines: Vec<&str> = table.lines().collect();
         assert_eq!(lines[0], "P(outcome by 2026-05), 95% interval");
         assert!(lines[1].contains("Baseline <May 2025>") && lines[1].contains("Seoul sends lethal aid"));
@@ -605,19 +602,19 @@ mod tests {
 
     #[test]
     fn headline_table_copes_with_one_scenario_and_mismatches() {
-        let single = headline_table(&[baseline()], usize::MAX);
+        let single = headline_table(&Comparison::new(&[baseline()]), usize::MAX);
         assert!(
             single.contains("15.0% [14.5, 15.6]") && !single.contains(" pp"),
             "{single}"
         );
-        assert_eq!(headline_table(&[], 100), "");
+        assert_eq!(headline_table(&Comparison::new(&[]), 100), "");
 
         let mut no_outcomes = baseline();
         no_outcomes.tables.outcome_by.clear();
-        assert!(headline_table(&[no_outcomes], 100).contains("(no outcomes defined)"));
+        assert!(headline_table(&Comparison::new(&[no_outcomes]), 100).contains("(no outcomes defined)"));
 
         let longer = synthetic_summary("longer", "Three years", 36, 0.0);
-        let table = headline_table(&[baseline(), longer], usize::MAX);
+        let table = headline_table(&Comparison::new(&[baseline(), longer]), usize::MAX);
         assert!(!table.contains(" pp"), "{table}");
         assert!(table.contains("differences not shown: cannot compare"), "{table}");
     }
@@ -626,7 +623,7 @@ mod tests {
     fn headline_table_marks_missing_outcomes() {
         let mut b = variant();
         b.tables.outcome_by.remove(0);
-        let table = headline_table(&[baseline(), b], usize::MAX);
+        let table = headline_table(&Comparison::new(&[baseline(), b]), usize::MAX);
         let clash = table.lines().find(|l| l.starts_with("Armed clash")).unwrap();
         assert!(clash.trim_end().ends_with('-'), "{table}");
     }
@@ -634,8 +631,8 @@ mod tests {
     #[test]
     fn report_is_deterministic_self_contained_and_escaped() {
         let summaries = [baseline(), variant()];
-        let page = render_report(&summaries).unwrap();
-        assert_eq!(page, render_report(&summaries).unwrap());
+        let page = render_report(&Comparison::new(&summaries)).unwrap();
+        assert_eq!(page, render_report(&Comparison::new(&summaries)).unwrap());
         assert!(!page.contains("<script"));
         assert!(!page.contains("http://") && !page.contains("https://"));
         assert!(page.contains("<h2>Baseline &lt;May 2025&gt;</h2>"));
@@ -655,7 +652,7 @@ mod tests {
 
     #[test]
     fn report_for_one_scenario_has_no_comparison() {
-        let page = render_report(&[baseline()]).unwrap();
+        let page = render_report(&Comparison::new(&[baseline()])).unwrap();
         assert!(!page.contains("id=\"comparison\""));
         assert_eq!(page.matches("<svg").count(), 4);
     }
@@ -663,7 +660,7 @@ mod tests {
     #[test]
     fn report_explains_refused_comparison() {
         let longer = synthetic_summary("longer", "Three years", 36, 0.0);
-        let page = render_report(&[baseline(), longer]).unwrap();
+        let page = render_report(&Comparison::new(&[baseline(), longer])).unwrap();
         assert!(page.contains("These scenarios are not compared: cannot compare scenario"));
         assert_eq!(page.matches("<svg").count(), 8);
     }
@@ -671,10 +668,13 @@ mod tests {
     #[test]
     fn write_report_writes_index_html() {
         let dir = tempfile::tempdir().unwrap();
-        let path = write_report(&[baseline(), variant()], dir.path()).unwrap();
+        let path = write_report(&Comparison::new(&[baseline(), variant()]), dir.path()).unwrap();
         assert_eq!(path, dir.path().join("index.html"));
         let written = std::fs::read_to_string(&path).unwrap();
-        assert_eq!(written, render_report(&[baseline(), variant()]).unwrap());
+        assert_eq!(
+            written,
+            render_report(&Comparison::new(&[baseline(), variant()])).unwrap()
+        );
     }
 
     #[test]
@@ -684,7 +684,7 @@ mod tests {
             base: "baseline".into(),
             changes: vec!["param `p_arms` = 0.2 (base: 0.1)".into(), "trigger `t` removed".into()],
         });
-        let page = render_report(&[baseline(), changed]).unwrap();
+        let page = render_report(&Comparison::new(&[baseline(), changed])).unwrap();
         let comparison = page.find("<section id=\"comparison\">").unwrap();
         assert!(comparison < page.find("<section id=\"scenario-baseline\">").unwrap());
         let section = page.find("<section id=\"scenario-lethal_aid\">").unwrap();
@@ -698,8 +698,8 @@ mod tests {
 
     #[test]
     fn a_narrow_headline_table_has_one_block_per_scenario() {
-        let wide = headline_table(&[baseline(), variant()], usize::MAX);
-        let narrow = headline_table(&[baseline(), variant()], 50);
+        let wide = headline_table(&Comparison::new(&[baseline(), variant()]), usize::MAX);
+        let narrow = headline_table(&Comparison::new(&[baseline(), variant()]), 50);
         assert!(wide.lines().any(|l| l.chars().count() > 50));
         assert!(narrow.lines().all(|l| l.chars().count() <= 50), "{narrow}");
         assert!(
@@ -710,7 +710,7 @@ mod tests {
         assert_eq!(narrow.matches(" pp").count(), wide.matches(" pp").count());
         // Different horizons: the title does not claim one date for all.
         let longer = synthetic_summary("longer", "Three years", 36, 0.0);
-        let mixed = headline_table(&[baseline(), longer], 100);
+        let mixed = headline_table(&Comparison::new(&[baseline(), longer]), 100);
         assert!(mixed.starts_with("P(outcome by the horizon)"), "{mixed}");
         assert!(mixed.contains("by 2026-05") && mixed.contains("by 2028-05"), "{mixed}");
     }
@@ -723,7 +723,11 @@ mod tests {
         let b = synthetic_summary("lethal_aid", "Seoul sends lethal arms to Kyiv", 36, 0.3);
         let out = Path::new("/tmp/sim-plot-check");
         std::fs::create_dir_all(out).unwrap();
-        std::fs::write(out.join("headline.txt"), headline_table(&[a.clone(), b.clone()], 100)).unwrap();
-        write_report(&[a, b], out).unwrap();
+        std::fs::write(
+            out.join("headline.txt"),
+            headline_table(&Comparison::new(&[a.clone(), b.clone()]), 100),
+        )
+        .unwrap();
+        write_report(&Comparison::new(&[a, b]), out).unwrap();
     }
 }

@@ -6,9 +6,11 @@
 
 pub mod aggregate;
 pub mod cli;
+pub mod comparable;
 pub mod compile;
 pub mod diagnostic;
 pub mod expr;
+pub mod format;
 pub mod html;
 pub mod input;
 pub mod job;
