@@ -336,7 +336,8 @@ mod tests {
     }
 
     fn summary() -> Summary {
-        use crate::aggregate::{OutcomeInfo, RunIdentity, ScenarioInfo, TriggerInfo, summarize};
+        use crate::aggregate::{RunIdentity, summarize};
+        use crate::model::{OutcomeInfo, ScenarioInfo, TriggerInfo};
         use crate::tally::{Shape, Tallies};
         let info = ScenarioInfo {
             id: "tiny".into(),

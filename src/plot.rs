@@ -26,7 +26,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rayon::prelude::*;
 
-use crate::aggregate::{Estimate, ScenarioInfo, Series, Summary, decimals_for, estimate, wilson};
+use crate::aggregate::{Estimate, Series, Summary, decimals_for, estimate, wilson};
+use crate::model::ScenarioInfo;
 use crate::output::write_atomic;
 
 /// Pixel size of every chart, PNG and SVG alike.
@@ -1889,7 +1890,8 @@ fn draw_bar<DB: DrawingBackend>(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::aggregate::{ActorInfo, OutcomeInfo, ParamInfo, Tables, TriggerInfo};
+    use crate::aggregate::Tables;
+    use crate::model::{ActorInfo, OutcomeInfo, ParamInfo, TriggerInfo};
 
     const RUNS: u64 = 20_000;
 

@@ -22,7 +22,8 @@ use anyhow::{Context, Result};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{RESULT_FORMAT_VERSION, RunIdentity, ScenarioInfo, input_digest};
+use crate::aggregate::{RESULT_FORMAT_VERSION, RunIdentity, input_digest};
+use crate::model::ScenarioInfo;
 use crate::tally::{Shape, Tallies};
 
 /// The `kind` of a partial-result file, so that other JSON files are refused by name.
