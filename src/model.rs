@@ -4,6 +4,9 @@
 //! one flat array of `f64` slots and whose expressions are [`Program`]s over those slots, so the
 //! simulation does no parsing, hashing, string lookup or allocation; and the [`ScenarioInfo`]
 //! that a summary, a partial result and every report carry to describe the scenario.
+//!
+//! [`ScenarioId`] is the one rule for scenario ids: they name directories in an output
+//! directory, so they never leave it nor take a name `sim` writes itself (`compare`).
 
 use std::ops::Range;
 
@@ -151,6 +154,89 @@ pub fn per_step(annual: f64, steps_per_year: f64) -> f64 {
     1.0 - (1.0 - annual).powf(1.0 / steps_per_year)
 }
 
+/// Names `sim` itself writes beside the scenario directories in an output directory.
+/// `index.html` and the staging entries `.sim-*` cannot be ids (no dots, no leading dot);
+/// `compare` could, and would be replaced by the comparison charts.
+pub const RESERVED_SCENARIO_IDS: [&str; 1] = ["compare"];
+
+/// Longest scenario id: ids name directories and files (`<id>.shard-K-of-N.json`).
+pub const MAX_SCENARIO_ID_LEN: usize = 64;
+
+/// A scenario id that follows the one rule for scenario ids, used by `compile` (ids from
+/// files), `shard` (ids read back from partial results), `input` (summaries read back) and
+/// `output::scenario_dir`: `[a-z0-9][a-z0-9_-]*`, at most [`MAX_SCENARIO_ID_LEN`] characters
+/// and not a name `sim` writes itself, so `out/<id>` is always a fresh directory inside `out`.
+/// It is read and written as a plain string; reading checks the rule.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ScenarioId(String);
+
+/// Why a text is not a scenario id: what is wrong, and how to write one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdError(String);
+
+impl ScenarioId {
+    pub fn parse(id: &str) -> Result<ScenarioId, IdError> {
+        let well_formed = id
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
+        if !well_formed {
+            return Err(IdError(
+                "use lowercase letters, digits, `_` and `-` only, starting with a letter or digit".into(),
+            ));
+        }
+        if id.len() > MAX_SCENARIO_ID_LEN {
+            return Err(IdError(format!(
+                "it has {} characters; at most {MAX_SCENARIO_ID_LEN} are allowed",
+                id.len()
+            )));
+        }
+        if RESERVED_SCENARIO_IDS.contains(&id) {
+            return Err(IdError(format!(
+                "`{id}/` is where `sim` writes the comparison of all scenarios"
+            )));
+        }
+        Ok(ScenarioId(id.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ScenarioId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// For reading: the message names the id, as a file's reader has no span to point at.
+impl TryFrom<String> for ScenarioId {
+    type Error = String;
+
+    fn try_from(id: String) -> Result<ScenarioId, String> {
+        ScenarioId::parse(&id).map_err(|why| format!("`{id}` is not a valid scenario id: {why}"))
+    }
+}
+
+impl From<ScenarioId> for String {
+    fn from(id: ScenarioId) -> String {
+        id.0
+    }
+}
+
+impl std::fmt::Display for IdError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for IdError {}
+
 /// Everything a reader needs about the scenario a summary came from.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScenarioInfo {
@@ -218,5 +304,42 @@ mod tests {
         let p = per_step(0.2, 12.0);
         assert!(((1.0 - p).powi(12) - 0.8).abs() < 1e-12);
         assert!(p > 0.2 / 12.0, "never divide by 12");
+    }
+
+    #[test]
+    fn scenario_ids_never_name_what_sim_writes() {
+        for good in ["baseline", "2025_q1", "a-b", &"x".repeat(MAX_SCENARIO_ID_LEN)] {
+            assert_eq!(ScenarioId::parse(good).map(|id| id.to_string()), Ok(good.to_string()));
+        }
+        for bad in [
+            "",
+            "compare",
+            "index.html",
+            ".sim-tmp-1",
+            "-x",
+            "_x",
+            "A",
+            "a/b",
+            "..",
+            &"x".repeat(MAX_SCENARIO_ID_LEN + 1),
+        ] {
+            assert!(ScenarioId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Read back, an id is checked by the same rule: a damaged file cannot name a directory
+    /// outside the output directory.
+    #[test]
+    fn scenario_ids_are_checked_when_read() {
+        let id: ScenarioId = serde_json::from_str("\"baseline\"").unwrap();
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"baseline\"");
+        for bad in ["\"../elsewhere\"", "\"compare\"", "\"\""] {
+            let error = serde_json::from_str::<ScenarioId>(bad).unwrap_err().to_string();
+            let why = ScenarioId::parse(&serde_json::from_str::<String>(bad).unwrap()).unwrap_err();
+            assert!(
+                error.contains(&format!("is not a valid scenario id: {why}")),
+                "{bad}: {error}"
+            );
+        }
     }
 }

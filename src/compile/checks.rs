@@ -11,7 +11,7 @@ use super::{
     MAX_TRIGGERS, MAX_VARIABLES,
 };
 use crate::diagnostic::Diagnostic;
-use crate::model::{ParamModel, TriggerModel};
+use crate::model::{ParamModel, ScenarioId, TriggerModel};
 
 impl Compiler<'_> {
     /// Refuses a model larger than the limits, at the first entry past each limit.
@@ -105,7 +105,7 @@ impl Compiler<'_> {
     }
 
     pub(super) fn checked_scenario_id(&mut self, id: &str, span: Range<usize>, fix: &str) -> String {
-        if let Err(why) = crate::output::check_scenario_id(id) {
+        if let Err(why) = ScenarioId::parse(id) {
             self.error(
                 Diagnostic::new(
                     format!("`{id}` cannot be a scenario id: it names the output directory"),
