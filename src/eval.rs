@@ -61,7 +61,7 @@ impl Cmp {
     }
 }
 
-/// A node of a compiled expression; children are indices into [`Model::code`].
+/// A node of a compiled expression; children are indices into [`crate::model::Model::code`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Node {
     Const(f64),
@@ -91,7 +91,7 @@ pub enum Node {
     If(u32, u32, u32),
 }
 
-/// A compiled expression: the index of its root in [`Model::code`].
+/// A compiled expression: the index of its root in [`crate::model::Model::code`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Program {
     pub(crate) root: u32,

@@ -56,7 +56,7 @@ fn lanes_in_avx2(values: &Lanes, interval: Interval) -> u64 {
 }
 
 /// `lo <= x <= hi`, the one form every comparison of a slot with a constant takes in the
-/// simulation ([`Cmp::as_interval`]). NaN lies in no interval.
+/// simulation ([`crate::eval::Cmp::as_interval`]). NaN lies in no interval.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
     pub lo: f64,
