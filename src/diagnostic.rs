@@ -5,9 +5,9 @@
 //! `help:` line (often "did you mean ..."). Most are errors; `compile::lint`'s are warnings
 //! ([`Severity`]), rendered the same way under `warning:`.
 //!
-//! All files of one scenario (the file and the bases it `extends`) share one offset space: file
-//! `i` starts at `Sources::base(i)`, so a plain byte range identifies file and position and the
-//! raw TOML types need no file field. `load` achieves this by parsing each file behind that many
+//! All files of one scenario (the file and the bases it `extends`) share one offset space: a
+//! file starts at the offset [`Sources::add`] returns for it, just past the previous file, so a
+//! plain byte range identifies file and position and the raw TOML types need no file field. `load` achieves this by parsing each file behind that many
 //! spaces, which TOML ignores.
 //!
 //! Expressions are parsed from the decoded text of a TOML string, so their spans count decoded

@@ -1,5 +1,6 @@
 //! One integration-test binary (faster to build and link than one per file).
 
+mod architecture;
 mod closed_form;
 #[cfg(unix)]
 mod cluster_docs;

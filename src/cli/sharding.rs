@@ -3,7 +3,7 @@
 //! In: compiled models and a shard (`--shard K/N` or `auto`), or the partial-result files of
 //! every shard. Out: `<out>/<id>.shard-K-of-N.json` per scenario, or, after `shard::merge` has
 //! checked the parts, the same `out/<id>/` files a single-process `sim run` writes, through the
-//! same `write_scenario`.
+//! same `write_results`.
 
 use std::path::PathBuf;
 
