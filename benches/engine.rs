@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sim::compile::Model;
+use sim::model::Model;
 use sim::simulate::simulate;
 
 /// Runs per measured iteration: a multiple of the engine's chunk size, so that two threads get

@@ -11,8 +11,9 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use crate::aggregate::{RunIdentity, Summary, summarize};
-use crate::compile::{Model, compile};
+use crate::compile::compile;
 use crate::load::{load_text, read_scenario_file};
+use crate::model::Model;
 use crate::output::{Staging, scenario_dir};
 use crate::simulate::{Observer, simulate};
 use crate::tally::Tallies;

@@ -269,10 +269,10 @@ fn estimate_is_valid(e: &Estimate, runs: u64) -> bool {
     e.count <= runs && unit.contains(&e.p) && unit.contains(&e.lo) && unit.contains(&e.hi) && e.lo <= e.hi
 }
 
-/// Whether `id` is a scenario id by the rule `compile` applies ([`crate::output::check_scenario_id`]):
+/// Whether `id` is a scenario id by the rule `compile` applies ([`crate::model::ScenarioId`]):
 /// an id names an output directory.
 pub fn is_scenario_id(id: &str) -> bool {
-    crate::output::check_scenario_id(id).is_ok()
+    crate::model::ScenarioId::parse(id).is_ok()
 }
 
 #[cfg(test)]
@@ -336,7 +336,8 @@ mod tests {
     }
 
     fn summary() -> Summary {
-        use crate::aggregate::{OutcomeInfo, RunIdentity, ScenarioInfo, TriggerInfo, summarize};
+        use crate::aggregate::{RunIdentity, summarize};
+        use crate::model::{OutcomeInfo, ScenarioInfo, TriggerInfo};
         use crate::tally::{Shape, Tallies};
         let info = ScenarioInfo {
             id: "tiny".into(),

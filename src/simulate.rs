@@ -31,8 +31,8 @@ mod plan;
 
 use plan::Plan;
 
-use crate::compile::{self, Distribution, Effect, Model, ParamModel, TriggerModel, per_step};
-use crate::expr::AssignOp;
+use crate::lanes::LANES;
+use crate::model::{Distribution, Effect, EffectOp, Model, ParamModel, TriggerModel, per_step};
 use crate::rng;
 use crate::tally::{Shape, Tallies};
 
@@ -113,7 +113,7 @@ pub fn simulate(
                 }
                 let mut run = start;
                 while run < end {
-                    let lanes = (end - run).min(compile::LANES as u64) as usize;
+                    let lanes = (end - run).min(LANES as u64) as usize;
                     if let Err(error) = batch.run(model, &plan, run, lanes, &mut tallies) {
                         lowest_failure.fetch_min(error.run, Ordering::Relaxed);
                         return Err(error);
@@ -196,9 +196,9 @@ fn delay_of(trigger: &TriggerModel, rng: &mut rng::Addressed, run: u64, t: usize
 fn effect_result(effect: &Effect, old: f64, v: f64) -> f64 {
     let v = if effect.round { round(v) } else { v };
     let new = match effect.op {
-        AssignOp::Set => v,
-        AssignOp::Add => old + v,
-        AssignOp::Sub => old - v,
+        EffectOp::Set => v,
+        EffectOp::Add => old + v,
+        EffectOp::Sub => old - v,
     };
     new.clamp(effect.lo, effect.hi)
 }
@@ -707,7 +707,7 @@ when = "a.mode == 'max' && a.x < 1"
             conditional
                 .code
                 .iter()
-                .filter(|n| matches!(n, crate::compile::Node::If(..)))
+                .filter(|n| matches!(n, crate::eval::Node::If(..)))
                 .count(),
             5
         );

@@ -282,7 +282,8 @@ impl fmt::Display for Difference {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::{RunIdentity, ScenarioInfo, summarize};
+    use crate::aggregate::{RunIdentity, summarize};
+    use crate::model::ScenarioInfo;
     use crate::tally::{Shape, Tallies};
 
     fn summary(seed: u64, tweak: impl FnOnce(&mut Tallies)) -> Summary {

@@ -11,7 +11,7 @@ use anyhow::Context;
 
 use super::{Failure, RunArgs, exit, expand, simulate_runs, write_results};
 use crate::aggregate::{RunIdentity, summarize};
-use crate::compile::Model;
+use crate::model::Model;
 use crate::shard::{Partial, ShardRequest, from_scheduler, read_partial, write_partial};
 
 #[derive(clap::Args, Debug)]

@@ -30,7 +30,8 @@ use super::plan::{Bits, Plan};
 use super::{
     SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error, value_of,
 };
-use crate::compile::{Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
+use crate::lanes::{Interval, LANES, Lanes, lanes_in};
+use crate::model::{Model, SLOT_ESCALATION, SLOT_T};
 use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
 use crate::tally::Tallies;
 

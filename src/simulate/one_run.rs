@@ -13,7 +13,7 @@ use super::{
     Observer, SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error, shape,
     value_of,
 };
-use crate::compile::{Model, SLOT_ESCALATION, SLOT_T};
+use crate::model::{Model, SLOT_ESCALATION, SLOT_T};
 use crate::rng::Addressed;
 use crate::tally::Tallies;
 
