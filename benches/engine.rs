@@ -14,8 +14,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sim::compile::Model;
 use sim::job::Job;
+use sim::model::Model;
 
 /// Runs per measured iteration: a multiple of the engine's chunk size, so that two threads get
 /// equal shares.

@@ -9,7 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod check;
+
 use crate::job::{Results, RunIdentity};
+use crate::model::ScenarioInfo;
 use crate::tally::precursors::Precursors;
 
 /// Bump when the meaning or layout of results changes: it is part of every input digest, so
@@ -18,64 +21,6 @@ pub const RESULT_FORMAT_VERSION: u32 = 1;
 
 /// The two-sided 95% normal quantile.
 const Z95: f64 = 1.959_963_984_540_054;
-
-/// Everything a reader needs about the scenario a summary came from.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ScenarioInfo {
-    pub id: String,
-    pub name: String,
-    pub description: String,
-    pub steps: usize,
-    pub step_unit: String,
-    pub start: Option<String>,
-    /// Axis label of every step `0..=steps` ("2025-05", or "month 3" without a start date).
-    pub step_labels: Vec<String>,
-    /// The ladder, calm to severe.
-    pub levels: Vec<String>,
-    pub initial_level: usize,
-    pub params: Vec<ParamInfo>,
-    pub actors: Vec<ActorInfo>,
-    pub triggers: Vec<TriggerInfo>,
-    pub outcomes: Vec<OutcomeInfo>,
-    /// Set for a variant (a scenario that `extends` another): what it changes in its base.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub variant: Option<VariantInfo>,
-}
-
-/// A variant's base and its changes to it, one readable line each (params, actors, triggers
-/// and outcomes patched, added or removed).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct VariantInfo {
-    /// The base's scenario id.
-    pub base: String,
-    pub changes: Vec<String>,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ParamInfo {
-    pub name: String,
-    /// Human-readable definition, e.g. `pert(0.01, 0.03, 0.08) per step`.
-    pub definition: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ActorInfo {
-    pub id: String,
-    pub name: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TriggerInfo {
-    pub id: String,
-    pub label: String,
-    pub actor: String,
-}
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct OutcomeInfo {
-    pub id: String,
-    pub label: String,
-}
 
 /// A probability estimated from `count` of the summary's `runs`, with its Wilson 95% interval.
 /// `p`, `lo` and `hi` are rounded to [`Summary::decimals`] (`p` to nearest, `lo` down, `hi` up);

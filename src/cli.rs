@@ -11,9 +11,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use crate::aggregate::{Summary, summarize};
-use crate::compile::{Model, compile};
+use crate::compile::compile;
 use crate::job::{Job, Results};
+use crate::lanes::Simd;
 use crate::load::{load_text, read_scenario_file};
+use crate::model::Model;
 use crate::output::{Staging, scenario_dir};
 use crate::simulate::Observer;
 use crate::tally::{Shape, Tallies};
@@ -449,8 +451,17 @@ fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
     Ok(builder.build().map_err(anyhow::Error::from)?)
 }
 
-/// Simulates a job into the published collectors, with a progress bar on a terminal.
+/// Simulates a job into the published collectors, with a progress bar on a terminal, using
+/// the vector instructions `SIM_SIMD` names (default: the best this processor has).
 fn simulate_job(job: &Job, pool: &rayon::ThreadPool) -> Result<Results, Failure> {
+    let simd = match std::env::var("SIM_SIMD") {
+        Ok(name) => Simd::parse(&name).map_err(|why| Failure {
+            message: format!("error: {why}"),
+            code: exit::USAGE,
+        })?,
+        Err(_) => Simd::detect(),
+    };
+    let job = Job { simd, ..job.clone() };
     let runs = job.block.end - job.block.start;
     let bar = if std::io::stderr().is_terminal() && !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         let bar = indicatif::ProgressBar::new(runs);

@@ -8,8 +8,9 @@
 
 use std::fmt;
 
-use crate::aggregate::{ScenarioInfo, Summary};
+use crate::aggregate::Summary;
 use crate::format::describe_horizon;
+use crate::model::ScenarioInfo;
 
 /// Why two summaries cannot share an axis: the first summary and the first other one that
 /// differs from it, with every difference between the two.

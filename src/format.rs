@@ -4,7 +4,8 @@
 //! `"34.5% [33.8, 35.2]"`, `"+4.1 pp"`, `"20,000"` or `"36 months from 2025-05"`. Pure: no
 //! plotters, no HTML.
 
-use crate::aggregate::{Estimate, ScenarioInfo, Summary};
+use crate::aggregate::{Estimate, Summary};
+use crate::model::ScenarioInfo;
 
 /// Decimal places of a percentage that a summary supports (its `decimals` are of a fraction).
 pub fn percent_decimals(summary: &Summary) -> u32 {

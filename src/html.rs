@@ -680,7 +680,7 @@ mod tests {
     #[test]
     fn report_puts_the_comparison_first_and_says_what_a_variant_changes() {
         let mut changed = variant();
-        changed.scenario.variant = Some(crate::aggregate::VariantInfo {
+        changed.scenario.variant = Some(crate::model::VariantInfo {
             base: "baseline".into(),
             changes: vec!["param `p_arms` = 0.2 (base: 0.1)".into(), "trigger `t` removed".into()],
         });

@@ -9,7 +9,8 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
-use crate::compile::Model;
+use crate::lanes::Simd;
+use crate::model::Model;
 use crate::simulate::{self, Collector, SimError, Step};
 use crate::tally::precursors::Precursors;
 use crate::tally::{Shape, Tallies};
@@ -20,13 +21,15 @@ pub struct RunIdentity {
     pub scenario_digest: String,
 }
 
-/// Runs `block` of a study of `runs` runs of `model` with `seed`.
+/// Runs `block` of a study of `runs` runs of `model` with `seed`, using the vector
+/// instructions `simd` (which change no result).
 #[derive(Clone, Debug)]
 pub struct Job<'m> {
     pub model: &'m Model,
     pub seed: u64,
     pub runs: u64,
     pub block: Range<u64>,
+    pub simd: Simd,
 }
 
 impl<'m> Job<'m> {
@@ -38,6 +41,7 @@ impl<'m> Job<'m> {
             seed: seed.unwrap_or(model.default_seed),
             runs,
             block: 0..runs,
+            simd: Simd::detect(),
         }
     }
 
@@ -58,7 +62,8 @@ impl<'m> Job<'m> {
     /// is told the number of runs finished, as they finish.
     pub fn collect<C: Collector>(&self, empty: &C, progress: &(dyn Fn(u64) + Sync)) -> Result<C, SimError> {
         let count = self.block.end - self.block.start;
-        simulate::collect(self.model, self.seed, self.block.start, count, empty, progress)
+        let runs = (self.seed, self.block.start, count);
+        simulate::collect(self.model, runs, empty, self.simd, progress)
     }
 
     /// Simulates the block into the published collectors.

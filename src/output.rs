@@ -17,14 +17,16 @@
 //! directories it writes to, and only that: entries of processes still alive, or of other hosts
 //! sharing the file system, are left alone ([`remove_stale`]).
 //!
-//! [`check_scenario_id`] is the one rule for scenario ids: they name directories here, so they
-//! never leave the output directory nor take a name `sim` writes itself (`compare`).
+//! Scenario ids name directories here; [`ScenarioId`] is the rule that keeps them inside the
+//! output directory and off the names `sim` writes itself (`compare`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
+
+use crate::model::ScenarioId;
 
 /// Writes `bytes` to `path` atomically, creating parent directories as needed.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -301,47 +303,12 @@ pub fn check_writable(dir: &Path) -> Result<()> {
     })
 }
 
-/// Names `sim` itself writes beside the scenario directories in an output directory.
-/// `index.html` and the staging entries `.sim-*` cannot be ids (no dots, no leading dot);
-/// `compare` could, and would be replaced by the comparison charts.
-pub const RESERVED_SCENARIO_IDS: [&str; 1] = ["compare"];
-
-/// Longest scenario id: ids name directories and files (`<id>.shard-K-of-N.json`).
-pub const MAX_SCENARIO_ID_LEN: usize = 64;
-
-/// The one rule for scenario ids, used by `compile` (ids from files), `shard` (ids read back from
-/// partial results) and [`scenario_dir`]: `[a-z0-9][a-z0-9_-]*`, at most
-/// [`MAX_SCENARIO_ID_LEN`] characters and not a name `sim` writes itself, so `out/<id>` is always
-/// a fresh directory inside `out`. `Err` says what is wrong.
-pub fn check_scenario_id(id: &str) -> Result<(), String> {
-    let well_formed = id
-        .bytes()
-        .next()
-        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
-    if !well_formed {
-        return Err("use lowercase letters, digits, `_` and `-` only, starting with a letter or digit".into());
-    }
-    if id.len() > MAX_SCENARIO_ID_LEN {
-        return Err(format!(
-            "it has {} characters; at most {MAX_SCENARIO_ID_LEN} are allowed",
-            id.len()
-        ));
-    }
-    if RESERVED_SCENARIO_IDS.contains(&id) {
-        return Err(format!("`{id}/` is where `sim` writes the comparison of all scenarios"));
-    }
-    Ok(())
-}
-
-/// A scenario's output directory: `out/<id>`. Scenario ids are validated at load by
-/// [`check_scenario_id`], so the join cannot leave `out` nor hit a name `sim` writes itself; the
+/// A scenario's output directory: `out/<id>`. Scenario ids are validated at load by the rule
+/// of [`ScenarioId`], so the join cannot leave `out` nor hit a name `sim` writes itself; the
 /// assertion guards that invariant.
 pub fn scenario_dir(out: &Path, scenario_id: &str) -> PathBuf {
     assert!(
-        check_scenario_id(scenario_id).is_ok(),
+        ScenarioId::parse(scenario_id).is_ok(),
         "scenario id {scenario_id:?} was not validated"
     );
     out.join(scenario_id)
@@ -350,27 +317,6 @@ pub fn scenario_dir(out: &Path, scenario_id: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scenario_ids_never_name_what_sim_writes() {
-        for good in ["baseline", "2025_q1", "a-b", &"x".repeat(MAX_SCENARIO_ID_LEN)] {
-            assert!(check_scenario_id(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "compare",
-            "index.html",
-            ".sim-tmp-1",
-            "-x",
-            "_x",
-            "A",
-            "a/b",
-            "..",
-            &"x".repeat(MAX_SCENARIO_ID_LEN + 1),
-        ] {
-            assert!(check_scenario_id(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn staging_replaces_whole_directory() {

@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::aggregate::check::summary_problems;
 use crate::aggregate::{self, PrecursorTables, Series, ShareEstimate, Summary};
-use crate::input::{RESULT_FILE_LIMIT, read_text, summary_problems};
+use crate::input::{RESULT_FILE_LIMIT, read_text};
 use crate::output::write_atomic;
 
 /// Serializes a summary: pretty JSON, stable key order, trailing newline.
@@ -23,7 +24,7 @@ pub fn summary_json(summary: &Summary) -> String {
 }
 
 /// Reads a `summary.json` back, refusing a file that is not one `sim` could have written
-/// (see `input::summary_problems`).
+/// (see `aggregate::check`).
 pub fn read_summary(path: &Path) -> Result<Summary> {
     let text = read_text(path, RESULT_FILE_LIMIT)?;
     let summary: Summary =

@@ -27,6 +27,8 @@ use rand::SeedableRng;
 use rand::rand_core::TryRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::lanes::Simd;
+
 /// The region index of a key: upper 32 bits of FNV-1a 64.
 pub fn region(key: &str) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -115,13 +117,25 @@ pub struct Key {
 }
 
 impl Key {
+    /// The key of `seed`, its passes as wide as this processor allows.
     pub fn new(seed: u64) -> Self {
+        Key::with_simd(seed, Simd::detect())
+    }
+
+    /// The key of `seed`, its passes computed with `simd`.
+    pub fn with_simd(seed: u64, simd: Simd) -> Self {
         let bytes = ChaCha8Rng::seed_from_u64(seed).get_seed();
         Key {
             words: std::array::from_fn(|i| {
                 u32::from_le_bytes([bytes[4 * i], bytes[4 * i + 1], bytes[4 * i + 2], bytes[4 * i + 3]])
             }),
-            lanes: simd_lanes(),
+            lanes: if simd.avx2() {
+                8
+            } else if simd.sse2() {
+                4
+            } else {
+                1
+            },
         }
     }
 
@@ -145,7 +159,8 @@ impl Key {
         match self.lanes {
             #[cfg(target_arch = "x86_64")]
             8 => {
-                // SAFETY: `simd_lanes` found AVX2 on this processor.
+                // SAFETY: 8 lanes only with a `Simd` that allows AVX2, which only a processor
+                // with AVX2 gives.
                 unsafe { avx2::blocks8(&self.words, &std::array::from_fn(lane), out) }
             }
             #[cfg(target_arch = "x86_64")]
@@ -157,22 +172,6 @@ impl Key {
             }
             _ => out[0] = self.block(at[0].0, at[0].1),
         }
-    }
-}
-
-/// Blocks one pass of the block function computes on this processor.
-fn simd_lanes() -> usize {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            8
-        } else {
-            4
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        1
     }
 }
 
@@ -624,9 +623,9 @@ mod tests {
         let regions: Vec<u64> = (0..6).map(|c| region(&format!("trigger:{c}"))).collect();
         // Every pass width a processor may have: scalar, SSE2, AVX2 (if this one has it); full
         // passes and partial ones, whose spare lanes must not spill into the blocks asked for.
-        for lanes in [1, 4, simd_lanes()] {
-            let mut key = Key::new(11);
-            key.lanes = lanes;
+        for simd in Simd::available() {
+            let key = Key::with_simd(11, simd);
+            let lanes = key.lanes();
             for count in 1..=lanes {
                 let at: Vec<(u64, u64)> = (0..count)
                     .map(|k| (4 + k as u64 % 2, locate(regions[k % 6], 3 * k as u64).0))

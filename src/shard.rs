@@ -22,8 +22,9 @@ use anyhow::{Context, Result};
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
-use crate::aggregate::{RESULT_FORMAT_VERSION, ScenarioInfo, input_digest};
+use crate::aggregate::{RESULT_FORMAT_VERSION, input_digest};
 use crate::job::{Results, RunIdentity};
+use crate::model::{ScenarioId, ScenarioInfo};
 use crate::tally::precursors::Precursors;
 use crate::tally::{Shape, Tallies};
 
@@ -198,7 +199,8 @@ pub struct Partial {
     /// [`RESULT_FORMAT_VERSION`] of the engine that wrote it.
     pub format_version: u32,
     pub engine: String,
-    pub scenario_id: String,
+    /// Checked when read: a damaged id cannot name a file outside the output directory.
+    pub scenario_id: ScenarioId,
     pub scenario_digest: String,
     /// Digest of the whole run (scenario, seed, total runs, format), as in the merged summary.
     pub input_digest: String,
@@ -248,7 +250,7 @@ impl Partial {
             format_version: RESULT_FORMAT_VERSION,
             // As `Summary::engine`.
             engine: format!("sim {}", env!("CARGO_PKG_VERSION")),
-            scenario_id: info.id.clone(),
+            scenario_id: ScenarioId::parse(&info.id).expect("a compiled scenario's id is a valid id"),
             scenario_digest: identity.scenario_digest.clone(),
             input_digest: input_digest(&identity.scenario_digest, identity.seed, total_runs),
             seed: identity.seed,
@@ -303,8 +305,7 @@ impl Partial {
         }
         let info = &self.scenario;
         // The id names the output directory; the rest is indexed by the summary and reports.
-        let safe_id = crate::output::check_scenario_id(&self.scenario_id).is_ok();
-        if !safe_id || info.id != self.scenario_id {
+        if info.id != self.scenario_id.as_str() {
             problems.push(format!(
                 "its scenario id `{}` is not a valid scenario id",
                 self.scenario_id
@@ -438,8 +439,8 @@ pub fn read_partial(path: &Path) -> Result<Partial> {
 pub fn write_partial(partial: &Partial, dir: &Path) -> Result<PathBuf> {
     let shard = Shard::new(partial.shard, partial.shards)?;
     // Through `scenario_dir` for its check that the id is a safe file name.
-    let path =
-        crate::output::scenario_dir(dir, &partial.scenario_id).with_file_name(shard.file_name(&partial.scenario_id));
+    let path = crate::output::scenario_dir(dir, partial.scenario_id.as_str())
+        .with_file_name(shard.file_name(partial.scenario_id.as_str()));
     crate::output::write_atomic(&path, partial_json(partial).as_bytes())?;
     Ok(path)
 }
@@ -477,7 +478,7 @@ pub struct MergeError {
 /// taken as the run, the others are reported as foreign) with every shard present once.
 pub fn merge(parts: Vec<(String, Partial)>) -> Result<Vec<Merged>, MergeError> {
     let mut problems = Vec::new();
-    let mut groups: IndexMap<String, Vec<(String, Partial)>> = IndexMap::new();
+    let mut groups: IndexMap<ScenarioId, Vec<(String, Partial)>> = IndexMap::new();
     for (name, part) in parts {
         let own = part.problems();
         if own.is_empty() {
@@ -797,10 +798,19 @@ mod tests {
         let text = merge(vec![("forged".into(), damaged)]).unwrap_err().to_string();
         assert!(text.contains("`max_level_at` at step 1 do not add up"), "{text}");
 
-        let (name, mut unsafe_id) = part(0, 1, 10, 1);
-        unsafe_id.scenario_id = "../elsewhere".into();
-        unsafe_id.scenario.id = "../elsewhere".into();
-        let text = merge(vec![(name, unsafe_id)]).unwrap_err().to_string();
+        // An unsafe id cannot be held by a `Partial`: a file with one is refused when read.
+        let (_, good) = part(0, 1, 10, 1);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tiny.shard-0-of-1.json");
+        std::fs::write(&path, partial_json(&good).replace("\"tiny\"", "\"../elsewhere\"")).unwrap();
+        let text = format!("{:#}", read_partial(&path).unwrap_err());
+        assert!(
+            text.contains("is a damaged partial result: `../elsewhere` is not a valid scenario id: use lowercase"),
+            "{text}"
+        );
+        let (name, mut other_id) = part(0, 1, 10, 1);
+        other_id.scenario.id = "elsewhere".into();
+        let text = merge(vec![(name, other_id)]).unwrap_err().to_string();
         assert!(text.contains("not a valid scenario id"), "{text}");
 
         let (name, mut wrong_range) = part(0, 2, 10, 1);

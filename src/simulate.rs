@@ -36,8 +36,8 @@ mod plan;
 pub use collector::{Collector, Needs, Step, lanes_of};
 use plan::Plan;
 
-use crate::compile::{self, Distribution, Effect, Model, ParamModel, TriggerModel, per_step};
-use crate::expr::AssignOp;
+use crate::lanes::{LANES, Simd};
+use crate::model::{Distribution, Effect, EffectOp, Model, ParamModel, TriggerModel, per_step};
 use crate::rng;
 
 /// Runs simulated per unit of parallel work. Results do not depend on it.
@@ -86,14 +86,13 @@ pub struct Unobserved;
 impl Observer for Unobserved {}
 
 /// Simulates runs `first..first + count` with the lockstep engine on the current rayon pool,
-/// into collectors like `empty` (one per piece of work, merged). `progress` is called with the
-/// number of runs finished, as they finish.
+/// into collectors like `empty` (one per piece of work, merged), with the vector instructions
+/// `simd`. `progress` is called with the number of runs finished, as they finish.
 pub fn collect<C: Collector>(
     model: &Model,
-    seed: u64,
-    first: u64,
-    count: u64,
+    (seed, first, count): (u64, u64, u64),
     empty: &C,
+    simd: Simd,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<C, SimError> {
     let chunks = count.div_ceil(CHUNK_RUNS);
@@ -102,7 +101,7 @@ pub fn collect<C: Collector>(
     (0..chunks)
         .into_par_iter()
         .map_init(
-            || batch::Batch::new(model, &plan, seed),
+            || batch::Batch::new(model, &plan, seed, simd),
             |batch, chunk| {
                 let start = first + chunk * CHUNK_RUNS;
                 let end = (start + CHUNK_RUNS).min(first + count);
@@ -114,7 +113,7 @@ pub fn collect<C: Collector>(
                 }
                 let mut run = start;
                 while run < end {
-                    let lanes = (end - run).min(compile::LANES as u64) as usize;
+                    let lanes = (end - run).min(LANES as u64) as usize;
                     if let Err(error) = batch.run(model, &plan, run, lanes, &mut collector) {
                         lowest_failure.fetch_min(error.run, Ordering::Relaxed);
                         return Err(error);
@@ -206,9 +205,9 @@ fn delay_of(trigger: &TriggerModel, rng: &mut rng::Addressed, run: u64, t: usize
 fn effect_result(effect: &Effect, old: f64, v: f64) -> f64 {
     let v = if effect.round { round(v) } else { v };
     let new = match effect.op {
-        AssignOp::Set => v,
-        AssignOp::Add => old + v,
-        AssignOp::Sub => old - v,
+        EffectOp::Set => v,
+        EffectOp::Add => old + v,
+        EffectOp::Sub => old - v,
     };
     new.clamp(effect.lo, effect.hi)
 }
@@ -346,7 +345,14 @@ mod tests {
         )
         .unwrap();
         let model = crate::compile::compile(&crate::load::load(&path).unwrap()).unwrap();
-        let tallies = collect(&model, 1, 0, 10, &Tallies::zero(Shape::of(&model)), &|_| {}).unwrap();
+        let tallies = collect(
+            &model,
+            (1, 0, 10),
+            &Tallies::zero(Shape::of(&model)),
+            Simd::detect(),
+            &|_| {},
+        )
+        .unwrap();
         assert_eq!(tallies.runs, 10);
         assert_eq!(tallies.trigger_fired_by[1], 10, "p = 1 fires at step 1 in every run");
         assert_eq!(tallies.level_at[3 * 2 + 1], 10, "every run ends at `tense`");
@@ -525,28 +531,39 @@ when = "a.x > in_outcome"
                 }
             }
         }
-        let got = collect(
-            model,
-            seed,
-            first,
-            count,
-            &(Tallies::zero(Shape::of(model)), empty.empty()),
-            &|_| {},
-        );
-        let alone = collect(model, seed, first, count, &Tallies::zero(Shape::of(model)), &|_| {});
-        assert!(
-            got.as_ref().map(|(tallies, _)| tallies) == alone.as_ref(),
-            "{}: the tallies change with what a collector needs",
-            model.info.id
-        );
-        let got = got.map(|(_, collected)| collected);
-        assert!(
-            got == expected,
-            "{}: runs {first}..{}, seed {seed}",
-            model.info.id,
-            first + count
-        );
-        got
+        // The lockstep engine in every form of vector instructions this processor has: the
+        // portable code of processors without AVX2 is run here too.
+        let mut got = None;
+        for simd in Simd::available() {
+            let with = collect(
+                model,
+                (seed, first, count),
+                &(Tallies::zero(Shape::of(model)), empty.empty()),
+                simd,
+                &|_| {},
+            );
+            let alone = collect(
+                model,
+                (seed, first, count),
+                &Tallies::zero(Shape::of(model)),
+                simd,
+                &|_| {},
+            );
+            assert!(
+                with.as_ref().map(|(tallies, _)| tallies) == alone.as_ref(),
+                "{}: the tallies change with what a collector needs ({simd})",
+                model.info.id
+            );
+            let with = with.map(|(_, collected)| collected);
+            assert!(
+                with == expected,
+                "{}: runs {first}..{}, seed {seed}, {simd}",
+                model.info.id,
+                first + count
+            );
+            got = Some(with);
+        }
+        got.expect("every processor has a form")
     }
 
     /// The scenario text of `body` (actors, triggers, outcomes) on a ladder of five rungs
@@ -810,7 +827,7 @@ when = "a.mode == 'max' && a.x < 1"
             conditional
                 .code
                 .iter()
-                .filter(|n| matches!(n, crate::compile::Node::If(..)))
+                .filter(|n| matches!(n, crate::eval::Node::If(..)))
                 .count(),
             5
         );
@@ -836,8 +853,14 @@ when = "a.mode == 'max' && a.x < 1"
             r#"["a.flag = true", "a.x = 1 / max(0, gate - 0.02)"]"#,
         ));
         for model in [&invalid, &infinite] {
-            let error =
-                collect(model, 3, 100, 2000, &Tallies::zero(Shape::of(model)), &|_| {}).expect_err("some run fails");
+            let error = collect(
+                model,
+                (3, 100, 2000),
+                &Tallies::zero(Shape::of(model)),
+                Simd::detect(),
+                &|_| {},
+            )
+            .expect_err("some run fails");
             assert!(error.run > 100, "{error}: not every run fails");
             assert_engines_agree(model, 3, 100, 2000);
             // The failing run alone, and a batch with it last.

@@ -10,7 +10,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::compile::Model;
+use crate::model::Model;
 use crate::simulate::{Collector, Step, lanes_of};
 
 pub mod precursors;

@@ -282,8 +282,9 @@ impl fmt::Display for Difference {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::{ScenarioInfo, summarize};
+    use crate::aggregate::summarize;
     use crate::job::{Results, RunIdentity};
+    use crate::model::ScenarioInfo;
     use crate::tally::{Shape, Tallies};
 
     fn summary(seed: u64, tweak: impl FnOnce(&mut Tallies)) -> Summary {

@@ -18,7 +18,7 @@ use sim::tally::{Shape, Tallies};
 
 const STEPS: usize = 36;
 const STEPS_PER_YEAR: f64 = 12.0;
-/// `since.X` before X ever fired (see `sim::compile::NEVER_FIRED_SINCE`).
+/// `since.X` before X ever fired (see `sim::model::NEVER_FIRED_SINCE`).
 const NEVER: usize = 1_000_000;
 
 // Enumeration levels, in declaration order.

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Failure, exit};
 use crate::aggregate::Summary;
-use crate::compile::Model;
+use crate::model::Model;
 use crate::report::{read_summary, summary_json};
 use crate::verify::{Expected, Verdict, compare};
 

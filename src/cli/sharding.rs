@@ -11,8 +11,8 @@ use anyhow::Context;
 
 use super::{Failure, RunArgs, exit, expand, simulate_job, write_results};
 use crate::aggregate::summarize;
-use crate::compile::Model;
 use crate::job::Job;
+use crate::model::Model;
 use crate::shard::{Partial, ShardRequest, from_scheduler, read_partial, write_partial};
 
 #[derive(clap::Args, Debug)]

@@ -20,10 +20,11 @@
 
 use std::ops::Range;
 
-use super::{Cmp, Interval, Model, Node, Program, SLOT_T, TriggerModel, per_step};
 use crate::diagnostic::Diagnostic;
-use crate::expr::AssignOp;
+use crate::eval::{Cmp, Node, Program};
+use crate::lanes::Interval;
 use crate::load::LoadedScenario;
+use crate::model::{EffectOp, Model, SLOT_T, TriggerModel, per_step};
 
 /// Rounds of the fixpoint after which a slot that still grows is widened to its bounds.
 const WIDEN_AFTER: usize = 64;
@@ -254,7 +255,7 @@ fn can_fire(model: &Model, trigger: &TriggerModel, slots: &[Value]) -> bool {
 
 /// What an effect may leave in its slot, from the slot's values and the effect's: a value that
 /// is not finite stops the run instead, and the rest is rounded and clamped as the engine does.
-fn assigned(effect: &super::Effect, old: Value, value: Value) -> Value {
+fn assigned(effect: &crate::model::Effect, old: Value, value: Value) -> Value {
     let finite = Value {
         lo: value.lo.max(f64::MIN),
         hi: value.hi.min(f64::MAX),
@@ -264,9 +265,9 @@ fn assigned(effect: &super::Effect, old: Value, value: Value) -> Value {
         return Value::NOTHING;
     }
     let apply = |v: Value| match effect.op {
-        AssignOp::Set => v,
-        AssignOp::Add => old.add(v),
-        AssignOp::Sub => old.add(v.neg()),
+        EffectOp::Set => v,
+        EffectOp::Add => old.add(v),
+        EffectOp::Sub => old.add(v.neg()),
     };
     let round = |v: Value| {
         if v.has_numbers() {
@@ -680,9 +681,9 @@ mod tests {
 
     #[test]
     fn a_level_moved_by_a_fraction_covers_both_roundings() {
-        let effect = crate::compile::Effect {
+        let effect = crate::model::Effect {
             slot: 1,
-            op: AssignOp::Add,
+            op: EffectOp::Add,
             value: Program { root: 0 },
             lo: 0.0,
             hi: 6.0,

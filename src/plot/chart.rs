@@ -6,8 +6,9 @@
 
 use anyhow::Result;
 
-use crate::aggregate::{ScenarioInfo, Summary, decimals_for, estimate};
+use crate::aggregate::{Summary, decimals_for, estimate};
 use crate::format::{horizon_label, percent_decimals, plural, thousands};
+use crate::model::ScenarioInfo;
 
 use super::data::{
     BarGroup, PlotPoint, PlotSeries, compare_outcome_series, compare_rung_series, escalation_series, find,

@@ -7,9 +7,10 @@ use super::data::*;
 use super::render::*;
 use super::style::*;
 use super::*;
-use crate::aggregate::{ActorInfo, Estimate, OutcomeInfo, ParamInfo, ScenarioInfo, Series, Tables, TriggerInfo};
+use crate::aggregate::{Estimate, Series, Tables};
 use crate::aggregate::{decimals_for, estimate, wilson};
 use crate::comparable::Comparison;
+use crate::model::{ActorInfo, OutcomeInfo, ParamInfo, ScenarioInfo, TriggerInfo};
 
 const RUNS: u64 = 20_000;
 

@@ -32,7 +32,8 @@ use super::plan::{Bits, Plan};
 use super::{
     SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error, value_of,
 };
-use crate::compile::{Interval, LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T, lanes_in};
+use crate::lanes::{Interval, LANES, Lanes, Simd, lanes_in};
+use crate::model::{Model, SLOT_ESCALATION, SLOT_T};
 use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
 
 /// At most this many lanes to evaluate a probability in, it is evaluated lane by lane rather
@@ -47,12 +48,13 @@ fn pass_of<'a>(key: &Key, at: &[(u64, u64)], out: &'a mut [Block; MAX_LANES]) ->
 
 /// The lanes where `a` and `b` differ bit for bit.
 #[inline]
-fn lanes_differing(a: &Lanes, b: &Lanes) -> u64 {
+fn lanes_differing(a: &Lanes, b: &Lanes, simd: Simd) -> u64 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2.
+    if simd.avx2() {
+        // SAFETY: a `Simd` allows AVX2 only on a processor that has it.
         return unsafe { lanes_differing_avx2(a, b) };
     }
+    let _ = simd;
     lanes_differing_portable(a, b)
 }
 
@@ -83,12 +85,13 @@ fn lanes_differing_avx2(a: &Lanes, b: &Lanes) -> u64 {
 
 /// Bit `j` of each byte: bit `l` of the result is bit `j` of `bytes[l]`.
 #[inline]
-fn bit_of_each(bytes: &[u8; LANES], j: usize) -> u64 {
+fn bit_of_each(bytes: &[u8; LANES], j: usize, simd: Simd) -> u64 {
     #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor has AVX2.
+    if simd.avx2() {
+        // SAFETY: a `Simd` allows AVX2 only on a processor that has it.
         return unsafe { bit_of_each_avx2(bytes, j) };
     }
+    let _ = simd;
     bit_of_each_portable(bytes, j)
 }
 
@@ -116,6 +119,8 @@ fn bit_of_each_avx2(bytes: &[u8; LANES], j: usize) -> u64 {
 
 /// Per-worker state of the lockstep engine, reused for every batch.
 pub(super) struct Batch {
+    /// The job's vector instructions.
+    simd: Simd,
     key: Key,
     /// Delay draws.
     rng: Addressed,
@@ -187,11 +192,12 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    pub(super) fn new(model: &Model, plan: &Plan, seed: u64) -> Self {
+    pub(super) fn new(model: &Model, plan: &Plan, seed: u64, simd: Simd) -> Self {
         let triggers = model.triggers.len();
         let slots = model.initial_slots.len();
         Batch {
-            key: Key::new(seed),
+            simd,
+            key: Key::with_simd(seed, simd),
             rng: Addressed::new(seed),
             betas: betas(model),
             slots: vec![[0.0; LANES]; slots],
@@ -379,7 +385,8 @@ impl Batch {
                 queued[n] = (lane, p);
                 n += 1;
                 if n == lanes {
-                    self.take_param_blocks(model, &queued, pass_of(&self.key, &at, &mut pass));
+                    // A pass is `lanes` wide, which is less than `MAX_LANES` without AVX2.
+                    self.take_param_blocks(model, &queued[..n], pass_of(&self.key, &at[..n], &mut pass));
                     n = 0;
                 }
             }
@@ -432,7 +439,7 @@ impl Batch {
                 continue;
             }
             if self.take_stale(i) {
-                self.when_holds[i] = trigger.when.eval_mask(&model.code, &self.slots);
+                self.when_holds[i] = trigger.when.eval_mask(&model.code, &self.slots, self.simd);
             }
             let holds = self.when_holds[i] & candidates;
             self.eligible[i] = holds;
@@ -498,15 +505,15 @@ impl Batch {
         model.triggers[i]
             .probability
             .eval_lanes(&model.code, &self.slots, &mut probabilities);
-        let changed = lanes_differing(&probabilities, &self.probabilities[i]);
+        let changed = lanes_differing(&probabilities, &self.probabilities[i], self.simd);
         if changed == 0 {
             return;
         }
         self.probabilities[i] = probabilities;
         let interval = |lo, hi| Interval { lo, hi };
-        self.invalid[i] = !lanes_in(&probabilities, interval(0.0, 1.0));
-        self.positive[i] = lanes_in(&probabilities, interval(0.0f64.next_up(), 1.0));
-        self.certain[i] = lanes_in(&probabilities, interval(1.0, 1.0));
+        self.invalid[i] = !lanes_in(&probabilities, interval(0.0, 1.0), self.simd);
+        self.positive[i] = lanes_in(&probabilities, interval(0.0f64.next_up(), 1.0), self.simd);
+        self.certain[i] = lanes_in(&probabilities, interval(1.0, 1.0), self.simd);
         for lane in lanes_of(changed) {
             let p = probabilities[lane];
             if (0.0..1.0).contains(&p) {
@@ -588,7 +595,7 @@ impl Batch {
             self.firing[i] = if eligible == 0 {
                 0
             } else {
-                eligible & (self.certain[i] | bit_of_each(&self.passing[i], j))
+                eligible & (self.certain[i] | bit_of_each(&self.passing[i], j, self.simd))
             };
         }
     }
@@ -665,7 +672,7 @@ impl Batch {
         }
         for (o, outcome) in model.outcomes.iter().enumerate() {
             if self.take_stale(plan.outcome(o)) {
-                self.outcome_holds[o] = outcome.when.eval_mask(&model.code, &self.slots);
+                self.outcome_holds[o] = outcome.when.eval_mask(&model.code, &self.slots, self.simd);
             }
             let holds = self.outcome_holds[o];
             self.first_holds[o] = holds & !self.seen[o];
@@ -705,7 +712,9 @@ mod tests {
                 }
             });
             let expected = lanes_differing_portable(&a, &b);
-            assert_eq!(lanes_differing(&a, &b), expected, "flip {flip:#x}");
+            for simd in Simd::available() {
+                assert_eq!(lanes_differing(&a, &b, simd), expected, "{simd}: flip {flip:#x}");
+            }
             // -0 and 0, and NaNs of other signs, differ bit for bit.
             assert_eq!(
                 expected,
@@ -717,7 +726,9 @@ mod tests {
         let bytes: [u8; LANES] = std::array::from_fn(|l| (l as u8).wrapping_mul(37) ^ 0xa5);
         for j in 0..8 {
             let expected = bit_of_each_portable(&bytes, j);
-            assert_eq!(bit_of_each(&bytes, j), expected, "bit {j}");
+            for simd in Simd::available() {
+                assert_eq!(bit_of_each(&bytes, j, simd), expected, "{simd}: bit {j}");
+            }
             for (l, byte) in bytes.iter().enumerate() {
                 assert_eq!(expected >> l & 1, u64::from(byte >> j & 1), "bit {j} of byte {l}");
             }

@@ -12,7 +12,8 @@
 //! shard split, a collector keeps integer counts (or another exact, order-free sum); `Tallies`
 //! is one such collector, and `(A, B)` collects with both `A` and `B`.
 
-use crate::compile::{LANES, Lanes, SLOT_ESCALATION};
+use crate::lanes::{LANES, Lanes};
+use crate::model::SLOT_ESCALATION;
 
 /// What a collector needs from the engine beyond what every run computes anyway. Asking for
 /// more never changes a drawn value: draws are addressed, so a param drawn early has the value

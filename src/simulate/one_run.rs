@@ -15,7 +15,8 @@ use super::{
     Observer, SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error,
     value_of,
 };
-use crate::compile::{LANES, Lanes, Model, SLOT_ESCALATION, SLOT_T};
+use crate::lanes::{LANES, Lanes};
+use crate::model::{Model, SLOT_ESCALATION, SLOT_T};
 use crate::rng::Addressed;
 
 /// Simulates run `run` into `collector`, telling `observer` what happens.

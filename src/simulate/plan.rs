@@ -5,7 +5,9 @@
 
 use super::collector::Needs;
 use super::{on_step_basis, value_of};
-use crate::compile::{Cmp, Distribution, Interval, Model, SLOT_T};
+use crate::eval::Cmp;
+use crate::lanes::Interval;
+use crate::model::{Distribution, Model, SLOT_T};
 
 /// A set of small indices, one bit each.
 #[derive(Clone, Debug)]
