@@ -167,14 +167,14 @@ fn mean_firings_csv(summary: &Summary) -> Result<String> {
 /// Long format: one row per outcome, trigger and counted step: of the runs in which the outcome
 /// held by that step, those in which the trigger fired at or before the step the outcome first
 /// held, with the share's interval (empty while no run has reached the outcome). Each share is
-/// rounded to the precision its own run count supports, not the study's.
+/// rounded to the precision its own run count supports, not the study's. Ids only, no labels:
+/// the table has outcomes x triggers rows per step, and the labels are in `outcome_by.csv` and
+/// `trigger_fired_by.csv`.
 fn precursors_csv(summary: &Summary, precursors: &PrecursorTables) -> Result<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([
         "outcome",
-        "outcome_label",
         "trigger",
-        "trigger_label",
         "step",
         "date",
         "runs_with_outcome",
@@ -183,19 +183,17 @@ fn precursors_csv(summary: &Summary, precursors: &PrecursorTables) -> Result<Str
         "lo95",
         "hi95",
     ])?;
-    let info = &summary.scenario;
-    for (outcome, outcome_info) in precursors.outcomes.iter().zip(&info.outcomes) {
-        for (trigger, trigger_info) in outcome.triggers.iter().zip(&info.triggers) {
+    let labels = &summary.scenario.step_labels;
+    for outcome in &precursors.outcomes {
+        for trigger in &outcome.triggers {
             for ((&t, &runs), &count) in precursors.steps.iter().zip(&outcome.runs).zip(&trigger.counts) {
                 let share = (runs > 0).then(|| ShareEstimate::new(count, runs));
                 let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
                 out.write_record([
                     outcome.outcome.clone(),
-                    spreadsheet_safe(&outcome_info.label),
                     trigger.trigger.clone(),
-                    spreadsheet_safe(&trigger_info.label),
                     t.to_string(),
-                    info.step_labels.get(t).cloned().unwrap_or_default(),
+                    labels.get(t).cloned().unwrap_or_default(),
                     runs.to_string(),
                     count.to_string(),
                     number(share.map(|s| s.p)),

@@ -18,9 +18,11 @@ use serde::{Deserialize, Serialize};
 use super::Shape;
 use crate::simulate::{Collector, Step};
 
-/// At most this many counts of triggers per outcome and kept step (3.2 MB per worker, and at
-/// most as many rows in `precursors.csv`).
-pub const MAX_CELLS: usize = 400_000;
+/// At most this many counts of triggers per outcome and kept step (1.6 MB per worker, and as
+/// many rows in `precursors.csv`), as for the per-step tables (`compile::MAX_TABLE_CELLS`),
+/// except that step 0 and the horizon are always kept: at most 2 x 200 outcomes x 1,000
+/// triggers.
+pub const MAX_CELLS: usize = 200_000;
 
 /// The counts; `rows` is `steps.div_ceil(stride) + 1`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,8 +58,8 @@ impl Precursors {
         }
     }
 
-    /// The smallest stride whose rows fit in [`MAX_CELLS`]; two rows (step 0 and the horizon)
-    /// always do, since the model limits keep `outcomes * triggers` far below half of it.
+    /// The smallest stride whose rows fit in [`MAX_CELLS`], or failing that the horizon's: two
+    /// rows, step 0 and the horizon.
     pub fn stride_for(shape: Shape) -> usize {
         let per_row = shape.outcomes.saturating_mul(shape.triggers).max(1);
         (1..=shape.steps.max(1))
@@ -189,16 +191,20 @@ mod tests {
 
     #[test]
     fn large_tables_keep_every_stride_th_step_and_the_horizon() {
-        // 100 outcomes x 1,000 triggers: 100,000 counts per row, so at most 4 rows.
-        let p = Precursors::new(shape(1000, 100, 1000));
-        assert_eq!((p.stride, p.rows()), (334, 4));
+        // 20 outcomes x 1,000 triggers: 20,000 counts per row, so at most 10 rows.
+        let p = Precursors::new(shape(1000, 20, 1000));
+        assert_eq!((p.stride, p.rows()), (112, 10));
         let kept: Vec<usize> = (0..p.rows()).map(|r| p.step_of_row(r)).collect();
-        assert_eq!(kept, [0, 334, 668, 1000], "the horizon is kept");
+        assert_eq!(
+            kept,
+            [0, 112, 224, 336, 448, 560, 672, 784, 896, 1000],
+            "the horizon is kept"
+        );
         assert_eq!(p.fired_before.len(), MAX_CELLS);
         // A step is counted in the first kept row at or after it.
         assert_eq!(1usize.div_ceil(p.stride), 1);
-        assert_eq!(334usize.div_ceil(p.stride), 1);
-        assert_eq!(335usize.div_ceil(p.stride), 2);
+        assert_eq!(112usize.div_ceil(p.stride), 1);
+        assert_eq!(113usize.div_ceil(p.stride), 2);
         // The largest model the limits allow: step 0 and the horizon.
         let largest = Precursors::new(shape(10_000, 200, 1000));
         assert_eq!((largest.stride, largest.rows()), (10_000, 2));
