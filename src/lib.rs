@@ -1,8 +1,10 @@
 //! `sim`: seeded, parallel Monte Carlo simulation of escalation scenarios written in TOML.
 //!
 //! The pipeline, one module per stage, data flowing one way:
-//! `load` (TOML -> raw scenario) -> `compile` (-> flat model) -> `simulate` (-> tallies)
-//! -> `aggregate` (-> summary) -> `report` / `plot` (-> files). See ARCHITECTURE.md.
+//! `load` (TOML -> raw scenario) -> `compile` (-> `model`: flat slots, `eval` trees) ->
+//! `simulate` (-> any `Collector`; `tally`: the tallies and precursors; `job`: what `sim run`
+//! collects) -> `aggregate` (-> summary) -> `report` / `plot` / `html` (-> files). See
+//! ARCHITECTURE.md; `tests/architecture.rs` holds the code to this order.
 
 pub mod aggregate;
 pub mod cli;
