@@ -404,13 +404,13 @@ fn file_stem(id: &str) -> String {
 
 /// What every comparison chart shares: the summaries (with their horizon and step labels from
 /// the first) and which one is the baseline.
-struct Comparison<'a> {
+struct ComparisonCharts<'a> {
     summaries: &'a [Summary],
     baseline: usize,
     styles: Vec<SeriesStyle>,
 }
 
-impl Comparison<'_> {
+impl ComparisonCharts<'_> {
     fn first(&self) -> &Summary {
         &self.summaries[0]
     }
@@ -461,7 +461,7 @@ pub(super) fn comparison_charts(summaries: &[Summary], baseline: usize) -> Vec<C
         return Vec::new();
     }
     let baseline = baseline.min(summaries.len() - 1);
-    let comparison = Comparison {
+    let comparison = ComparisonCharts {
         summaries,
         baseline,
         styles: comparison_styles(summaries.len(), baseline),
