@@ -87,10 +87,14 @@ pub struct Summary {
 }
 
 /// Which triggers fired before each outcome first held, by step (see `tally::precursors`).
+/// Numbers only, in arrays: the table has outcomes x triggers x steps counts, so ids are
+/// written once (`precursors.csv` has the same numbers a row each).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PrecursorTables {
     /// The steps counted: every step, or for the largest models every `k`-th and the horizon.
     pub steps: Vec<usize>,
+    /// The triggers, in declaration order: the order of every outcome's `fired_before`.
+    pub triggers: Vec<String>,
     /// One entry per outcome, in declaration order.
     pub outcomes: Vec<OutcomePrecursors>,
 }
@@ -100,18 +104,24 @@ pub struct OutcomePrecursors {
     pub outcome: String,
     /// Per step of `steps`: the runs in which the outcome held at some step up to it.
     pub runs: Vec<u64>,
-    /// One entry per trigger, in declaration order.
-    pub triggers: Vec<TriggerPrecursors>,
+    /// `fired_before[i][k]`: of `runs[k]`, the runs in which trigger `i` fired at or before the
+    /// step at which the outcome first held.
+    pub fired_before: Vec<Vec<u64>>,
+    /// The share of each trigger at the horizon, with its interval; absent when no run reached
+    /// the outcome.
+    pub horizon: Option<HorizonShares>,
 }
 
+/// Each trigger's share of the runs that reached an outcome by the horizon: `fired_before[i]`'s
+/// last count of `runs`, `p`, `lo` and `hi` rounded to the precision `runs` supports
+/// ([`decimals_for`]), as an [`Estimate`] is to that of all runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TriggerPrecursors {
-    pub trigger: String,
-    /// Per step of `steps`: of those runs, the ones in which the trigger fired at or before the
-    /// step at which the outcome first held.
-    pub counts: Vec<u64>,
-    /// The share at the horizon, with its interval; absent when the outcome never held.
-    pub horizon: Option<ShareEstimate>,
+pub struct HorizonShares {
+    pub runs: u64,
+    pub decimals: u32,
+    pub p: Vec<f64>,
+    pub lo: Vec<f64>,
+    pub hi: Vec<f64>,
 }
 
 /// A share of a subset of the runs: `count` of `runs`, `p`, `lo` and `hi` rounded to the
@@ -398,32 +408,34 @@ fn precursor_tables(info: &ScenarioInfo, precursors: &Precursors) -> PrecursorTa
     };
     PrecursorTables {
         steps: (0..rows).map(|r| precursors.step_of_row(r)).collect(),
-        outcomes: info
-            .outcomes
-            .iter()
-            .enumerate()
-            .map(|(o, outcome)| {
+        triggers: info.triggers.iter().map(|t| t.id.clone()).collect(),
+        outcomes: (0..info.outcomes.len())
+            .map(|o| {
                 let runs = running_sum(&mut (0..rows).map(|r| precursors.first_held[r * outcomes + o]));
+                let fired_before: Vec<Vec<u64>> = (0..triggers)
+                    .map(|i| {
+                        running_sum(&mut (0..rows).map(|r| precursors.fired_before[(r * outcomes + o) * triggers + i]))
+                    })
+                    .collect();
                 let reached = runs.last().copied().unwrap_or(0);
-                OutcomePrecursors {
-                    outcome: outcome.id.clone(),
-                    triggers: info
-                        .triggers
+                let horizon = (reached > 0).then(|| {
+                    let shares: Vec<ShareEstimate> = fired_before
                         .iter()
-                        .enumerate()
-                        .map(|(i, trigger)| {
-                            let counts = running_sum(
-                                &mut (0..rows).map(|r| precursors.fired_before[(r * outcomes + o) * triggers + i]),
-                            );
-                            let count = counts.last().copied().unwrap_or(0);
-                            TriggerPrecursors {
-                                trigger: trigger.id.clone(),
-                                counts,
-                                horizon: (reached > 0).then(|| ShareEstimate::new(count, reached)),
-                            }
-                        })
-                        .collect(),
+                        .map(|counts| ShareEstimate::new(counts.last().copied().unwrap_or(0), reached))
+                        .collect();
+                    HorizonShares {
+                        runs: reached,
+                        decimals: decimals_for(reached),
+                        p: shares.iter().map(|s| s.p).collect(),
+                        lo: shares.iter().map(|s| s.lo).collect(),
+                        hi: shares.iter().map(|s| s.hi).collect(),
+                    }
+                });
+                OutcomePrecursors {
+                    outcome: info.outcomes[o].id.clone(),
                     runs,
+                    fired_before,
+                    horizon,
                 }
             })
             .collect(),

@@ -185,13 +185,13 @@ fn precursors_csv(summary: &Summary, precursors: &PrecursorTables) -> Result<Str
     ])?;
     let labels = &summary.scenario.step_labels;
     for outcome in &precursors.outcomes {
-        for trigger in &outcome.triggers {
-            for ((&t, &runs), &count) in precursors.steps.iter().zip(&outcome.runs).zip(&trigger.counts) {
+        for (trigger, counts) in precursors.triggers.iter().zip(&outcome.fired_before) {
+            for ((&t, &runs), &count) in precursors.steps.iter().zip(&outcome.runs).zip(counts) {
                 let share = (runs > 0).then(|| ShareEstimate::new(count, runs));
                 let number = |x: Option<f64>| x.map(|x| x.to_string()).unwrap_or_default();
                 out.write_record([
                     outcome.outcome.clone(),
-                    trigger.trigger.clone(),
+                    trigger.clone(),
                     t.to_string(),
                     labels.get(t).cloned().unwrap_or_default(),
                     runs.to_string(),

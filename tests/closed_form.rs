@@ -305,7 +305,8 @@ fn precursor_shares_follow_the_closed_form() {
     for (t, &runs) in outcome.runs.iter().enumerate() {
         assert_eq!(runs, reached.points[t].count, "runs with the outcome by step {t}");
     }
-    let trigger = |id: &str| outcome.triggers.iter().find(|x| x.trigger == id).unwrap();
+    let index = |id: &str| precursors.triggers.iter().position(|x| x == id).unwrap();
+    let counts = |id: &str| &outcome.fired_before[index(id)];
     let share = |t: usize| -> f64 {
         let q = 1.0 - pb;
         let hits: f64 = (1..=t)
@@ -315,7 +316,7 @@ fn precursor_shares_follow_the_closed_form() {
     };
     for t in [6, 12, steps] {
         let runs = outcome.runs[t];
-        let count = trigger("a").counts[t];
+        let count = counts("a")[t];
         let estimate = sim::aggregate::ShareEstimate::new(count, runs);
         let as_estimate = Estimate {
             count,
@@ -325,25 +326,19 @@ fn precursor_shares_follow_the_closed_form() {
         };
         assert_covers(&as_estimate, share(t), &format!("P(a before b | b by {t})"));
     }
-    let horizon = trigger("a").horizon.unwrap();
+    let horizon = outcome.horizon.as_ref().unwrap();
+    let at_horizon = sim::aggregate::ShareEstimate::new(counts("a")[steps], outcome.runs[steps]);
+    assert_eq!(horizon.runs, outcome.runs[steps]);
     assert_eq!(
-        (horizon.count, horizon.runs),
-        (trigger("a").counts[steps], outcome.runs[steps])
+        (horizon.p[index("a")], horizon.lo[index("a")], horizon.hi[index("a")]),
+        (at_horizon.p, at_horizon.lo, at_horizon.hi)
     );
     assert!(outcome.runs[steps] > 10_000, "enough runs reached the outcome to test");
+    assert_eq!(counts("after")[steps], 0, "`after` fires only once the outcome holds");
+    assert_eq!(counts("first"), &outcome.runs, "`first` fires at step 1, before any b");
     assert_eq!(
-        trigger("after").counts[steps],
-        0,
-        "`after` fires only once the outcome holds"
-    );
-    assert_eq!(
-        trigger("first").counts,
-        outcome.runs,
-        "`first` fires at step 1, before any b"
-    );
-    assert_eq!(
-        trigger("b").counts,
-        outcome.runs,
+        counts("b"),
+        &outcome.runs,
         "the outcome's own trigger fires at its step"
     );
 }

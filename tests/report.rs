@@ -230,13 +230,11 @@ fn every_interval_of_every_table_contains_its_data() {
             }
         }
         for outcome in &summary.precursors.as_ref().unwrap().outcomes {
-            for trigger in &outcome.triggers {
-                if let Some(e) = trigger.horizon {
-                    let data = e.count as f64 / e.runs as f64;
-                    assert!(
-                        e.lo <= data && data <= e.hi && e.lo <= e.p && e.p <= e.hi,
-                        "{id}.json: {e:?}"
-                    );
+            if let Some(h) = &outcome.horizon {
+                for (i, counts) in outcome.fired_before.iter().enumerate() {
+                    let data = counts[counts.len() - 1] as f64 / h.runs as f64;
+                    let (lo, p, hi) = (h.lo[i], h.p[i], h.hi[i]);
+                    assert!(lo <= data && data <= hi && lo <= p && p <= hi, "{id}.json: {h:?}");
                 }
             }
         }

@@ -157,6 +157,14 @@ fn precursor_problems(precursors: &PrecursorTables, summary: &Summary) -> Vec<St
         return problems;
     }
     let trigger_ids: Vec<&str> = info.triggers.iter().map(|t| t.id.as_str()).collect();
+    if precursors.triggers != trigger_ids {
+        problems.push(format!(
+            "`precursors.triggers` is [{}] where the scenario has [{}]",
+            precursors.triggers.join(", "),
+            trigger_ids.join(", ")
+        ));
+        return problems;
+    }
     let rising = |counts: &[u64]| counts.len() == steps.len() && counts.windows(2).all(|w| w[0] <= w[1]);
     for outcome in &precursors.outcomes {
         let name = &outcome.outcome;
@@ -167,41 +175,39 @@ fn precursor_problems(precursors: &PrecursorTables, summary: &Summary) -> Vec<St
             ));
             continue;
         }
-        let found: Vec<&str> = outcome.triggers.iter().map(|t| t.trigger.as_str()).collect();
-        if found != trigger_ids {
+        let reached = outcome.runs.last().copied().unwrap_or(0);
+        let counts_fit = outcome.fired_before.len() == trigger_ids.len()
+            && outcome
+                .fired_before
+                .iter()
+                .all(|counts| rising(counts) && counts.iter().zip(&outcome.runs).all(|(n, of)| n <= of));
+        if !counts_fit {
             problems.push(format!(
-                "`precursors` of `{name}` has the triggers [{}] where the scenario has [{}]",
-                found.join(", "),
-                trigger_ids.join(", ")
+                "`precursors` of `{name}`: `fired_before` must hold, per trigger, {} counts that never decrease and never exceed `runs`",
+                steps.len()
             ));
             continue;
         }
-        let reached = outcome.runs.last().copied().unwrap_or(0);
-        for trigger in &outcome.triggers {
-            let counts_fit = rising(&trigger.counts) && trigger.counts.iter().zip(&outcome.runs).all(|(n, of)| n <= of);
-            let horizon_fits = match &trigger.horizon {
-                None => reached == 0,
-                Some(share) => {
-                    share.runs == reached
-                        && Some(&share.count) == trigger.counts.last()
-                        && (1..=MAX_DECIMALS).contains(&share.decimals)
-                        && estimate_is_valid(
-                            &Estimate {
-                                count: share.count,
-                                p: share.p,
-                                lo: share.lo,
-                                hi: share.hi,
-                            },
-                            share.runs,
-                        )
-                }
-            };
-            if !counts_fit || !horizon_fits {
-                problems.push(format!(
-                    "`precursors` of `{name}`, trigger `{}`: its counts or its share at the horizon do not fit the runs that reached the outcome",
-                    trigger.trigger
-                ));
+        let horizon_fits = match &outcome.horizon {
+            None => reached == 0,
+            Some(shares) => {
+                let per_trigger = [&shares.p, &shares.lo, &shares.hi]
+                    .iter()
+                    .all(|v| v.len() == trigger_ids.len());
+                shares.runs == reached
+                    && (1..=MAX_DECIMALS).contains(&shares.decimals)
+                    && per_trigger
+                    && outcome.fired_before.iter().enumerate().all(|(i, counts)| {
+                        let count = counts.last().copied().unwrap_or(0);
+                        let (p, lo, hi) = (shares.p[i], shares.lo[i], shares.hi[i]);
+                        estimate_is_valid(&Estimate { count, p, lo, hi }, reached)
+                    })
             }
+        };
+        if !horizon_fits {
+            problems.push(format!(
+                "`precursors` of `{name}`: `horizon` must give, for each trigger, a share of the {reached} runs that reached the outcome, with an interval"
+            ));
         }
     }
     problems
@@ -361,15 +367,26 @@ mod tests {
                 Box::new(|s| s.precursors.as_mut().unwrap().outcomes[0].runs[1] = 5),
             ),
             (
-                "`precursors` of `war`, trigger `shot`: its counts",
-                Box::new(|s| s.precursors.as_mut().unwrap().outcomes[0].triggers[0].counts[1] = 2),
+                "`precursors` of `war`: `fired_before` must hold, per trigger, 3 counts",
+                Box::new(|s| s.precursors.as_mut().unwrap().outcomes[0].fired_before[0][1] = 2),
             ),
             (
-                "`precursors` of `war`, trigger `shot`: its counts or its share",
+                "`precursors.triggers` is [] where the scenario has [shot]",
+                Box::new(|s| s.precursors.as_mut().unwrap().triggers.clear()),
+            ),
+            (
+                "`precursors` of `war`: `horizon` must give, for each trigger, a share of the 3 runs",
                 Box::new(|s| {
-                    let share = s.precursors.as_mut().unwrap().outcomes[0].triggers[0].horizon.as_mut();
-                    share.unwrap().runs = 9;
+                    s.precursors.as_mut().unwrap().outcomes[0]
+                        .horizon
+                        .as_mut()
+                        .unwrap()
+                        .runs = 9
                 }),
+            ),
+            (
+                "`precursors` of `war`: `horizon` must give",
+                Box::new(|s| s.precursors.as_mut().unwrap().outcomes[0].horizon.as_mut().unwrap().hi[0] = 1.5),
             ),
         ];
         for (expected, tamper) in cases {
