@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 pub mod check;
+pub mod difference;
 
 use crate::job::{Results, RunIdentity};
 use crate::model::ScenarioInfo;

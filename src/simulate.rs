@@ -31,9 +31,11 @@ mod collector;
 #[cfg(test)]
 mod differential;
 mod one_run;
+mod paired;
 mod plan;
 
 pub use collector::{Collector, Needs, Step, lanes_of};
+pub use paired::{BaseStep, PairCollector, PairedResults, collect_paired};
 use plan::Plan;
 
 use crate::lanes::{LANES, Simd};

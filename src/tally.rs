@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Model;
 use crate::simulate::{Collector, Step, lanes_of};
 
+pub mod paired;
 pub mod precursors;
 
 /// The shape of a scenario's tallies: every table is `(steps + 1) x width`, row `t` for step `t`

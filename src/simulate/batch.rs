@@ -27,7 +27,7 @@
 //! Buffers are sized once per worker and reused for every batch; only a lane's list of pending
 //! delayed firings can grow, when it holds more than it ever has (its capacity is kept).
 
-use super::collector::{Collector, Step, lanes_of};
+use super::collector::{Sink, Step, lanes_of};
 use super::plan::{Bits, Plan};
 use super::{
     SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error, value_of,
@@ -248,13 +248,13 @@ impl Batch {
 
     /// Simulates runs `first..first + count` (`count <= LANES`) into `collector`, or gives the
     /// error of the lowest run that fails.
-    pub(super) fn run<C: Collector>(
+    pub(super) fn run(
         &mut self,
         model: &Model,
         plan: &Plan,
         first: u64,
         count: usize,
-        collector: &mut C,
+        collector: &mut impl Sink,
     ) -> Result<(), SimError> {
         debug_assert!((1..=LANES).contains(&count));
         self.first = first;
@@ -664,7 +664,7 @@ impl Batch {
     }
 
     /// (f) Evaluates the outcomes at step `t` and shows the step to the collector.
-    fn record<C: Collector>(&mut self, model: &Model, plan: &Plan, t: usize, collector: &mut C) {
+    fn record(&mut self, model: &Model, plan: &Plan, t: usize, collector: &mut impl Sink) {
         let levels = &self.slots[SLOT_ESCALATION as usize];
         for lane in lanes_of(self.live) {
             let level = index_of(levels[lane]);

@@ -74,6 +74,40 @@ impl Step<'_> {
     }
 }
 
+/// What an engine feeds: the steps of a batch, then its end. Every [`Collector`] is one; the
+/// paired job also feeds borrowed adapters that are not collectors of their own.
+pub trait Sink {
+    fn step(&mut self, step: &Step<'_>);
+    fn finish(&mut self, first_run: u64, lanes: u64);
+}
+
+impl<C: Collector> Sink for C {
+    #[inline]
+    fn step(&mut self, step: &Step<'_>) {
+        Collector::step(self, step);
+    }
+
+    fn finish(&mut self, first_run: u64, lanes: u64) {
+        Collector::finish(self, first_run, lanes);
+    }
+}
+
+/// Two sinks fed the same steps, for borrowed adapters (two collectors are a tuple collector).
+pub(super) struct Both<'a, A, B>(pub(super) &'a mut A, pub(super) &'a mut B);
+
+impl<A: Sink, B: Sink> Sink for Both<'_, A, B> {
+    #[inline]
+    fn step(&mut self, step: &Step<'_>) {
+        self.0.step(step);
+        self.1.step(step);
+    }
+
+    fn finish(&mut self, first_run: u64, lanes: u64) {
+        self.0.finish(first_run, lanes);
+        self.1.finish(first_run, lanes);
+    }
+}
+
 /// Something counted over runs: fed step by step by an engine, merged exactly.
 pub trait Collector: Send + Sync + Sized {
     /// An empty collector of the same shape, for another piece of work.
