@@ -14,8 +14,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use sim::job::Job;
+use sim::job::{Job, Results};
 use sim::model::Model;
+use sim::tally::Shape;
+use sim::tally::paired::Paired;
 
 /// Runs per measured iteration: a multiple of the engine's chunk size, so that two threads get
 /// equal shares.
@@ -91,6 +93,70 @@ fn throughput(c: &mut Criterion) {
         }
         group.finish();
     }
+    shipped_pairs(c, &pools);
+}
+
+/// The six shipped scenarios: each simulated on its own into what `sim run` publishes
+/// (`shipped/plain`), against the baseline and its variants simulated together on the same runs
+/// with their paired counts (`shipped/paired`, `simulate::collect_paired`); runs/s counts the
+/// runs of one scenario.
+fn shipped_pairs(c: &mut Criterion, pools: &[(usize, rayon::ThreadPool)]) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let load = |name: &str| {
+        let loaded = sim::load::load(&dir.join(name)).expect("a shipped scenario loads");
+        sim::compile::compile(&loaded).expect("a shipped scenario compiles")
+    };
+    let base = load("baseline.toml");
+    let variants: Vec<Model> = [
+        "seoul_arms_kyiv.toml",
+        "russia_escalates_aid.toml",
+        "china_restrains.toml",
+        "china_backs_axis.toml",
+        "dprk_second_deployment.toml",
+    ]
+    .map(load)
+    .into();
+    let refs: Vec<&Model> = variants.iter().collect();
+    let runs = runs(RUNS / 4, 128);
+    let seed = base.default_seed;
+    let simd = sim::lanes::Simd::detect();
+    let empty = (
+        Results::empty(Shape::of(&base)),
+        variants
+            .iter()
+            .map(|v| (Results::empty(Shape::of(v)), Paired::new(v, &base)))
+            .collect::<Vec<_>>(),
+    );
+    let mut group = c.benchmark_group("shipped");
+    group.throughput(Throughput::Elements(runs));
+    for (threads, pool) in pools {
+        group.bench_with_input(BenchmarkId::new("plain", threads), threads, |b, _| {
+            b.iter(|| {
+                pool.install(|| {
+                    std::iter::once(&base)
+                        .chain(&variants)
+                        .map(|m| {
+                            Job::new(m, Some(seed), Some(runs))
+                                .results(&|_| {})
+                                .expect("runs")
+                                .tallies
+                                .runs
+                        })
+                        .sum::<u64>()
+                })
+            })
+        });
+        group.bench_with_input(BenchmarkId::new("paired", threads), threads, |b, _| {
+            b.iter(|| {
+                pool.install(|| {
+                    let (base, pairs) =
+                        sim::simulate::collect_paired(&base, &refs, (seed, 0, runs), &empty, simd).expect("runs");
+                    base.tallies.runs + pairs.iter().map(|(r, p)| r.tallies.runs + p.runs).sum::<u64>()
+                })
+            })
+        });
+    }
+    group.finish();
 }
 
 criterion_group! {
