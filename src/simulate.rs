@@ -602,6 +602,39 @@ when = "a.x > in_outcome"
         assert_eq!(&tallies.outcome_holds[3..], [runs; 3], "+= 1.5, -= 0.5, -= -1.5");
     }
 
+    /// A slot set to -0 where it held 0 holds -0 in both engines: `1 / x` tells them apart
+    /// (-inf against +inf), so a skipped write would change which runs fire.
+    #[test]
+    fn negative_zero_is_written_like_any_other_value() {
+        let model = model_of(&on_five_rungs(
+            4,
+            r#"
+[actors.x]
+name = "X"
+v = 0.0
+[[triggers]]
+id = "negate"
+label = "negate"
+actor = "x"
+when = "t == 1"
+probability = 1
+effects = ["x.v = 0 * -1"]
+[[triggers]]
+id = "sign"
+label = "sign"
+actor = "x"
+when = "fired.negate"
+probability = "clamp(1 / x.v, 0, 1)"
+[[outcomes]]
+id = "signed"
+label = "sign fired"
+when = "fired.sign"
+"#,
+        ));
+        let tallies = agreed(&model, 1, 0, 10).unwrap();
+        assert_eq!(tallies.outcome_by[4], 0, "1 / -0 is -inf: `sign` never fires at step 4");
+    }
+
     /// `since.X`, `fired.X` and `count.X` change together, when X fires: X's immediate effects,
     /// those of triggers firing after it in the same step and that step's outcomes read
     /// `since.X == 0`, never a stale gap beside `fired.X`; a delayed effect landing at the next

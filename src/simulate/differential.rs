@@ -82,7 +82,8 @@ impl Gen {
             0 => format!("min({a}, {b})"),
             1 => format!("max({a}, {b})"),
             2 => format!("abs({a} - {b})"),
-            3 => format!("clamp({a}, 0, {b})"),
+            // A constant upper bound below 0 would be refused by `compile`.
+            3 => format!("clamp({a}, 0, max(0, {b}))"),
             4 => format!("({a} + {b})"),
             5 => format!("({a} - {b})"),
             6 => format!("({a} * {b})"),
