@@ -150,7 +150,8 @@ fn shipped_pairs(c: &mut Criterion, pools: &[(usize, rayon::ThreadPool)]) {
             b.iter(|| {
                 pool.install(|| {
                     let (base, pairs) =
-                        sim::simulate::collect_paired(&base, &refs, (seed, 0, runs), &empty, simd).expect("runs");
+                        sim::simulate::collect_paired(&base, &refs, (seed, 0, runs), &empty, simd, &|_| {})
+                            .expect("runs");
                     base.tallies.runs + pairs.iter().map(|(r, p)| r.tallies.runs + p.runs).sum::<u64>()
                 })
             })

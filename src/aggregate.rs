@@ -14,6 +14,7 @@ pub mod difference;
 
 use crate::job::{Results, RunIdentity};
 use crate::model::ScenarioInfo;
+use crate::tally::paired::Paired;
 use crate::tally::precursors::Precursors;
 
 /// Bump when the meaning or layout of results changes: it is part of every input digest, so
@@ -85,6 +86,76 @@ pub struct Summary {
     /// before it was counted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub precursors: Option<PrecursorTables>,
+    /// For a variant simulated paired with the baseline (same seed and runs): the runs where
+    /// each of its outcomes, rungs and triggers happened in the baseline too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<PairedTables>,
+}
+
+/// The runs where something happened in a variant and in its baseline alike, run `i` against
+/// run `i` (`tally::paired`). With each summary's own counts they are the four paired counts of
+/// every cell, from which `aggregate::difference` gives the difference and its interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairedTables {
+    /// The baseline's scenario id.
+    pub baseline: String,
+    /// One entry per series of the table of the same name that the baseline also has (by id),
+    /// in the variant's order.
+    pub outcome_by: Vec<PairedSeries>,
+    pub outcome_holds: Vec<PairedSeries>,
+    pub rung_reached: Vec<PairedSeries>,
+    pub trigger_fired_by: Vec<PairedSeries>,
+}
+
+/// `both[t]`: the runs where the series' event happened by (or at) step `t` in both.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PairedSeries {
+    pub id: String,
+    pub both: Vec<u64>,
+}
+
+/// The paired counts of a variant (`info`) against the baseline `baseline`.
+pub fn paired_tables(info: &ScenarioInfo, paired: &Paired, baseline: &str) -> PairedTables {
+    let rows = paired.steps + 1;
+    let columns = |table: &[u64], ids: Vec<String>| -> Vec<PairedSeries> {
+        let width = ids.len();
+        ids.into_iter()
+            .enumerate()
+            .map(|(k, id)| PairedSeries {
+                id,
+                both: (0..rows).map(|t| table[t * width + k]).collect(),
+            })
+            .collect()
+    };
+    let outcome_ids = || {
+        paired
+            .outcomes
+            .iter()
+            .map(|&(v, _)| info.outcomes[v].id.clone())
+            .collect()
+    };
+    let levels = paired.levels;
+    PairedTables {
+        baseline: baseline.to_string(),
+        outcome_by: columns(&paired.outcome_by, outcome_ids()),
+        outcome_holds: columns(&paired.outcome_holds, outcome_ids()),
+        rung_reached: ((info.initial_level + 1)..levels)
+            .map(|k| PairedSeries {
+                id: info.levels[k].clone(),
+                both: (0..rows)
+                    .map(|t| paired.lower_max_level_at[t * levels + k..(t + 1) * levels].iter().sum())
+                    .collect(),
+            })
+            .collect(),
+        trigger_fired_by: columns(
+            &paired.trigger_fired_by,
+            paired
+                .triggers
+                .iter()
+                .map(|&(v, _)| info.triggers[v].id.clone())
+                .collect(),
+        ),
+    }
 }
 
 /// Which triggers fired before each outcome first held, by step (see `tally::precursors`).
@@ -393,6 +464,7 @@ pub fn summarize(info: &ScenarioInfo, identity: &RunIdentity, results: &Results)
             mean_firings,
         },
         precursors: Some(precursor_tables(info, &results.precursors)),
+        paired: None,
     }
 }
 

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand};
 
 use crate::aggregate::{Summary, summarize};
 use crate::compile::compile;
-use crate::job::{Job, Results};
+use crate::job::{Job, Study, StudyResults};
 use crate::lanes::Simd;
 use crate::load::{load_text, read_scenario_file};
 use crate::model::Model;
@@ -451,9 +451,10 @@ fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
     Ok(builder.build().map_err(anyhow::Error::from)?)
 }
 
-/// Simulates a job into the published collectors, with a progress bar on a terminal, using
-/// the vector instructions `SIM_SIMD` names (default: the best this processor has).
-fn simulate_job(job: &Job, pool: &rayon::ThreadPool) -> Result<Results, Failure> {
+/// Simulates a study into the published collectors (paired with the baseline when the
+/// scenarios allow it), with a progress bar on a terminal, using the vector instructions
+/// `SIM_SIMD` names (default: the best this processor has).
+fn simulate_study(study: &Study, pool: &rayon::ThreadPool) -> Result<Vec<StudyResults>, Failure> {
     let simd = match std::env::var("SIM_SIMD") {
         Ok(name) => Simd::parse(&name).map_err(|why| Failure {
             message: format!("error: {why}"),
@@ -461,8 +462,17 @@ fn simulate_job(job: &Job, pool: &rayon::ThreadPool) -> Result<Results, Failure>
         })?,
         Err(_) => Simd::detect(),
     };
-    let job = Job { simd, ..job.clone() };
-    let runs = job.block.end - job.block.start;
+    let study = Study {
+        jobs: study.jobs.iter().map(|job| Job { simd, ..job.clone() }).collect(),
+        baseline: study.baseline,
+    };
+    let block = |job: &Job| job.block.end - job.block.start;
+    let paired = study.jobs.len() > 1 && study.unpairable().is_none();
+    let runs = if paired {
+        block(&study.jobs[study.baseline])
+    } else {
+        study.jobs.iter().map(block).sum()
+    };
     let bar = if std::io::stderr().is_terminal() && !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
         let bar = indicatif::ProgressBar::new(runs);
         bar.set_style(
@@ -477,17 +487,54 @@ fn simulate_job(job: &Job, pool: &rayon::ThreadPool) -> Result<Results, Failure>
                 )
                 .progress_chars("=> "),
         );
-        bar.set_message(job.model.info.id.clone());
+        bar.set_message(match study.jobs.as_slice() {
+            [one] => one.model.info.id.clone(),
+            all if paired => format!("{} scenarios, paired", all.len()),
+            all => format!("{} scenarios", all.len()),
+        });
         bar
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let results = pool.install(|| job.results(&|n| bar.inc(n))).map_err(|e| Failure {
+    let results = pool.install(|| study.simulate(&|n| bar.inc(n))).map_err(|e| Failure {
         message: format!("error: {e}"),
         code: exit::SIMULATION,
     })?;
     bar.finish_and_clear();
     Ok(results)
+}
+
+/// The study of `models` with their seeds and runs, the baseline chosen as the report chooses
+/// it (before simulating, so that variants can be paired with it).
+fn study_of<'m>(
+    models: &'m [(PathBuf, Model)],
+    job_of: impl Fn(&'m Model) -> Job<'m>,
+    report: &ReportArgs,
+) -> Result<Study<'m>, Failure> {
+    let infos: Vec<&crate::model::ScenarioInfo> = models.iter().map(|(_, m)| &m.info).collect();
+    let (baseline, _) = choose_baseline(&infos, report.baseline.as_deref())?;
+    Ok(Study {
+        jobs: models.iter().map(|(_, m)| job_of(m)).collect(),
+        baseline,
+    })
+}
+
+/// Each scenario's summary, a variant's with its paired counts against the baseline.
+fn summaries_of(study: &Study, results: &[StudyResults]) -> Vec<Summary> {
+    let baseline = &study.jobs[study.baseline].model.info.id;
+    study
+        .jobs
+        .iter()
+        .zip(results)
+        .map(|(job, result)| {
+            let mut summary = summarize(&job.model.info, &job.identity(), &result.results);
+            summary.paired = result
+                .paired
+                .as_ref()
+                .map(|paired| crate::aggregate::paired_tables(&job.model.info, paired, baseline));
+            summary
+        })
+        .collect()
 }
 
 fn run(args: RunArgs) -> Result<(), Failure> {
@@ -520,13 +567,19 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     QUIET.store(args.report.quiet, std::sync::atomic::Ordering::Relaxed);
     let expected = expect::Expectations::open(args.expect.as_deref(), &models, args.bless)?;
     // Everything is simulated before anything is written: a failure leaves no partial output.
-    let mut summaries = Vec::new();
-    for (_, model) in &models {
-        let (stored_seed, stored_runs) = expected.seed_and_runs(&model.info.id);
-        let job = Job::new(model, args.seed.or(stored_seed), args.runs.or(stored_runs));
-        let results = simulate_job(&job, &pool)?;
-        summaries.push(summarize(&model.info, &job.identity(), &results));
+    let study = study_of(
+        &models,
+        |model| {
+            let (stored_seed, stored_runs) = expected.seed_and_runs(&model.info.id);
+            Job::new(model, args.seed.or(stored_seed), args.runs.or(stored_runs))
+        },
+        &args.report,
+    )?;
+    if let Some(why) = study.unpairable().filter(|_| study.jobs.len() > 1) {
+        note(&args.report, &format!("note: not paired with the baseline: {why}"));
     }
+    let results = simulate_study(&study, &pool)?;
+    let summaries = summaries_of(&study, &results);
     write_results(&summaries, &args.out, &args.report)?;
     expected.check(&summaries, args.bless)
 }
@@ -571,6 +624,7 @@ fn publish(
             Ok(()) => {
                 let staging = Staging::new(out.join("compare"))?;
                 crate::plot::write_comparison(comparison, staging.path())?;
+                crate::report::write_differences(comparison.summaries(), staging.path())?;
                 Some(staging)
             }
             Err(why) => {
@@ -644,7 +698,8 @@ fn note(report: &ReportArgs, line: &str) {
 /// The summaries with the baseline first (the plots, the report and the table compare every
 /// other scenario with the first), saying on stderr which one it is and why.
 fn with_baseline_first(mut summaries: Vec<Summary>, report: &ReportArgs) -> Result<Vec<Summary>, Failure> {
-    let (index, why) = choose_baseline(&summaries, report.baseline.as_deref())?;
+    let infos: Vec<&crate::model::ScenarioInfo> = summaries.iter().map(|s| &s.scenario).collect();
+    let (index, why) = choose_baseline(&infos, report.baseline.as_deref())?;
     let baseline = summaries.remove(index);
     if !summaries.is_empty() {
         note(
@@ -661,8 +716,11 @@ fn with_baseline_first(mut summaries: Vec<Summary>, report: &ReportArgs) -> Resu
 
 /// The baseline's index and why it was chosen: the one asked for; else the scenario every
 /// variant among them extends, when there is exactly one; else the first.
-fn choose_baseline(summaries: &[Summary], requested: Option<&str>) -> Result<(usize, &'static str), Failure> {
-    let ids: Vec<&str> = summaries.iter().map(|s| s.scenario.id.as_str()).collect();
+fn choose_baseline(
+    infos: &[&crate::model::ScenarioInfo],
+    requested: Option<&str>,
+) -> Result<(usize, &'static str), Failure> {
+    let ids: Vec<&str> = infos.iter().map(|info| info.id.as_str()).collect();
     if let Some(wanted) = requested {
         return match ids.iter().position(|id| *id == wanted) {
             Some(index) => Ok((index, "--baseline")),
@@ -675,9 +733,9 @@ fn choose_baseline(summaries: &[Summary], requested: Option<&str>) -> Result<(us
             }),
         };
     }
-    let mut bases: Vec<usize> = summaries
+    let mut bases: Vec<usize> = infos
         .iter()
-        .filter_map(|s| s.scenario.variant.as_ref())
+        .filter_map(|info| info.variant.as_ref())
         .filter_map(|v| ids.iter().position(|id| *id == v.base))
         .collect();
     bases.sort_unstable();

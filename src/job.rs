@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::lanes::Simd;
 use crate::model::Model;
 use crate::simulate::{self, Collector, SimError, Step};
+use crate::tally::paired::Paired;
 use crate::tally::precursors::Precursors;
 use crate::tally::{Shape, Tallies};
 
@@ -143,5 +144,98 @@ impl Collector for Results {
     fn merge(&mut self, other: Self) {
         Collector::merge(&mut self.tallies, other.tallies);
         Collector::merge(&mut self.precursors, other.precursors);
+    }
+}
+
+/// The scenarios of one `sim run`, and the one the others are compared with. When they share
+/// seed, runs, block, horizon and ladder, each variant is simulated paired with the baseline
+/// (`simulate::collect_paired`): run `i` of both on the same random numbers, counted pair by
+/// pair, which measures the difference a variant makes far more precisely than two independent
+/// estimates.
+pub struct Study<'m> {
+    pub jobs: Vec<Job<'m>>,
+    pub baseline: usize,
+}
+
+/// A scenario's counts in a study: its results, and for a variant simulated paired with the
+/// baseline, the paired counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StudyResults {
+    pub results: Results,
+    pub paired: Option<Paired>,
+}
+
+impl Study<'_> {
+    /// Why the variants cannot be paired with the baseline, if they cannot.
+    pub fn unpairable(&self) -> Option<String> {
+        let base = &self.jobs[self.baseline];
+        let differs = |job: &Job, what: &str| {
+            format!(
+                "`{}` and the baseline `{}` differ in {what}",
+                job.model.info.id, base.model.info.id
+            )
+        };
+        self.jobs.iter().find_map(|job| {
+            if job.seed != base.seed {
+                Some(differs(job, "seed"))
+            } else if (job.runs, &job.block) != (base.runs, &base.block) {
+                Some(differs(job, "run count"))
+            } else if job.model.steps != base.model.steps || job.model.info.levels != base.model.info.levels {
+                Some(differs(job, "horizon or ladder"))
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Simulates every scenario, paired with the baseline when they can be, on the current
+    /// rayon pool. `progress` is told the runs finished (of every scenario, when paired).
+    pub fn simulate(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Vec<StudyResults>, SimError> {
+        if self.jobs.len() < 2 || self.unpairable().is_some() {
+            return self
+                .jobs
+                .iter()
+                .map(|job| {
+                    job.results(progress)
+                        .map(|results| StudyResults { results, paired: None })
+                })
+                .collect();
+        }
+        let base = &self.jobs[self.baseline];
+        let variants: Vec<&Model> = self
+            .jobs
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i != self.baseline)
+            .map(|(_, job)| job.model)
+            .collect();
+        let empty = (
+            Results::empty(Shape::of(base.model)),
+            variants
+                .iter()
+                .map(|v| (Results::empty(Shape::of(v)), Paired::new(v, base.model)))
+                .collect::<Vec<_>>(),
+        );
+        let runs = (base.seed, base.block.start, base.block.end - base.block.start);
+        let (base_results, mut pairs) =
+            simulate::collect_paired(base.model, &variants, runs, &empty, base.simd, progress)?;
+        let mut out = Vec::with_capacity(self.jobs.len());
+        let mut base_results = Some(base_results);
+        pairs.reverse();
+        for i in 0..self.jobs.len() {
+            out.push(if i == self.baseline {
+                StudyResults {
+                    results: base_results.take().expect("one baseline"),
+                    paired: None,
+                }
+            } else {
+                let (results, paired) = pairs.pop().expect("one pair per variant");
+                StudyResults {
+                    results,
+                    paired: Some(paired),
+                }
+            });
+        }
+        Ok(out)
     }
 }

@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::aggregate::check::summary_problems;
-use crate::aggregate::{self, PrecursorTables, Series, ShareEstimate, Summary};
+use crate::aggregate::difference::{PairedCounts, paired_difference, unpaired_difference};
+use crate::aggregate::{self, PairedTables, PrecursorTables, Series, ShareEstimate, Summary};
 use crate::input::{RESULT_FILE_LIMIT, read_text};
 use crate::output::write_atomic;
 
@@ -200,6 +201,127 @@ fn precursors_csv(summary: &Summary, precursors: &PrecursorTables) -> Result<Str
                     number(share.map(|s| s.lo)),
                     number(share.map(|s| s.hi)),
                 ])?;
+            }
+        }
+    }
+    Ok(String::from_utf8(out.into_inner()?)?)
+}
+
+/// Writes `differences.csv` into `dir` when some variant was simulated paired with the
+/// comparison's baseline (the first summary); gives the path written, if any.
+pub fn write_differences(summaries: &[Summary], dir: &Path) -> Result<Option<PathBuf>> {
+    let Some((baseline, variants)) = summaries.split_first() else {
+        return Ok(None);
+    };
+    let paired: Vec<(&Summary, &PairedTables)> = variants
+        .iter()
+        .filter_map(|s| {
+            s.paired
+                .as_ref()
+                .filter(|p| p.baseline == baseline.scenario.id)
+                .map(|p| (s, p))
+        })
+        .collect();
+    if paired.is_empty() {
+        return Ok(None);
+    }
+    let path = dir.join("differences.csv");
+    write_atomic(&path, differences_csv(baseline, &paired)?.as_bytes())?;
+    Ok(Some(path))
+}
+
+/// Long format: one row per variant, kind (`outcome`: held by t, `outcome_at`: holds at t,
+/// `rung`: reached by t, `trigger`: fired by t), series and step: both probabilities, the
+/// difference with its paired 95% interval (Newcombe's method 10) and, to show what the
+/// pairing gains, the unpaired one, and the four paired counts. Rounded to the variant's
+/// decimals, the intervals outward.
+fn differences_csv(baseline: &Summary, paired: &[(&Summary, &PairedTables)]) -> Result<String> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record([
+        "scenario",
+        "baseline",
+        "kind",
+        "id",
+        "label",
+        "step",
+        "date",
+        "p",
+        "p_baseline",
+        "diff",
+        "lo95",
+        "hi95",
+        "unpaired_lo95",
+        "unpaired_hi95",
+        "both",
+        "variant_only",
+        "baseline_only",
+        "neither",
+        "runs",
+    ])?;
+    for (variant, pairs) in paired {
+        let decimals = variant.decimals;
+        let kinds = [
+            (
+                "outcome",
+                &pairs.outcome_by,
+                &variant.tables.outcome_by,
+                &baseline.tables.outcome_by,
+            ),
+            (
+                "outcome_at",
+                &pairs.outcome_holds,
+                &variant.tables.outcome_holds,
+                &baseline.tables.outcome_holds,
+            ),
+            (
+                "rung",
+                &pairs.rung_reached,
+                &variant.tables.rung_reached,
+                &baseline.tables.rung_reached,
+            ),
+            (
+                "trigger",
+                &pairs.trigger_fired_by,
+                &variant.tables.trigger_fired_by,
+                &baseline.tables.trigger_fired_by,
+            ),
+        ];
+        for (kind, series, own, base) in kinds {
+            for pair in series.iter() {
+                let (Some(mine), Some(theirs)) = (
+                    own.iter().find(|s| s.id == pair.id),
+                    base.iter().find(|s| s.id == pair.id),
+                ) else {
+                    continue;
+                };
+                for (t, ((e, b), &both)) in mine.points.iter().zip(&theirs.points).zip(&pair.both).enumerate() {
+                    let Some(counts) = PairedCounts::from_margins(both, e.count, b.count, variant.runs) else {
+                        continue;
+                    };
+                    let d = paired_difference(counts);
+                    let u = unpaired_difference(e.count, b.count, variant.runs);
+                    out.write_record([
+                        variant.scenario.id.clone(),
+                        baseline.scenario.id.clone(),
+                        kind.to_string(),
+                        pair.id.clone(),
+                        spreadsheet_safe(&mine.label),
+                        t.to_string(),
+                        variant.scenario.step_labels.get(t).cloned().unwrap_or_default(),
+                        e.p.to_string(),
+                        b.p.to_string(),
+                        aggregate::round_to(d.diff, decimals).to_string(),
+                        aggregate::round_down(d.lo, decimals).to_string(),
+                        aggregate::round_up(d.hi, decimals).to_string(),
+                        aggregate::round_down(u.lo, decimals).to_string(),
+                        aggregate::round_up(u.hi, decimals).to_string(),
+                        counts.both.to_string(),
+                        counts.variant_only.to_string(),
+                        counts.baseline_only.to_string(),
+                        counts.neither.to_string(),
+                        variant.runs.to_string(),
+                    ])?;
+                }
             }
         }
     }

@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{RESULT_FORMAT_VERSION, input_digest};
 use crate::job::{Results, RunIdentity};
 use crate::model::{ScenarioId, ScenarioInfo};
+use crate::tally::paired::Paired;
 use crate::tally::precursors::Precursors;
 use crate::tally::{Shape, Tallies};
 
@@ -226,6 +227,18 @@ pub struct Partial {
     /// Digest of `precursors`, to detect a damaged file.
     pub precursors_digest: String,
     pub precursors: Precursors,
+    /// For a variant simulated paired with the baseline: the baseline's id, the paired counts
+    /// and their digest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<PartialPairs>,
+}
+
+/// A variant's paired counts in a partial result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartialPairs {
+    pub baseline: String,
+    pub digest: String,
+    pub counts: Paired,
 }
 
 /// BLAKE3 of the canonical JSON of a partial's `scenario` block.
@@ -242,6 +255,7 @@ impl Partial {
         total_runs: u64,
         shard: Shard,
         results: Results,
+        paired: Option<(String, Paired)>,
     ) -> Partial {
         let Results { tallies, precursors } = results;
         let runs = shard.runs(total_runs);
@@ -265,6 +279,11 @@ impl Partial {
             tallies,
             precursors_digest: precursors.digest(),
             precursors,
+            paired: paired.map(|(baseline, counts)| PartialPairs {
+                baseline,
+                digest: counts.digest(),
+                counts,
+            }),
         }
     }
 
@@ -347,6 +366,19 @@ impl Partial {
             problems.push(
                 "its precursors do not have the shape of its scenario or count runs its tallies do not have".into(),
             );
+        } else if let Some(pairs) = &self.paired {
+            let fits = pairs.counts.fits(
+                shape.steps,
+                shape.levels,
+                shape.outcomes,
+                shape.triggers,
+                self.tallies.runs,
+            );
+            if pairs.counts.digest() != pairs.digest {
+                problems.push("its paired counts do not match their digest (the file was changed or damaged)".into());
+            } else if !fits {
+                problems.push("its paired counts do not fit its scenario and runs".into());
+            }
         }
         problems
     }
@@ -362,7 +394,7 @@ impl Partial {
     }
 
     /// What must be equal for two parts to be pieces of the same run, as (field, value).
-    fn identity(&self) -> [(&'static str, String); 6] {
+    fn identity(&self) -> [(&'static str, String); 7] {
         [
             ("scenario_digest", self.scenario_digest.clone()),
             ("scenario_block_digest", self.scenario_block_digest.clone()),
@@ -370,6 +402,11 @@ impl Partial {
             ("runs", self.runs.to_string()),
             ("shards", self.shards.to_string()),
             ("engine", self.engine.clone()),
+            // Paired with which baseline, if at all: a paired and an unpaired part do not add up.
+            (
+                "paired_with",
+                self.paired.as_ref().map_or(String::new(), |p| p.baseline.clone()),
+            ),
         ]
     }
 }
@@ -454,6 +491,8 @@ pub struct Merged {
     /// The engine that simulated the shards.
     pub engine: String,
     pub results: Results,
+    /// For a variant simulated paired with the baseline: the baseline's id and the counts.
+    pub paired: Option<(String, Paired)>,
 }
 
 impl Merged {
@@ -504,7 +543,7 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<Vec<Merged>, MergeError> {
 /// Merges the parts of one scenario id, or lists why they are not one complete run.
 fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> {
     let mut problems = Vec::new();
-    let mut tally: IndexMap<[(&str, String); 6], usize> = IndexMap::new();
+    let mut tally: IndexMap<[(&str, String); 7], usize> = IndexMap::new();
     for (_, part) in &group {
         *tally.entry(part.identity()).or_default() += 1;
     }
@@ -571,14 +610,35 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
             }
         }
     }
+    let pairs_of = |part: &Partial| {
+        part.paired
+            .as_ref()
+            .map(|p| (p.counts.outcomes.clone(), p.counts.triggers.clone()))
+    };
+    for parts in by_index.values() {
+        let (name, part) = &parts[0];
+        if pairs_of(part) != pairs_of(first) {
+            problems.push(format!(
+                "{name}: {} pairs other outcomes or triggers with the baseline than the other parts",
+                part.describe()
+            ));
+        }
+    }
     if !problems.is_empty() {
         return Err(problems);
     }
     let mut results = Results::empty(first.tallies.shape);
+    let mut paired: Option<(String, Paired)> = None;
     for parts in by_index.values() {
         let part = &parts[0].1;
         results.tallies = results.tallies.merge(&part.tallies);
         results.precursors.add(&part.precursors);
+        if let Some(pairs) = &part.paired {
+            match &mut paired {
+                None => paired = Some((pairs.baseline.clone(), pairs.counts.clone())),
+                Some((_, sum)) => sum.add(&pairs.counts),
+            }
+        }
     }
     Ok(Merged {
         info: first.scenario.clone(),
@@ -586,6 +646,7 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
         scenario_digest: first.scenario_digest.clone(),
         engine: first.engine.clone(),
         results,
+        paired,
     })
 }
 
@@ -734,7 +795,7 @@ mod tests {
         let name = shard.file_name("tiny");
         (
             name,
-            Partial::new(&info, &identity, total, shard, Results::of_tallies(tallies)),
+            Partial::new(&info, &identity, total, shard, Results::of_tallies(tallies), None),
         )
     }
 

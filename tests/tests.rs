@@ -16,6 +16,7 @@ mod limits;
 mod lint;
 #[cfg(unix)]
 mod output_safety;
+mod paired;
 #[cfg(unix)]
 mod published_together;
 mod report;

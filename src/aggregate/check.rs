@@ -4,7 +4,7 @@
 //! [`summary_problems`] before anything uses it: a changed or damaged file is refused with what
 //! is wrong in it, never trusted into a panic or a nonsense chart.
 
-use super::{Estimate, PrecursorTables, Summary};
+use super::{Estimate, PairedTables, PrecursorTables, Summary};
 use crate::compile::MAX_STEPS;
 
 /// Most decimal places a summary read back may ask for.
@@ -127,6 +127,11 @@ pub fn summary_problems(summary: &Summary) -> Vec<String> {
     {
         problems.extend(precursor_problems(precursors, summary));
     }
+    if let Some(paired) = &summary.paired
+        && problems.is_empty()
+    {
+        problems.extend(paired_problems(paired, summary));
+    }
     problems
 }
 
@@ -208,6 +213,33 @@ fn precursor_problems(precursors: &PrecursorTables, summary: &Summary) -> Vec<St
             problems.push(format!(
                 "`precursors` of `{name}`: `horizon` must give, for each trigger, a share of the {reached} runs that reached the outcome, with an interval"
             ));
+        }
+    }
+    problems
+}
+
+/// What is wrong with a variant's paired counts: each series must be one of the variant's
+/// (by id, in the table of the same name), with a count per step of at most the variant's own.
+fn paired_problems(paired: &PairedTables, summary: &Summary) -> Vec<String> {
+    let tables = &summary.tables;
+    let mut problems = Vec::new();
+    for (name, pairs, own) in [
+        ("outcome_by", &paired.outcome_by, &tables.outcome_by),
+        ("outcome_holds", &paired.outcome_holds, &tables.outcome_holds),
+        ("rung_reached", &paired.rung_reached, &tables.rung_reached),
+        ("trigger_fired_by", &paired.trigger_fired_by, &tables.trigger_fired_by),
+    ] {
+        for pair in pairs {
+            let fits = own.iter().find(|s| s.id == pair.id).is_some_and(|series| {
+                series.points.len() == pair.both.len()
+                    && series.points.iter().zip(&pair.both).all(|(e, &both)| both <= e.count)
+            });
+            if !fits {
+                problems.push(format!(
+                    "`paired.{name}` series `{}` is not a series of `tables.{name}` with at most its counts at every step",
+                    pair.id
+                ));
+            }
         }
     }
     problems

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{Failure, RunArgs, exit, expand, simulate_job, write_results};
+use super::{Failure, RunArgs, exit, expand, simulate_study, study_of, write_results};
 use crate::aggregate::summarize;
 use crate::job::Job;
 use crate::model::Model;
@@ -54,13 +54,32 @@ pub(super) fn run_shard(
         }
     };
     // As in `run`: everything is simulated before anything is written.
-    let mut partials = Vec::new();
-    for (_, model) in models {
-        let job = Job::new(model, args.seed, args.runs);
-        let job = job.clone().with_block(shard.runs(job.runs));
-        let results = simulate_job(&job, pool)?;
-        partials.push(Partial::new(&model.info, &job.identity(), job.runs, shard, results));
-    }
+    let study = study_of(
+        models,
+        |model| {
+            let job = Job::new(model, args.seed, args.runs);
+            let block = shard.runs(job.runs);
+            job.with_block(block)
+        },
+        &args.report,
+    )?;
+    let baseline = study.jobs[study.baseline].model.info.id.clone();
+    let partials: Vec<Partial> = study
+        .jobs
+        .iter()
+        .zip(simulate_study(&study, pool)?)
+        .map(|(job, result)| {
+            let paired = result.paired.map(|paired| (baseline.clone(), paired));
+            Partial::new(
+                &job.model.info,
+                &job.identity(),
+                job.runs,
+                shard,
+                result.results,
+                paired,
+            )
+        })
+        .collect();
     for partial in &partials {
         let path = write_partial(partial, &args.out)?;
         eprintln!(
@@ -97,6 +116,10 @@ pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {
             let mut summary = summarize(&one.info, &one.identity(), &one.results);
             // The engine that simulated the runs, not the one that added them up.
             summary.engine = one.engine.clone();
+            summary.paired = one
+                .paired
+                .as_ref()
+                .map(|(baseline, paired)| crate::aggregate::paired_tables(&one.info, paired, baseline));
             summary
         })
         .collect();

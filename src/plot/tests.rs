@@ -86,6 +86,7 @@ pub(crate) fn synthetic_summary(id: &str, name: &str, steps: usize, boost: f64) 
         .collect();
     Summary {
         precursors: None,
+        paired: None,
         format_version: crate::aggregate::RESULT_FORMAT_VERSION,
         engine: "sim test".into(),
         scenario: ScenarioInfo {

@@ -120,13 +120,14 @@ pub type PairedResults<C, P> = (C, Vec<(C, P)>);
 /// engine on the current rayon pool: the base into a collector like `empty.0`, and variant `v`
 /// into a collector like `empty.1[v].0` and, against the base, a pair collector like
 /// `empty.1[v].1`. The models must have the same horizon. A failing run of any model stops the
-/// job with its error.
+/// job with its error. `progress` is told the number of runs finished (of each model).
 pub fn collect_paired<C: Collector, P: PairCollector>(
     base: &Model,
     variants: &[&Model],
     (seed, first, count): (u64, u64, u64),
     empty: &PairedResults<C, P>,
     simd: Simd,
+    progress: &(dyn Fn(u64) + Sync),
 ) -> Result<PairedResults<C, P>, SimError> {
     assert!(
         variants.iter().all(|v| v.steps == base.steps) && empty.1.len() == variants.len(),
@@ -191,6 +192,7 @@ pub fn collect_paired<C: Collector, P: PairCollector>(
                     }
                     run += lanes as u64;
                 }
+                progress(end - start);
                 Ok(results)
             },
         )

@@ -61,6 +61,51 @@ impl Paired {
         }
     }
 
+    /// BLAKE3 of the shape, the pairs, the run count and every table as little-endian u64.
+    pub fn digest(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        for n in [self.steps, self.levels, self.outcomes.len(), self.triggers.len()] {
+            hasher.update(&(n as u64).to_le_bytes());
+        }
+        for &(v, b) in self.outcomes.iter().chain(&self.triggers) {
+            hasher.update(&(v as u64).to_le_bytes());
+            hasher.update(&(b as u64).to_le_bytes());
+        }
+        hasher.update(&self.runs.to_le_bytes());
+        for table in [
+            &self.outcome_by,
+            &self.outcome_holds,
+            &self.lower_max_level_at,
+            &self.trigger_fired_by,
+        ] {
+            for n in table {
+                hasher.update(&n.to_le_bytes());
+            }
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+
+    /// True when the counts fit a variant with `outcomes` outcomes, `triggers` triggers, `steps`
+    /// steps and `levels` levels, over `runs` runs (guards merged shard files).
+    pub fn fits(&self, steps: usize, levels: usize, outcomes: usize, triggers: usize, runs: u64) -> bool {
+        let rows = steps + 1;
+        let pairs_fit = |pairs: &[(usize, usize)], variant: usize| pairs.iter().all(|&(v, _)| v < variant);
+        (self.steps, self.levels, self.runs) == (steps, levels, runs)
+            && pairs_fit(&self.outcomes, outcomes)
+            && pairs_fit(&self.triggers, triggers)
+            && self.outcome_by.len() == rows * self.outcomes.len()
+            && self.outcome_holds.len() == rows * self.outcomes.len()
+            && self.lower_max_level_at.len() == rows * levels
+            && self.trigger_fired_by.len() == rows * self.triggers.len()
+            && [&self.outcome_by, &self.outcome_holds, &self.trigger_fired_by]
+                .iter()
+                .all(|table| table.iter().all(|&n| n <= runs))
+            && self
+                .lower_max_level_at
+                .chunks(levels.max(1))
+                .all(|row| row.iter().sum::<u64>() == runs)
+    }
+
     fn tables_mut(&mut self) -> [&mut Vec<u64>; 4] {
         [
             &mut self.outcome_by,
@@ -104,14 +149,27 @@ impl PairCollector for Paired {
         self.runs += u64::from(lanes.count_ones());
     }
 
-    fn merge(&mut self, mut other: Self) {
+    fn merge(&mut self, other: Self) {
+        self.add(&other);
+    }
+}
+
+impl Paired {
+    /// Adds the counts of other runs of the same pair.
+    pub fn add(&mut self, other: &Paired) {
         assert!(
             (self.steps, self.levels, &self.outcomes, &self.triggers)
                 == (other.steps, other.levels, &other.outcomes, &other.triggers),
             "merging paired counts of different pairs"
         );
         self.runs += other.runs;
-        for (mine, theirs) in self.tables_mut().into_iter().zip(other.tables_mut()) {
+        let theirs = [
+            &other.outcome_by,
+            &other.outcome_holds,
+            &other.lower_max_level_at,
+            &other.trigger_fired_by,
+        ];
+        for (mine, theirs) in self.tables_mut().into_iter().zip(theirs) {
             for (a, b) in mine.iter_mut().zip(theirs.iter()) {
                 *a += b;
             }
@@ -212,6 +270,7 @@ mod tests {
                     vec![(Tallies::zero(Shape::of(&variant)), Paired::new(&variant, &base))],
                 ),
                 simd,
+                &|_| {},
             )
             .unwrap();
             let (variant_tallies, paired) = variants.remove(0);
@@ -250,6 +309,7 @@ mod tests {
                 vec![(Tallies::zero(Shape::of(&same)), Paired::new(&same, &base))],
             ),
             Simd::detect(),
+            &|_| {},
         )
         .unwrap();
         let (same_tallies, paired) = variants.remove(0);
@@ -291,6 +351,7 @@ mod tests {
                     vec![(Tallies::zero(Shape::of(&variant)), Paired::new(&variant, &base))],
                 ),
                 Simd::detect(),
+                &|_| {},
             )
             .unwrap();
             let (variant_tallies, paired) = variants.remove(0);
