@@ -56,6 +56,7 @@ fn two_scenarios_give_charts_comparison_and_report() {
         )
         .chain(["compare_horizon".to_string()])
         .flat_map(|name| [format!("{name}.png"), format!("{name}.svg"), format!("{name}.csv")])
+        .chain(["differences.csv".to_string()])
         .collect();
     expected.sort();
     assert_eq!(file_names(&out.join("compare")), expected);
@@ -157,7 +158,7 @@ fn every_interval_of_every_table_contains_its_data() {
         .args(shipped_scenarios())
         .assert()
         .success();
-    let (mut probability_rows, mut mean_rows, mut share_rows) = (0, 0, 0);
+    let (mut probability_rows, mut mean_rows, mut share_rows, mut difference_rows) = (0, 0, 0, 0);
     for path in csv_files(&out) {
         let mut reader = csv::Reader::from_path(&path).unwrap();
         let headers = reader.headers().unwrap().clone();
@@ -199,13 +200,21 @@ fn every_interval_of_every_table_contains_its_data() {
                     assert!(number("runs") > 0.0, "{}", where_());
                     mean_rows += 1;
                 }
+                // A difference of two probabilities: its interval contains the exact difference
+                // of the paired counts.
+                (None, None) if column("diff").is_some() => {
+                    let exact = (number("variant_only") - number("baseline_only")) / number("runs");
+                    let (lo, diff, hi) = (number("lo95"), number("diff"), number("hi95"));
+                    assert!(lo <= exact && exact <= hi && lo <= diff && diff <= hi, "{}", where_());
+                    difference_rows += 1;
+                }
                 (None, None) => assert!(path.ends_with("mean_firings.csv"), "{}", where_()),
             }
         }
     }
     assert!(
-        probability_rows > 10_000 && mean_rows > 100 && share_rows > 10_000,
-        "{probability_rows} {mean_rows} {share_rows}"
+        probability_rows > 10_000 && mean_rows > 100 && share_rows > 10_000 && difference_rows > 10_000,
+        "{probability_rows} {mean_rows} {share_rows} {difference_rows}"
     );
 
     for scenario in shipped_scenarios() {
