@@ -50,6 +50,26 @@ pub fn difference_pp(p: f64, base: f64, decimals: u32) -> String {
     }
 }
 
+/// The interval `[lo, hi]` of a difference (fractions) in percentage points, rounded outward:
+/// `"[+2.9, +3.6]"`, `"[-0.1, +0.1]"`.
+pub fn difference_interval_pp(lo: f64, hi: f64, decimals: u32) -> String {
+    let scale = 10f64.powi(decimals as i32);
+    let signed = |x: f64| {
+        let shown = format!("{:+.*}", decimals as usize, x);
+        if shown[1..].bytes().all(|b| b == b'0' || b == b'.') {
+            shown[1..].to_string()
+        } else {
+            shown
+        }
+    };
+    // Outward in the last printed digit, so that the printed interval contains the difference.
+    let (lo, hi) = (
+        (100.0 * lo * scale).floor() / scale,
+        (100.0 * hi * scale).ceil() / scale,
+    );
+    format!("[{}, {}]", signed(lo), signed(hi))
+}
+
 /// `20000` as `"20,000"`.
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
@@ -101,6 +121,9 @@ mod tests {
         assert_eq!(percent(0.0, 0), "0%");
         assert_eq!(estimate_text(&estimate_of(0.345, 3), 1), "34.5% [33.8, 35.2]");
         assert_eq!(difference_pp(0.386, 0.345, 1), "+4.1 pp");
+        assert_eq!(difference_interval_pp(0.02861, 0.03601, 1), "[+2.8, +3.7]");
+        assert_eq!(difference_interval_pp(-0.00001, 0.00001, 1), "[-0.1, +0.1]");
+        assert_eq!(difference_interval_pp(0.0, 0.00001, 1), "[0.0, +0.1]");
         assert_eq!(difference_pp(0.342, 0.345, 1), "-0.3 pp");
         assert_eq!(difference_pp(0.3451, 0.345, 1), "0.0 pp");
         assert_eq!(thousands(20_000), "20,000");

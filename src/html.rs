@@ -15,10 +15,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use crate::aggregate::{Estimate, Series, Summary};
+use crate::aggregate::difference::{PairedCounts, paired_difference};
+use crate::aggregate::{Estimate, PairedSeries, PairedTables, Series, Summary};
 use crate::comparable::Comparison;
 use crate::format::{
-    describe_horizon, difference_pp, estimate_text, horizon_label, interval_text, percent, percent_decimals, thousands,
+    describe_horizon, difference_interval_pp, difference_pp, estimate_text, horizon_label, interval_text, percent,
+    percent_decimals, thousands,
 };
 use crate::output::write_atomic;
 use crate::plot::{render_comparison_svgs, render_svg_charts};
@@ -35,15 +37,23 @@ pub fn write_report(comparison: &Comparison, out_dir: &Path) -> Result<PathBuf> 
 // ---------------------------------------------------------------------------------------------
 
 /// One quantity across scenarios: `cells[i]` is scenario `i`'s estimate at the horizon with its
-/// percent decimals, `None` when that scenario does not define it.
+/// percent decimals, `None` when that scenario does not define it; `both[i]`, when scenario `i`
+/// was simulated paired with the first, the runs where the quantity happened in both by the
+/// horizon, and its run count.
 struct Row {
     label: String,
     cells: Vec<Option<(Estimate, u32)>>,
+    both: Vec<Option<(u64, u64)>>,
 }
 
 /// Rows for every series id of `table` in any scenario, in order of first appearance; a row's
-/// label is taken from the first scenario that defines it.
-fn rows(summaries: &[Summary], table: fn(&Summary) -> &[Series]) -> Vec<Row> {
+/// label is taken from the first scenario that defines it. `paired` is the table of the same
+/// quantity in a variant's paired counts.
+fn rows(
+    summaries: &[Summary],
+    table: fn(&Summary) -> &[Series],
+    paired: fn(&PairedTables) -> &[PairedSeries],
+) -> Vec<Row> {
     let mut ids: Vec<(&str, &str)> = Vec::new();
     for summary in summaries {
         for series in table(summary) {
@@ -62,19 +72,41 @@ fn rows(summaries: &[Summary], table: fn(&Summary) -> &[Series]) -> Vec<Row> {
                     Some((*series.points.last()?, percent_decimals(s)))
                 })
                 .collect(),
+            both: summaries
+                .iter()
+                .map(|s| {
+                    let baseline = summaries.first()?;
+                    let pairs = s.paired.as_ref().filter(|p| p.baseline == baseline.scenario.id)?;
+                    let series = paired(pairs).iter().find(|series| series.id == id)?;
+                    Some((*series.both.last()?, s.runs)).filter(|_| s.runs == baseline.runs)
+                })
+                .collect(),
         })
         .collect()
 }
 
 /// Scenario `index`'s difference from the first scenario, when both have the quantity, at the
-/// precision of the less precise of the two.
+/// precision of the less precise of the two; with its paired 95% interval when the two were
+/// simulated on the same runs (the exact difference of the counts then, which the interval
+/// contains, rather than that of the rounded probabilities).
 fn difference(row: &Row, index: usize) -> Option<String> {
     if index == 0 {
         return None;
     }
     let (base, base_decimals) = row.cells.first().copied().flatten()?;
     let (other, decimals) = row.cells.get(index).copied().flatten()?;
-    Some(difference_pp(other.p, base.p, decimals.min(base_decimals)))
+    let decimals = decimals.min(base_decimals);
+    let paired = row.both.get(index).copied().flatten().and_then(|(both, runs)| {
+        let counts = PairedCounts::from_margins(both, other.count, base.count, runs)?;
+        let d = paired_difference(counts);
+        let exact = |count: u64| count as f64 / runs as f64;
+        Some(format!(
+            "{} {}",
+            difference_pp(exact(other.count), exact(base.count), decimals),
+            difference_interval_pp(d.lo, d.hi, decimals)
+        ))
+    });
+    Some(paired.unwrap_or_else(|| difference_pp(other.p, base.p, decimals)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -111,7 +143,7 @@ pub fn headline_table(comparison: &Comparison, width: usize) -> String {
         .iter()
         .all(|s| horizon_label(&s.scenario) == horizon_label(&first.scenario));
     let mut text = format!("{}\n", headline_title(summaries));
-    let rows = rows(summaries, Summary::outcome_table);
+    let rows = rows(summaries, Summary::outcome_table, |p| &p.outcome_by);
     let about = |s: &Summary| {
         let mut about = format!("{}, seed {}", runs_text(s.runs), s.seed);
         if !same_horizon {
@@ -527,8 +559,18 @@ fn write_comparison(page: &mut String, comparison: &Comparison) -> Result<()> {
         "<p>P(by {horizon}) with 95% intervals; below each other scenario's value, its difference \
          from the baseline, {baseline}, in percentage points.</p>"
     )?;
-    write_comparison_table(page, summaries, "Outcome", &rows(summaries, Summary::outcome_table))?;
-    write_comparison_table(page, summaries, "Rung reached", &rows(summaries, Summary::rung_table))?;
+    write_comparison_table(
+        page,
+        summaries,
+        "Outcome",
+        &rows(summaries, Summary::outcome_table, |p| &p.outcome_by),
+    )?;
+    write_comparison_table(
+        page,
+        summaries,
+        "Rung reached",
+        &rows(summaries, Summary::rung_table, |p| &p.rung_reached),
+    )?;
     for (name, svg) in render_comparison_svgs(comparison)? {
         write_figure(page, &name, &svg)?;
     }
