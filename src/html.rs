@@ -557,7 +557,13 @@ fn write_comparison(page: &mut String, comparison: &Comparison) -> Result<()> {
     writeln!(
         page,
         "<p>P(by {horizon}) with 95% intervals; below each other scenario's value, its difference \
-         from the baseline, {baseline}, in percentage points.</p>"
+         from the baseline, {baseline}, in percentage points{paired}.</p>",
+        paired = if summaries.iter().skip(1).any(|s| s.paired.is_some()) {
+            ", with its paired 95% interval where the scenario ran on the baseline's random numbers \
+             run by run (<code>compare/differences.csv</code> has every step)"
+        } else {
+            ""
+        }
     )?;
     write_comparison_table(
         page,
