@@ -21,10 +21,7 @@
 //! (`delay_of`) and an effect's result (`effect_result`), and the conversions between slot
 //! values and counts. `plan` holds what the lockstep engine derives from a model once per job.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use rand_distr::Distribution as _;
-use rayon::prelude::*;
 
 mod batch;
 mod collector;
@@ -36,9 +33,8 @@ mod plan;
 
 pub use collector::{Collector, Needs, Step, lanes_of};
 pub use paired::{BaseStep, PairCollector, PairedResults, collect_paired};
-use plan::Plan;
 
-use crate::lanes::{LANES, Simd};
+use crate::lanes::Simd;
 use crate::model::{Distribution, Effect, EffectOp, Model, ParamModel, TriggerModel, per_step};
 use crate::rng;
 
@@ -92,51 +88,13 @@ impl Observer for Unobserved {}
 /// `simd`. `progress` is called with the number of runs finished, as they finish.
 pub fn collect<C: Collector>(
     model: &Model,
-    (seed, first, count): (u64, u64, u64),
+    runs: (u64, u64, u64),
     empty: &C,
     simd: Simd,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<C, SimError> {
-    let chunks = count.div_ceil(CHUNK_RUNS);
-    let lowest_failure = AtomicU64::new(u64::MAX);
-    let plan = Plan::new(model, empty.needs());
-    (0..chunks)
-        .into_par_iter()
-        .map_init(
-            || batch::Batch::new(model, &plan, seed, simd),
-            |batch, chunk| {
-                let start = first + chunk * CHUNK_RUNS;
-                let end = (start + CHUNK_RUNS).min(first + count);
-                let mut collector = empty.empty();
-                // A failure in an earlier run makes later chunks pointless; earlier ones still
-                // run so that the reported failure is always the lowest run index.
-                if start > lowest_failure.load(Ordering::Relaxed) {
-                    return Ok(collector);
-                }
-                let mut run = start;
-                while run < end {
-                    let lanes = (end - run).min(LANES as u64) as usize;
-                    if let Err(error) = batch.run(model, &plan, run, lanes, &mut collector) {
-                        lowest_failure.fetch_min(error.run, Ordering::Relaxed);
-                        return Err(error);
-                    }
-                    run += lanes as u64;
-                }
-                progress(end - start);
-                Ok(collector)
-            },
-        )
-        .reduce(
-            || Ok(empty.empty()),
-            |a, b| match (a, b) {
-                (Ok(mut a), Ok(b)) => {
-                    a.merge(b);
-                    Ok(a)
-                }
-                (Err(a), Err(b)) => Err(if a.run <= b.run { a } else { b }),
-                (Err(e), _) | (_, Err(e)) => Err(e),
-            },
-        )
+    let alone = (empty.empty(), Vec::<(C, ())>::new());
+    paired::collect_paired(model, &[], runs, &alone, simd, progress).map(|(collected, _)| collected)
 }
 
 /// Replays run `run` with the run-by-run engine, into `collector` and telling `observer` what
@@ -277,6 +235,7 @@ fn round(x: f64) -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use super::plan::Plan;
     use super::*;
     use crate::tally::precursors::Precursors;
     use crate::tally::{Shape, Tallies};

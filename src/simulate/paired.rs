@@ -46,6 +46,15 @@ pub trait PairCollector: Send + Sync + Sized {
     fn merge(&mut self, other: Self);
 }
 
+/// Pairs nothing: the pair collector of a job without variants.
+impl PairCollector for () {
+    fn empty(&self) -> Self {}
+
+    fn step(&mut self, _variant: &Step<'_>, _base: &BaseStep<'_>) {}
+
+    fn merge(&mut self, _other: Self) {}
+}
+
 /// The base's masks at every step of the current batch.
 struct BaseRecord {
     outcomes: usize,
@@ -120,7 +129,9 @@ pub type PairedResults<C, P> = (C, Vec<(C, P)>);
 /// engine on the current rayon pool: the base into a collector like `empty.0`, and variant `v`
 /// into a collector like `empty.1[v].0` and, against the base, a pair collector like
 /// `empty.1[v].1`. The models must have the same horizon. A failing run of any model stops the
-/// job with its error. `progress` is told the number of runs finished (of each model).
+/// job with the error of the lowest failing run of its batch's first failing model. `progress` is
+/// told the number of runs finished (of each model). With no variants it is the plain job,
+/// [`super::collect`].
 pub fn collect_paired<C: Collector, P: PairCollector>(
     base: &Model,
     variants: &[&Model],
@@ -171,7 +182,12 @@ pub fn collect_paired<C: Collector, P: PairCollector>(
                 while run < end {
                     let lanes = (end - run).min(LANES as u64) as usize;
                     let (base_batch, variant_batches) = batches.split_first_mut().expect("the base's batch");
-                    let mut outcome = base_batch.run(base, &plans[0], run, lanes, &mut Both(&mut results.0, record));
+                    // The base's masks are kept only for variants to read.
+                    let mut outcome = if variants.is_empty() {
+                        base_batch.run(base, &plans[0], run, lanes, &mut results.0)
+                    } else {
+                        base_batch.run(base, &plans[0], run, lanes, &mut Both(&mut results.0, record))
+                    };
                     for (v, batch) in variant_batches.iter_mut().enumerate() {
                         if outcome.is_err() {
                             break;
