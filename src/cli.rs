@@ -467,7 +467,7 @@ fn simulate_study(study: &Study, pool: &rayon::ThreadPool) -> Result<Vec<StudyRe
         baseline: study.baseline,
     };
     let block = |job: &Job| job.block.end - job.block.start;
-    let paired = study.jobs.len() > 1 && study.unpairable().is_none();
+    let paired = study.paired();
     let runs = if paired {
         block(&study.jobs[study.baseline])
     } else {

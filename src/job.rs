@@ -188,10 +188,16 @@ impl Study<'_> {
         })
     }
 
+    /// Whether the variants are simulated paired with the baseline: there are some, and nothing
+    /// keeps them from it.
+    pub fn paired(&self) -> bool {
+        self.jobs.len() > 1 && self.unpairable().is_none()
+    }
+
     /// Simulates every scenario, paired with the baseline when they can be, on the current
     /// rayon pool. `progress` is told the runs finished (of every scenario, when paired).
     pub fn simulate(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Vec<StudyResults>, SimError> {
-        if self.jobs.len() < 2 || self.unpairable().is_some() {
+        if !self.paired() {
             return self
                 .jobs
                 .iter()
@@ -217,25 +223,21 @@ impl Study<'_> {
                 .collect::<Vec<_>>(),
         );
         let runs = (base.seed, base.block.start, base.block.end - base.block.start);
-        let (base_results, mut pairs) =
-            simulate::collect_paired(base.model, &variants, runs, &empty, base.simd, progress)?;
-        let mut out = Vec::with_capacity(self.jobs.len());
-        let mut base_results = Some(base_results);
-        pairs.reverse();
-        for i in 0..self.jobs.len() {
-            out.push(if i == self.baseline {
-                StudyResults {
-                    results: base_results.take().expect("one baseline"),
-                    paired: None,
+        let (base_results, pairs) = simulate::collect_paired(base.model, &variants, runs, &empty, base.simd, progress)?;
+        let (mut base_results, mut pairs) = (Some(base_results), pairs.into_iter());
+        Ok((0..self.jobs.len())
+            .map(|i| {
+                if i == self.baseline {
+                    let results = base_results.take().expect("one baseline");
+                    StudyResults { results, paired: None }
+                } else {
+                    let (results, paired) = pairs.next().expect("one pair per variant");
+                    StudyResults {
+                        results,
+                        paired: Some(paired),
+                    }
                 }
-            } else {
-                let (results, paired) = pairs.pop().expect("one pair per variant");
-                StudyResults {
-                    results,
-                    paired: Some(paired),
-                }
-            });
-        }
-        Ok(out)
+            })
+            .collect())
     }
 }
