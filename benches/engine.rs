@@ -121,10 +121,10 @@ fn shipped_pairs(c: &mut Criterion, pools: &[(usize, rayon::ThreadPool)]) {
     let seed = base.default_seed;
     let simd = sim::lanes::Simd::detect();
     let empty = (
-        Results::empty(Shape::of(&base)),
+        Results::empty(&base),
         variants
             .iter()
-            .map(|v| (Results::empty(Shape::of(v)), Paired::new(v, &base)))
+            .map(|v| (Results::empty(v), Paired::new(v, &base)))
             .collect::<Vec<_>>(),
     );
     let mut group = c.benchmark_group("shipped");

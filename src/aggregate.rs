@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 
 pub mod check;
 pub mod difference;
+pub mod lift;
+pub mod paths;
 
 use crate::job::{Results, RunIdentity};
 use crate::model::ScenarioInfo;
@@ -90,6 +92,14 @@ pub struct Summary {
     /// each of its outcomes, rungs and triggers happened in the baseline too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<PairedTables>,
+    /// Each outcome's most frequent escalation paths. Absent in summaries written before they
+    /// were counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<paths::PathTables>,
+    /// Each outcome's probability with and without each trigger. Absent in summaries written
+    /// before it was counted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lift: Option<lift::LiftTables>,
 }
 
 /// The runs where something happened in a variant and in its baseline alike, run `i` against
@@ -465,6 +475,8 @@ pub fn summarize(info: &ScenarioInfo, identity: &RunIdentity, results: &Results)
         },
         precursors: Some(precursor_tables(info, &results.precursors)),
         paired: None,
+        paths: Some(paths::path_tables(info, &results.paths)),
+        lift: Some(lift::lift_tables(info, &results.lift, decimals)),
     }
 }
 

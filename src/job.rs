@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::lanes::Simd;
 use crate::model::Model;
 use crate::simulate::{self, Collector, SimError, Step};
+use crate::tally::lift::Lift;
 use crate::tally::paired::Paired;
+use crate::tally::paths::Paths;
 use crate::tally::precursors::Precursors;
 use crate::tally::{Shape, Tallies};
 
@@ -69,7 +71,7 @@ impl<'m> Job<'m> {
 
     /// Simulates the block into the published collectors.
     pub fn results(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Results, SimError> {
-        self.collect(&Results::empty(Shape::of(self.model)), progress)
+        self.collect(&Results::empty(self.model), progress)
     }
 
     /// Simulates the block into tallies only.
@@ -83,14 +85,19 @@ impl<'m> Job<'m> {
 pub struct Results {
     pub tallies: Tallies,
     pub precursors: Precursors,
+    pub paths: Paths,
+    pub lift: Lift,
 }
 
 impl Results {
     /// No runs yet.
-    pub fn empty(shape: Shape) -> Self {
+    pub fn empty(model: &Model) -> Self {
+        let shape = Shape::of(model);
         Results {
             tallies: Tallies::zero(shape),
             precursors: Precursors::new(shape),
+            paths: Paths::new(model),
+            lift: Lift::new(shape),
         }
     }
 
@@ -109,16 +116,51 @@ impl Results {
                     t.runs,
                 )
             && p.is_well_formed()
+            && self.analysis_is_well_formed()
+    }
+
+    /// True when the paths and lift counts have the tallies' shape and runs and add up.
+    fn analysis_is_well_formed(&self) -> bool {
+        let (shape, runs) = (self.tallies.shape, self.tallies.runs);
+        let (paths, lift) = (&self.paths, &self.lift);
+        (
+            paths.steps,
+            paths.triggers,
+            paths.outcomes.len(),
+            paths.runs,
+            paths.capacity,
+        ) == (
+            shape.steps,
+            shape.triggers,
+            shape.outcomes,
+            runs,
+            crate::tally::paths::capacity_for(shape.outcomes),
+        ) && paths.is_well_formed()
+            && (lift.steps, lift.outcomes, lift.triggers, lift.runs)
+                == (shape.steps, shape.outcomes, shape.triggers, runs)
+            && lift.is_well_formed()
     }
 }
 
 #[cfg(test)]
 impl Results {
-    /// `tallies` written by hand for a test, with precursors that count nothing.
+    /// `tallies` written by hand for a test, with precursors, paths and lift that count
+    /// nothing (paths made of every trigger).
     pub(crate) fn of_tallies(tallies: Tallies) -> Self {
-        let mut precursors = Precursors::new(tallies.shape);
+        let shape = tallies.shape;
+        let mut precursors = Precursors::new(shape);
         precursors.runs = tallies.runs;
-        Results { tallies, precursors }
+        let mut paths = Paths::of_shape(shape);
+        paths.runs = tallies.runs;
+        let mut lift = Lift::new(shape);
+        lift.runs = tallies.runs;
+        lift.never = vec![tallies.runs; shape.triggers];
+        Results {
+            tallies,
+            precursors,
+            paths,
+            lift,
+        }
     }
 }
 
@@ -127,6 +169,8 @@ impl Collector for Results {
         Results {
             tallies: self.tallies.empty(),
             precursors: self.precursors.empty(),
+            paths: self.paths.empty(),
+            lift: self.lift.empty(),
         }
     }
 
@@ -134,16 +178,22 @@ impl Collector for Results {
     fn step(&mut self, step: &Step<'_>) {
         self.tallies.step(step);
         self.precursors.step(step);
+        self.paths.step(step);
+        self.lift.step(step);
     }
 
     fn finish(&mut self, first_run: u64, lanes: u64) {
         self.tallies.finish(first_run, lanes);
         self.precursors.finish(first_run, lanes);
+        self.paths.finish(first_run, lanes);
+        self.lift.finish(first_run, lanes);
     }
 
     fn merge(&mut self, other: Self) {
         Collector::merge(&mut self.tallies, other.tallies);
         Collector::merge(&mut self.precursors, other.precursors);
+        Collector::merge(&mut self.paths, other.paths);
+        Collector::merge(&mut self.lift, other.lift);
     }
 }
 
@@ -216,10 +266,10 @@ impl Study<'_> {
             .map(|(_, job)| job.model)
             .collect();
         let empty = (
-            Results::empty(Shape::of(base.model)),
+            Results::empty(base.model),
             variants
                 .iter()
-                .map(|v| (Results::empty(Shape::of(v)), Paired::new(v, base.model)))
+                .map(|v| (Results::empty(v), Paired::new(v, base.model)))
                 .collect::<Vec<_>>(),
         );
         let runs = (base.seed, base.block.start, base.block.end - base.block.start);

@@ -17,6 +17,8 @@ use crate::aggregate::{self, PairedTables, PrecursorTables, Series, ShareEstimat
 use crate::input::{RESULT_FILE_LIMIT, read_text};
 use crate::output::write_atomic;
 
+mod why;
+
 /// Serializes a summary: pretty JSON, stable key order, trailing newline.
 pub fn summary_json(summary: &Summary) -> String {
     let mut json = serde_json::to_string_pretty(summary).expect("summaries always serialize");
@@ -59,6 +61,12 @@ pub fn write_tables(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
     files.push((dir.join("mean_firings.csv"), mean_firings_csv(summary)?));
     if let Some(precursors) = &summary.precursors {
         files.push((dir.join("precursors.csv"), precursors_csv(summary, precursors)?));
+    }
+    if let Some(paths) = &summary.paths {
+        files.push((dir.join("paths.csv"), why::paths_csv(summary, paths)?));
+    }
+    if let Some(lift) = &summary.lift {
+        files.push((dir.join("lift.csv"), why::lift_csv(lift)?));
     }
     for (path, text) in &files {
         write_atomic(path, text.as_bytes())?;

@@ -25,7 +25,10 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{RESULT_FORMAT_VERSION, input_digest};
 use crate::job::{Results, RunIdentity};
 use crate::model::{ScenarioId, ScenarioInfo};
+use crate::simulate::Collector;
+use crate::tally::lift::Lift;
 use crate::tally::paired::Paired;
+use crate::tally::paths::Paths;
 use crate::tally::precursors::Precursors;
 use crate::tally::{Shape, Tallies};
 
@@ -231,6 +234,12 @@ pub struct Partial {
     /// and their digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<PartialPairs>,
+    /// Digest of `paths`, to detect a damaged file.
+    pub paths_digest: String,
+    pub paths: Paths,
+    /// Digest of `lift`, to detect a damaged file.
+    pub lift_digest: String,
+    pub lift: Lift,
 }
 
 /// A variant's paired counts in a partial result.
@@ -257,7 +266,12 @@ impl Partial {
         results: Results,
         paired: Option<(String, Paired)>,
     ) -> Partial {
-        let Results { tallies, precursors } = results;
+        let Results {
+            tallies,
+            precursors,
+            paths,
+            lift,
+        } = results;
         let runs = shard.runs(total_runs);
         Partial {
             kind: PARTIAL_KIND.into(),
@@ -284,6 +298,10 @@ impl Partial {
                 digest: counts.digest(),
                 counts,
             }),
+            paths_digest: paths.digest(),
+            paths,
+            lift_digest: lift.digest(),
+            lift,
         }
     }
 
@@ -362,9 +380,13 @@ impl Partial {
             problems.push(problem);
         } else if self.precursors.digest() != self.precursors_digest {
             problems.push("its precursors do not match their digest (the file was changed or damaged)".into());
+        } else if self.paths.digest() != self.paths_digest {
+            problems.push("its paths do not match their digest (the file was changed or damaged)".into());
+        } else if self.lift.digest() != self.lift_digest {
+            problems.push("its lift counts do not match their digest (the file was changed or damaged)".into());
         } else if !self.results_are_consistent() {
             problems.push(
-                "its precursors do not have the shape of its scenario or count runs its tallies do not have".into(),
+                "its precursors, paths or lift counts do not have the shape of its scenario or count runs its tallies do not have".into(),
             );
         } else if let Some(pairs) = &self.paired {
             let fits = pairs.counts.fits(
@@ -383,12 +405,14 @@ impl Partial {
         problems
     }
 
-    /// Whether the precursors have the tallies' shape and runs, and add up (a clone: this runs
-    /// once per part file, after the tallies were checked).
+    /// Whether the precursors, paths and lift have the tallies' shape and runs, and add up (a
+    /// clone: this runs once per part file, after the tallies were checked).
     fn results_are_consistent(&self) -> bool {
         Results {
             tallies: self.tallies.clone(),
             precursors: self.precursors.clone(),
+            paths: self.paths.clone(),
+            lift: self.lift.clone(),
         }
         .is_well_formed()
     }
@@ -623,16 +647,29 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
                 part.describe()
             ));
         }
+        if !part.paths.counts_like(&first.paths) {
+            problems.push(format!(
+                "{name}: {} counts paths through other triggers than the other parts",
+                part.describe()
+            ));
+        }
     }
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut results = Results::empty(first.tallies.shape);
+    let mut results = Results {
+        tallies: Tallies::zero(first.tallies.shape),
+        precursors: Precursors::new(first.tallies.shape),
+        paths: first.paths.empty(),
+        lift: first.lift.empty(),
+    };
     let mut paired: Option<(String, Paired)> = None;
     for parts in by_index.values() {
         let part = &parts[0].1;
         results.tallies = results.tallies.merge(&part.tallies);
         results.precursors.add(&part.precursors);
+        results.paths.add(&part.paths);
+        results.lift.add(&part.lift);
         if let Some(pairs) = &part.paired {
             match &mut paired {
                 None => paired = Some((pairs.baseline.clone(), pairs.counts.clone())),

@@ -237,6 +237,8 @@ fn round(x: f64) -> f64 {
 mod tests {
     use super::plan::Plan;
     use super::*;
+    use crate::tally::lift::Lift;
+    use crate::tally::paths::Paths;
     use crate::tally::precursors::Precursors;
     use crate::tally::{Shape, Tallies};
 
@@ -445,13 +447,16 @@ when = "a.x > in_outcome"
     }
 
     /// Every collector there is, and the test's own.
-    pub(super) type Everything = (Tallies, (Precursors, RunLog));
+    pub(super) type Everything = (Tallies, (Precursors, (RunLog, (Paths, Lift))));
 
     pub(super) fn everything(model: &Model) -> Everything {
         let shape = Shape::of(model);
         (
             Tallies::zero(shape),
-            (Precursors::new(shape), RunLog(Default::default())),
+            (
+                Precursors::new(shape),
+                (RunLog(Default::default()), (Paths::new(model), Lift::new(shape))),
+            ),
         )
     }
 

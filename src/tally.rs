@@ -6,14 +6,18 @@
 //! turns counts into probabilities.
 //!
 //! [`Tallies`] counts levels, outcomes and firings step by step; [`precursors::Precursors`]
-//! counts which triggers fired before each outcome first held.
+//! counts which triggers fired before each outcome first held; [`paths::Paths`], the chains of
+//! triggers that led to each outcome; [`lift::Lift`], how often each outcome happened with and
+//! without each trigger.
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
 use crate::simulate::{Collector, Step, lanes_of};
 
+pub mod lift;
 pub mod paired;
+pub mod paths;
 pub mod precursors;
 
 /// The shape of a scenario's tallies: every table is `(steps + 1) x width`, row `t` for step `t`

@@ -6,7 +6,6 @@ use crate::util::{Workspace, read_summary, sim, tree};
 use sim::job::{Job, Results};
 use sim::lanes::Simd;
 use sim::simulate::{Collector, Observer, Unobserved, replay};
-use sim::tally::Shape;
 
 fn shipped(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
@@ -228,7 +227,7 @@ fn replaying_one_run_gives_exactly_that_run_of_the_job() {
         let model = sim::compile::compile(&sim::load::load(&file).unwrap()).unwrap();
         let job = Job::new(&model, Some(3), Some(5000));
         for run in [0, 17, 511, 512, 4096] {
-            let mut alone = Results::empty(Shape::of(&model));
+            let mut alone = Results::empty(&model);
             replay(&model, 3, run, &mut Unobserved, &mut alone).unwrap();
             let in_job = job.clone().with_block(run..run + 1).results(&|_| {}).unwrap();
             assert_eq!(alone, in_job, "{}: run {run}", model.info.id);

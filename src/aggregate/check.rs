@@ -132,6 +132,16 @@ pub fn summary_problems(summary: &Summary) -> Vec<String> {
     {
         problems.extend(paired_problems(paired, summary));
     }
+    if let Some(paths) = &summary.paths
+        && problems.is_empty()
+    {
+        problems.extend(super::paths::path_problems(paths, info, runs));
+    }
+    if let Some(lift) = &summary.lift
+        && problems.is_empty()
+    {
+        problems.extend(super::lift::lift_problems(lift, info, runs));
+    }
     problems
 }
 

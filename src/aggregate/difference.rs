@@ -116,9 +116,36 @@ pub fn unpaired_difference(variant: u64, baseline: u64, runs: u64) -> Difference
     }
 }
 
+/// `P(a) - P(b)` of two independent groups, `x1` of `n1` runs and `x2` of `n2`, with
+/// Newcombe's hybrid score interval; `None` when a group is empty.
+pub fn independent_difference(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<Difference> {
+    if n1 == 0 || n2 == 0 {
+        return None;
+    }
+    let (p1, p2) = (x1 as f64 / n1 as f64, x2 as f64 / n2 as f64);
+    let (l1, u1) = wilson(x1, n1);
+    let (l2, u2) = wilson(x2, n2);
+    let diff = p1 - p2;
+    Some(Difference {
+        diff,
+        lo: diff - ((p1 - l1).powi(2) + (u2 - p2).powi(2)).sqrt(),
+        hi: diff + ((p2 - l2).powi(2) + (u1 - p1).powi(2)).sqrt(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn independent_groups_of_equal_size_give_the_unpaired_interval() {
+        let same = independent_difference(300, 1000, 200, 1000).unwrap();
+        assert_eq!(same, unpaired_difference(300, 200, 1000));
+        assert!(independent_difference(1, 0, 1, 10).is_none());
+        // A smaller group widens its side of the interval.
+        let small = independent_difference(30, 100, 200, 1000).unwrap();
+        assert!((small.diff - 0.1).abs() < 1e-12 && small.width() > same.width());
+    }
 
     /// The worked check of the team's statistics notes (n = 200,000).
     #[test]

@@ -1,0 +1,188 @@
+//! Escalation paths published: [`Paths`] counts in, each outcome's most frequent paths out,
+//! with their share of the runs where the outcome happened, a Wilson interval, the typical
+//! date of each element and a sentence that reads them.
+//!
+//! Paths are ranked by runs, ties by the path's own order (shorter first, then by the
+//! triggers' declaration order), so the ranking is the same for any thread count and shard
+//! split. When an outcome had more distinct paths than are counted (`tally::paths`), the runs
+//! on the others are `other_runs`; a path outside the kept ones took at most that many runs, so
+//! the ranking is certain (`ranking_certain`) when the last path shown took at least as many.
+
+use serde::{Deserialize, Serialize};
+
+use super::ShareEstimate;
+use crate::model::ScenarioInfo;
+use crate::tally::paths::{MAX_LEN, Paths};
+
+/// Paths shown per outcome.
+pub const TOP_PATHS: usize = 10;
+
+/// Each outcome's most frequent paths.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PathTables {
+    /// Distinct paths counted exactly per outcome.
+    pub capacity: usize,
+    /// Triggers kept of a path; a longer one ends in "more".
+    pub max_len: usize,
+    /// One entry per outcome, in declaration order.
+    pub outcomes: Vec<OutcomePathTable>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OutcomePathTable {
+    pub outcome: String,
+    /// The triggers paths are made of: those that write the ladder or what the outcome reads.
+    pub triggers: Vec<String>,
+    /// True when none does, so every trigger counts.
+    pub all_triggers: bool,
+    /// Runs in which the outcome happened.
+    pub runs: u64,
+    /// Of those, the runs on a path not counted (past the bound on distinct paths).
+    pub other_runs: u64,
+    /// Distinct paths counted.
+    pub distinct: usize,
+    /// Whether no path left uncounted could rank among `top`.
+    pub ranking_certain: bool,
+    /// The most frequent paths, most frequent first.
+    pub top: Vec<PathEstimate>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PathEstimate {
+    /// Trigger ids, in the order they first fired.
+    pub triggers: Vec<String>,
+    /// True when the path went on past `max_len` triggers.
+    pub more: bool,
+    /// The median step at which each trigger first fired, in the runs on this path.
+    pub typical_steps: Vec<usize>,
+    /// Its runs, of the runs in which the outcome happened.
+    pub share: ShareEstimate,
+    /// The path in words: "A (typically 2025-09), then B (2026-01)".
+    pub sentence: String,
+}
+
+/// The published paths of `paths`, counted over runs of the scenario `info`.
+pub fn path_tables(info: &ScenarioInfo, paths: &Paths) -> PathTables {
+    let outcomes = info
+        .outcomes
+        .iter()
+        .zip(&paths.outcomes)
+        .map(|(outcome, counted)| {
+            let mut ranked: Vec<_> = counted.paths.iter().collect();
+            // Sorting is stable and the map is in path order: ties stay in path order.
+            ranked.sort_by_key(|(_, count)| std::cmp::Reverse(count.runs));
+            let top: Vec<PathEstimate> = ranked
+                .iter()
+                .take(TOP_PATHS)
+                .map(|(key, count)| {
+                    let (triggers, more) = Paths::triggers_of(key);
+                    let typical_steps: Vec<usize> = count
+                        .median_steps(triggers.len())
+                        .into_iter()
+                        .map(|s| s as usize)
+                        .collect();
+                    PathEstimate {
+                        triggers: triggers
+                            .iter()
+                            .map(|&i| info.triggers[usize::from(i)].id.clone())
+                            .collect(),
+                        more,
+                        sentence: sentence(info, triggers, &typical_steps, more),
+                        typical_steps,
+                        share: ShareEstimate::new(count.runs, counted.reached),
+                    }
+                })
+                .collect();
+            let other_runs = counted.other();
+            let ranking_certain =
+                other_runs == 0 || (top.len() == TOP_PATHS && top.last().is_some_and(|p| p.share.count >= other_runs));
+            OutcomePathTable {
+                outcome: outcome.id.clone(),
+                triggers: counted
+                    .relevant
+                    .iter()
+                    .map(|&i| info.triggers[usize::from(i)].id.clone())
+                    .collect(),
+                all_triggers: counted.fallback,
+                runs: counted.reached,
+                other_runs,
+                distinct: counted.paths.len(),
+                ranking_certain,
+                top,
+            }
+        })
+        .collect();
+    PathTables {
+        capacity: paths.capacity,
+        max_len: MAX_LEN,
+        outcomes,
+    }
+}
+
+/// A path in words, from the trigger labels and the step labels.
+fn sentence(info: &ScenarioInfo, triggers: &[u16], steps: &[usize], more: bool) -> String {
+    if triggers.is_empty() {
+        return "none of the triggers that move it fired first".to_string();
+    }
+    let mut text = String::new();
+    for (k, (&i, &step)) in triggers.iter().zip(steps).enumerate() {
+        let label = &info.triggers[usize::from(i)].label;
+        let when = info.step_labels.get(step).map_or("?", String::as_str);
+        if k == 0 {
+            text.push_str(&format!("{label} (typically {when})"));
+        } else {
+            text.push_str(&format!(", then {label} ({when})"));
+        }
+    }
+    if more {
+        text.push_str(", then more");
+    }
+    text
+}
+
+/// What is wrong with a summary's path tables read back: the outcomes and triggers must be the
+/// scenario's, each path made of distinct counted triggers with a step each, and every share a
+/// count of the runs that reached the outcome, at most all runs.
+pub(super) fn path_problems(tables: &PathTables, info: &ScenarioInfo, runs: u64) -> Vec<String> {
+    let mut problems = Vec::new();
+    let found: Vec<&str> = tables.outcomes.iter().map(|o| o.outcome.as_str()).collect();
+    let ids: Vec<&str> = info.outcomes.iter().map(|o| o.id.as_str()).collect();
+    if found != ids {
+        problems.push(format!(
+            "`paths.outcomes` has [{}] where the scenario has [{}]",
+            found.join(", "),
+            ids.join(", ")
+        ));
+        return problems;
+    }
+    let is_trigger = |id: &String| info.triggers.iter().any(|t| &t.id == id);
+    for o in &tables.outcomes {
+        let name = &o.outcome;
+        if !o.triggers.iter().all(is_trigger) || o.runs > runs || o.other_runs > o.runs {
+            problems.push(format!(
+                "`paths` of `{name}`: `triggers` must be the scenario's, and `runs` and `other_runs` at most {runs} and `runs`"
+            ));
+            continue;
+        }
+        let path_ok = |p: &PathEstimate| {
+            let distinct = p.triggers.iter().enumerate().all(|(k, t)| !p.triggers[..k].contains(t));
+            let share = &p.share;
+            distinct
+                && p.triggers.len() <= tables.max_len
+                && p.triggers.iter().all(|t| o.triggers.contains(t))
+                && p.typical_steps.len() == p.triggers.len()
+                && p.typical_steps.iter().all(|&s| s <= info.steps)
+                && share.runs == o.runs
+                && share.count <= o.runs
+                && [share.p, share.lo, share.hi].iter().all(|x| (0.0..=1.0).contains(x))
+                && share.lo <= share.hi
+        };
+        if o.top.len() > TOP_PATHS || !o.top.iter().all(path_ok) {
+            problems.push(format!(
+                "`paths` of `{name}`: `top` must hold at most {TOP_PATHS} paths of distinct counted triggers, each with a step per trigger and a share of the {} runs that reached the outcome",
+                o.runs
+            ));
+        }
+    }
+    problems
+}

@@ -1,0 +1,668 @@
+//! Escalation paths: the chain of triggers that led to each outcome. A collector.
+//!
+//! In: the steps of runs ([`Step`]). Out: for every outcome, among the runs where it happened,
+//! how many took each path, and when each element of a path happened. A run's path to outcome
+//! `o` is the sequence of distinct triggers that fired at or before the step `o` first held,
+//! in the order of their first firing (triggers that first fired at the same step: in
+//! declaration order), restricted to the triggers that can move what `o` reads:
+//!
+//! - a trigger counts for `o` when one of its effects writes the escalation ladder, or a slot
+//!   `o`'s condition reads (an actor's variable, or the trigger's own `fired.`/`count.`/
+//!   `since.`; [`relevant_triggers`]);
+//! - when no trigger does, every trigger counts (`fallback`), and the summary says so.
+//!
+//! A path keeps its first [`MAX_LEN`] elements; a longer one is counted as those and "more".
+//!
+//! Memory is bounded whatever the run count: each outcome keeps at most `capacity` distinct
+//! paths ([`capacity_for`]: at most [`MAX_PATHS`] per outcome and [`MAX_KEPT`] over all
+//! outcomes), and a path's timing at most one count per element and step. Paths are ordered by
+//! length, then by their triggers' declaration order; when more distinct paths occur than fit,
+//! the `capacity` first paths in that order are kept, and every run on another path is counted
+//! only in the outcome's total. Since the order is fixed before any run, a path is kept if and
+//! only if fewer than `capacity` smaller paths occur in all the runs, whichever work saw them:
+//! so the kept paths, and their counts, which are exact, are the same for any thread count,
+//! chunking or shard split, and merging is adding then keeping the `capacity` smallest.
+//!
+//! Per lane the collector keeps, in scratch allocated once, the step at which each trigger
+//! first fired: a path is put together only when an outcome first holds, once per run and
+//! outcome, and counting it allocates only for a path or a step not seen before.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lanes::LANES;
+use crate::model::{Model, SLOT_ESCALATION};
+use crate::simulate::{Collector, Step, lanes_of};
+
+/// Elements kept of a path; a longer one ends in "more".
+pub const MAX_LEN: usize = 12;
+
+/// Distinct paths kept per outcome.
+pub const MAX_PATHS: usize = 4096;
+
+/// Distinct paths kept over all outcomes of a scenario (each at most [`MAX_LEN`] triggers,
+/// and at most `MAX_LEN x (steps + 1)` timing counts).
+pub const MAX_KEPT: usize = 50_000;
+
+/// Distinct paths kept per outcome for a model of `outcomes` outcomes.
+pub fn capacity_for(outcomes: usize) -> usize {
+    (MAX_KEPT / outcomes.max(1)).clamp(1, MAX_PATHS)
+}
+
+/// Per outcome, the triggers its paths are made of (ascending), and whether that is every
+/// trigger because none writes what the outcome reads (see the module header).
+pub fn relevant_triggers(model: &Model) -> Vec<(Vec<u16>, bool)> {
+    model
+        .outcomes
+        .iter()
+        .map(|outcome| {
+            let mut reads = vec![false; model.slot_names.len().max(model.initial_slots.len())];
+            outcome.when.for_each_read(&model.code, &mut |slot, _| {
+                if let Some(read) = reads.get_mut(slot as usize) {
+                    *read = true;
+                }
+            });
+            let read = |slot: u32| reads.get(slot as usize).copied().unwrap_or(false);
+            let relevant: Vec<u16> = model
+                .triggers
+                .iter()
+                .enumerate()
+                .filter(|(_, trigger)| {
+                    model.effects[trigger.effects.clone()]
+                        .iter()
+                        .any(|effect| effect.slot == SLOT_ESCALATION || read(effect.slot))
+                        || [trigger.fired_slot, trigger.count_slot, trigger.since_slot]
+                            .into_iter()
+                            .any(read)
+                })
+                .map(|(i, _)| i as u16)
+                .collect();
+            if relevant.is_empty() {
+                ((0..model.triggers.len() as u16).collect(), true)
+            } else {
+                (relevant, false)
+            }
+        })
+        .collect()
+}
+
+/// A path as stored: its length (or `MAX_LEN + 1` when cut), then its triggers. Slices compare
+/// by length first, then trigger by trigger: the order that decides which paths are kept.
+pub type PathKey = Box<[u16]>;
+
+/// The runs that took one path, and when its elements first fired.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PathCount {
+    pub runs: u64,
+    /// `(element, step, runs)`, sorted: of those runs, how many fired the path's element-th
+    /// trigger first at `step`.
+    pub timing: Vec<(u16, u32, u64)>,
+}
+
+impl PathCount {
+    fn add_timing(&mut self, element: u16, step: u32, runs: u64) {
+        match self.timing.binary_search_by_key(&(element, step), |&(e, s, _)| (e, s)) {
+            Ok(at) => self.timing[at].2 += runs,
+            Err(at) => self.timing.insert(at, (element, step, runs)),
+        }
+    }
+
+    /// The median step at which each element first fired (the lower median).
+    pub fn median_steps(&self, elements: usize) -> Vec<u32> {
+        (0..elements as u16)
+            .map(|element| {
+                let half = self.runs.div_ceil(2).max(1);
+                let mut seen = 0;
+                self.timing
+                    .iter()
+                    .filter(|&&(e, _, _)| e == element)
+                    .find(|&&(_, _, n)| {
+                        seen += n;
+                        seen >= half
+                    })
+                    .map_or(0, |&(_, step, _)| step)
+            })
+            .collect()
+    }
+}
+
+/// One outcome's paths.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OutcomePaths {
+    /// The triggers paths are made of, ascending.
+    pub relevant: Vec<u16>,
+    /// True when no trigger writes what the outcome reads, so every trigger counts.
+    pub fallback: bool,
+    /// Runs in which the outcome happened.
+    pub reached: u64,
+    /// The kept paths (at most `capacity`), smallest first.
+    pub paths: BTreeMap<PathKey, PathCount>,
+}
+
+impl OutcomePaths {
+    /// Runs on a path that was not kept.
+    pub fn other(&self) -> u64 {
+        self.reached - self.paths.values().map(|p| p.runs).sum::<u64>()
+    }
+
+    /// Counts `runs` runs on `key`, keeping the `capacity` smallest paths.
+    fn count(&mut self, key: &[u16], runs: u64, timing: impl Iterator<Item = (u16, u32, u64)>, capacity: usize) {
+        self.reached += runs;
+        if let Some(count) = self.paths.get_mut(key) {
+            count.runs += runs;
+            timing.for_each(|(e, s, n)| count.add_timing(e, s, n));
+            return;
+        }
+        if self.paths.len() >= capacity {
+            match self.paths.last_key_value() {
+                Some((largest, _)) if **largest > *key => {
+                    self.paths.pop_last();
+                }
+                _ => return,
+            }
+        }
+        let mut count = PathCount {
+            runs,
+            timing: Vec::new(),
+        };
+        timing.for_each(|(e, s, n)| count.add_timing(e, s, n));
+        self.paths.insert(key.into(), count);
+    }
+}
+
+/// Per-worker scratch: per trigger, the lanes where it has fired in this batch, and per
+/// trigger and lane the step it first fired at.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    seen: Vec<u64>,
+    first_step: Vec<u32>,
+    /// The triggers some outcome's paths are made of.
+    watched: Vec<u16>,
+    path: Vec<(u32, u16)>,
+    key: Vec<u16>,
+}
+
+/// The counts. Compared, merged and written without the scratch.
+#[derive(Clone, Debug)]
+pub struct Paths {
+    pub steps: usize,
+    pub triggers: usize,
+    /// Distinct paths kept per outcome.
+    pub capacity: usize,
+    /// Runs finished.
+    pub runs: u64,
+    pub outcomes: Vec<OutcomePaths>,
+    scratch: Scratch,
+}
+
+impl PartialEq for Paths {
+    fn eq(&self, other: &Self) -> bool {
+        (self.steps, self.triggers, self.capacity, self.runs, &self.outcomes)
+            == (other.steps, other.triggers, other.capacity, other.runs, &other.outcomes)
+    }
+}
+
+impl Eq for Paths {}
+
+impl Paths {
+    /// No runs yet, for `model`'s outcomes and triggers.
+    pub fn new(model: &Model) -> Self {
+        let outcomes = relevant_triggers(model)
+            .into_iter()
+            .map(|(relevant, fallback)| OutcomePaths {
+                relevant,
+                fallback,
+                ..Default::default()
+            })
+            .collect();
+        Self::with_outcomes(
+            model.steps,
+            model.triggers.len(),
+            capacity_for(model.outcomes.len()),
+            outcomes,
+        )
+    }
+
+    fn with_outcomes(steps: usize, triggers: usize, capacity: usize, outcomes: Vec<OutcomePaths>) -> Self {
+        let mut watched: Vec<u16> = outcomes.iter().flat_map(|o| o.relevant.iter().copied()).collect();
+        watched.sort_unstable();
+        watched.dedup();
+        Paths {
+            steps,
+            triggers,
+            capacity,
+            runs: 0,
+            scratch: Scratch {
+                seen: vec![0; triggers],
+                first_step: vec![0; triggers * LANES],
+                watched,
+                path: Vec::with_capacity(triggers),
+                key: Vec::with_capacity(MAX_LEN + 1),
+            },
+            outcomes,
+        }
+    }
+
+    /// True when the counts could come from runs of this shape: relevant triggers exist and
+    /// are ascending, every path is made of distinct relevant triggers, is stored as its key
+    /// says, its timing adds up to its runs at steps of the horizon, no more than `capacity`
+    /// are kept and no outcome counts more runs than there are (guards merged shard files).
+    pub fn is_well_formed(&self) -> bool {
+        self.capacity >= 1
+            && self.capacity <= MAX_PATHS
+            && self.outcomes.iter().all(|o| {
+                let relevant_ok = o.relevant.windows(2).all(|w| w[0] < w[1])
+                    && o.relevant.iter().all(|&i| usize::from(i) < self.triggers);
+                let kept: Option<u64> = o.paths.values().try_fold(0u64, |sum, p| sum.checked_add(p.runs));
+                relevant_ok
+                    && o.reached <= self.runs
+                    && kept.is_some_and(|kept| kept <= o.reached)
+                    && o.paths.len() <= self.capacity
+                    && o.paths
+                        .iter()
+                        .all(|(key, count)| self.path_is_well_formed(o, key, count))
+            })
+    }
+
+    fn path_is_well_formed(&self, outcome: &OutcomePaths, key: &[u16], count: &PathCount) -> bool {
+        let Some((&marker, triggers)) = key.split_first() else {
+            return false;
+        };
+        let len_ok = match usize::from(marker) {
+            n if n <= MAX_LEN => n == triggers.len(),
+            n => n == MAX_LEN + 1 && triggers.len() == MAX_LEN,
+        };
+        let distinct = triggers
+            .iter()
+            .enumerate()
+            .all(|(k, t)| !triggers[..k].contains(t) && outcome.relevant.binary_search(t).is_ok());
+        let timing_ok = count.runs > 0
+            && count.timing.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1))
+            && count
+                .timing
+                .iter()
+                .all(|&(e, s, _)| usize::from(e) < triggers.len() && s as usize <= self.steps)
+            && (0..triggers.len() as u16).all(|e| {
+                count
+                    .timing
+                    .iter()
+                    .filter(|t| t.0 == e)
+                    .try_fold(0u64, |sum, t| sum.checked_add(t.2))
+                    == Some(count.runs)
+            });
+        len_ok && distinct && timing_ok
+    }
+
+    /// Whether `other` counts paths of the same length through the same triggers, so the two
+    /// can be added.
+    pub fn counts_like(&self, other: &Paths) -> bool {
+        (self.steps, self.triggers, self.capacity, self.outcomes.len())
+            == (other.steps, other.triggers, other.capacity, other.outcomes.len())
+            && self
+                .outcomes
+                .iter()
+                .zip(&other.outcomes)
+                .all(|(a, b)| (&a.relevant, a.fallback) == (&b.relevant, b.fallback))
+    }
+
+    /// Adds another set of counts of the same shape.
+    pub fn add(&mut self, other: &Paths) {
+        assert!(
+            (self.steps, self.triggers, self.capacity, self.outcomes.len())
+                == (other.steps, other.triggers, other.capacity, other.outcomes.len()),
+            "merging paths of different shapes"
+        );
+        self.runs += other.runs;
+        for (mine, theirs) in self.outcomes.iter_mut().zip(&other.outcomes) {
+            assert_eq!(mine.relevant, theirs.relevant, "merging paths of different triggers");
+            let unkept = theirs.other();
+            for (key, count) in &theirs.paths {
+                mine.count(key, count.runs, count.timing.iter().copied(), self.capacity);
+            }
+            mine.reached += unkept;
+        }
+    }
+
+    /// BLAKE3 of the shape, the run count and every outcome's counts, as little-endian u64.
+    pub fn digest(&self) -> String {
+        let mut hasher = blake3::Hasher::new();
+        let mut put = |n: u64| {
+            hasher.update(&n.to_le_bytes());
+        };
+        for n in [self.steps, self.triggers, self.capacity, self.outcomes.len()] {
+            put(n as u64);
+        }
+        put(self.runs);
+        for o in &self.outcomes {
+            put(o.relevant.len() as u64);
+            o.relevant.iter().for_each(|&i| put(u64::from(i)));
+            put(u64::from(o.fallback));
+            put(o.reached);
+            put(o.paths.len() as u64);
+            for (key, count) in &o.paths {
+                put(key.len() as u64);
+                key.iter().for_each(|&i| put(u64::from(i)));
+                put(count.runs);
+                put(count.timing.len() as u64);
+                for &(e, s, n) in &count.timing {
+                    put(u64::from(e));
+                    put(u64::from(s));
+                    put(n);
+                }
+            }
+        }
+        hasher.finalize().to_hex().to_string()
+    }
+
+    /// Paths made of every trigger of a model of shape `shape`, for tests that write tallies
+    /// by hand.
+    #[cfg(test)]
+    pub(crate) fn of_shape(shape: super::Shape) -> Self {
+        let all = OutcomePaths {
+            relevant: (0..shape.triggers as u16).collect(),
+            fallback: true,
+            ..Default::default()
+        };
+        Self::with_outcomes(
+            shape.steps,
+            shape.triggers,
+            capacity_for(shape.outcomes),
+            vec![all; shape.outcomes],
+        )
+    }
+
+    /// The triggers of a kept path, and whether it was cut at [`MAX_LEN`].
+    pub fn triggers_of(key: &[u16]) -> (&[u16], bool) {
+        (&key[1..], usize::from(key[0]) > MAX_LEN)
+    }
+}
+
+impl Collector for Paths {
+    fn empty(&self) -> Self {
+        let outcomes = self
+            .outcomes
+            .iter()
+            .map(|o| OutcomePaths {
+                relevant: o.relevant.clone(),
+                fallback: o.fallback,
+                ..Default::default()
+            })
+            .collect();
+        Self::with_outcomes(self.steps, self.triggers, self.capacity, outcomes)
+    }
+
+    #[inline]
+    fn step(&mut self, step: &Step<'_>) {
+        let scratch = &mut self.scratch;
+        if step.t == 0 {
+            // A new batch: no trigger fires at step 0.
+            scratch.seen.fill(0);
+            return;
+        }
+        for &i in &scratch.watched {
+            let i = usize::from(i);
+            let new = step.fired[i] & step.lanes & !scratch.seen[i];
+            if new != 0 {
+                scratch.seen[i] |= new;
+                for lane in lanes_of(new) {
+                    scratch.first_step[i * LANES + lane] = step.t as u32;
+                }
+            }
+        }
+        for (o, &first) in step.outcome_first.iter().enumerate() {
+            // An outcome first holds once per run: most steps have nothing to count.
+            let first = first & step.lanes;
+            if first == 0 {
+                continue;
+            }
+            let outcome = &mut self.outcomes[o];
+            for lane in lanes_of(first) {
+                scratch.path.clear();
+                scratch.path.extend(
+                    outcome
+                        .relevant
+                        .iter()
+                        .filter(|&&i| scratch.seen[usize::from(i)] >> lane & 1 == 1)
+                        .map(|&i| (scratch.first_step[usize::from(i) * LANES + lane], i)),
+                );
+                scratch.path.sort_unstable();
+                let len = scratch.path.len();
+                let kept = len.min(MAX_LEN);
+                scratch.key.clear();
+                scratch
+                    .key
+                    .push(if len > MAX_LEN { MAX_LEN as u16 + 1 } else { len as u16 });
+                scratch.key.extend(scratch.path[..kept].iter().map(|&(_, i)| i));
+                let timing = scratch.path[..kept]
+                    .iter()
+                    .enumerate()
+                    .map(|(e, &(s, _))| (e as u16, s, 1));
+                outcome.count(&scratch.key, 1, timing, self.capacity);
+            }
+        }
+    }
+
+    fn finish(&mut self, _first_run: u64, lanes: u64) {
+        self.runs += u64::from(lanes.count_ones());
+    }
+
+    fn merge(&mut self, other: Self) {
+        self.add(&other);
+    }
+}
+
+/// How paths are written in partial results: a list per outcome, smallest path first.
+#[derive(Serialize, Deserialize)]
+struct PathsFile {
+    steps: usize,
+    triggers: usize,
+    capacity: usize,
+    runs: u64,
+    outcomes: Vec<OutcomeFile>,
+}
+
+/// `(key, runs, timing)`.
+type PathFile = (Vec<u16>, u64, Vec<(u16, u32, u64)>);
+
+#[derive(Serialize, Deserialize)]
+struct OutcomeFile {
+    relevant: Vec<u16>,
+    fallback: bool,
+    reached: u64,
+    paths: Vec<PathFile>,
+}
+
+impl Serialize for Paths {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        PathsFile {
+            steps: self.steps,
+            triggers: self.triggers,
+            capacity: self.capacity,
+            runs: self.runs,
+            outcomes: self
+                .outcomes
+                .iter()
+                .map(|o| OutcomeFile {
+                    relevant: o.relevant.clone(),
+                    fallback: o.fallback,
+                    reached: o.reached,
+                    paths: o
+                        .paths
+                        .iter()
+                        .map(|(k, c)| (k.to_vec(), c.runs, c.timing.clone()))
+                        .collect(),
+                })
+                .collect(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for Paths {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let file = PathsFile::deserialize(deserializer)?;
+        if file.triggers > usize::from(u16::MAX) || file.steps > u32::MAX as usize {
+            return Err(serde::de::Error::custom("paths of a model larger than any scenario"));
+        }
+        let outcomes = file
+            .outcomes
+            .into_iter()
+            .map(|o| OutcomePaths {
+                relevant: o.relevant,
+                fallback: o.fallback,
+                reached: o.reached,
+                paths: o
+                    .paths
+                    .into_iter()
+                    .map(|(key, runs, timing)| (key.into_boxed_slice(), PathCount { runs, timing }))
+                    .collect(),
+            })
+            .collect();
+        let mut paths = Paths::with_outcomes(file.steps, file.triggers, file.capacity.min(MAX_PATHS), outcomes);
+        paths.capacity = file.capacity;
+        paths.runs = file.runs;
+        Ok(paths)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(relevant: &[u16]) -> OutcomePaths {
+        OutcomePaths {
+            relevant: relevant.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    fn key(triggers: &[u16]) -> Vec<u16> {
+        std::iter::once(triggers.len() as u16)
+            .chain(triggers.iter().copied())
+            .collect()
+    }
+
+    /// Counts each path of `runs` (one run each) into a table of `capacity` paths.
+    fn table(runs: &[&[u16]], capacity: usize) -> OutcomePaths {
+        let mut o = outcome(&[0, 1, 2, 3]);
+        for path in runs {
+            let timing = (0..path.len() as u16).map(|e| (e, u32::from(e) + 1, 1));
+            o.count(&key(path), 1, timing, capacity);
+        }
+        o
+    }
+
+    #[test]
+    fn paths_are_ordered_by_length_then_triggers() {
+        let mut keys = [key(&[3]), key(&[0, 1]), key(&[1]), key(&[]), key(&[0, 0, 0])];
+        keys.sort();
+        assert_eq!(keys, [key(&[]), key(&[1]), key(&[3]), key(&[0, 1]), key(&[0, 0, 0])]);
+        // A cut path sorts after every complete one.
+        assert!(vec![MAX_LEN as u16 + 1, 0] > key(&[3; MAX_LEN]));
+    }
+
+    /// Past the bound the smallest paths are kept with exact counts, whatever order the runs
+    /// come in and however they are split and merged.
+    #[test]
+    fn kept_paths_do_not_depend_on_order_or_split() {
+        let runs: Vec<&[u16]> = vec![
+            &[2, 1],
+            &[0],
+            &[3, 2, 1],
+            &[2, 1],
+            &[1],
+            &[0],
+            &[3],
+            &[2, 1],
+            &[1, 0, 3],
+            &[0],
+        ];
+        let whole = table(&runs, 3);
+        assert_eq!(whole.reached, 10);
+        let kept: Vec<(Vec<u16>, u64)> = whole.paths.iter().map(|(k, c)| (k.to_vec(), c.runs)).collect();
+        assert_eq!(kept, [(key(&[0]), 3), (key(&[1]), 1), (key(&[3]), 1)]);
+        assert_eq!(whole.other(), 5);
+        let mut reversed = runs.clone();
+        reversed.reverse();
+        assert_eq!(table(&reversed, 3), whole);
+        for split in 0..=runs.len() {
+            let (a, b) = runs.split_at(split);
+            let mut paths = Paths::with_outcomes(5, 4, 3, vec![table(a, 3)]);
+            paths.add(&Paths::with_outcomes(5, 4, 3, vec![table(b, 3)]));
+            assert_eq!(paths.outcomes[0], whole, "split at {split}");
+        }
+        // Under the bound, every path is kept.
+        assert_eq!(table(&runs, 100).other(), 0);
+        assert_eq!(table(&runs, 100).paths[&key(&[2, 1])[..]].runs, 3);
+    }
+
+    /// A shipped scenario with far more distinct paths than a table of 5 keeps: the same kept
+    /// paths and counts for one piece of work or three merged in any order, on one thread or
+    /// two.
+    #[test]
+    fn bounded_tables_are_the_same_for_any_split_and_thread_count() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/baseline.toml");
+        let model = crate::compile::compile(&crate::load::load(std::path::Path::new(path)).unwrap()).unwrap();
+        let mut empty = Paths::new(&model);
+        empty.capacity = 5;
+        let simd = crate::lanes::Simd::detect();
+        let collect = |first: u64, count: u64, threads: usize| {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            pool.install(|| crate::simulate::collect(&model, (3, first, count), &empty, simd, &|_| {}))
+                .unwrap()
+        };
+        let whole = collect(0, 3000, 1);
+        assert!(whole.outcomes.iter().any(|o| o.other() > 0), "the bound is reached");
+        assert!(whole.outcomes.iter().all(|o| o.paths.len() <= 5));
+        assert_eq!(collect(0, 3000, 2), whole);
+        let blocks = [collect(0, 1000, 2), collect(1000, 1100, 1), collect(2100, 900, 2)];
+        for order in [[0, 1, 2], [2, 0, 1], [1, 2, 0]] {
+            let mut merged = empty.empty();
+            for k in order {
+                merged.merge(blocks[k].clone());
+            }
+            assert_eq!(merged, whole, "blocks merged in the order {order:?}");
+            assert_eq!(merged.digest(), whole.digest());
+        }
+    }
+
+    #[test]
+    fn the_median_step_of_each_element() {
+        let mut count = PathCount::default();
+        for (step_a, step_b) in [(1, 5), (2, 6), (2, 9)] {
+            count.runs += 1;
+            count.add_timing(0, step_a, 1);
+            count.add_timing(1, step_b, 1);
+        }
+        assert_eq!(count.median_steps(2), [2, 6]);
+    }
+
+    #[test]
+    fn damaged_counts_are_not_well_formed() {
+        let mut o = table(&[&[0, 1], &[2]], 10);
+        o.relevant = vec![0, 1, 2];
+        let mut paths = Paths::with_outcomes(5, 4, 10, vec![o]);
+        paths.runs = 2;
+        assert!(paths.is_well_formed());
+        let mut more = paths.clone();
+        more.runs = 1;
+        assert!(!more.is_well_formed(), "more runs reached the outcome than were run");
+        let mut foreign = paths.clone();
+        foreign.outcomes[0].relevant = vec![0, 1];
+        assert!(
+            !foreign.is_well_formed(),
+            "a path through a trigger that does not count"
+        );
+        let mut timing = paths.clone();
+        timing.outcomes[0].paths.values_mut().next().unwrap().timing[0].2 = 2;
+        assert!(
+            !timing.is_well_formed(),
+            "timing adds up to more runs than took the path"
+        );
+        let mut repeated = paths.clone();
+        let count = repeated.outcomes[0].paths.pop_first().unwrap().1;
+        repeated.outcomes[0].paths.insert(key(&[1, 1]).into(), count);
+        assert!(!repeated.is_well_formed(), "a trigger twice in a path");
+    }
+}
