@@ -16,7 +16,6 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sim::job::{Job, Results};
 use sim::model::Model;
-use sim::tally::Shape;
 use sim::tally::paired::Paired;
 
 /// Runs per measured iteration: a multiple of the engine's chunk size, so that two threads get
