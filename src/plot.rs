@@ -23,6 +23,7 @@ use crate::output::write_atomic;
 
 mod chart;
 pub mod data;
+mod lift;
 mod render;
 mod style;
 #[cfg(test)]

@@ -105,13 +105,15 @@ pub(super) enum Body {
 
 /// Names of a chart CSV's leading columns, which identify a row's series.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum CsvKeys {
+pub(super) enum CsvKeys {
     /// `id,label`: the series of one scenario (or, for bars, the group).
     Series,
     /// `scenario,scenario_name,baseline`: one curve per scenario.
     Scenario,
     /// `outcome,outcome_label,scenario,scenario_name,baseline`: bars grouped by outcome.
     OutcomeScenario,
+    /// `outcome,trigger,label,group`: a trigger's two groups of runs, per outcome (`lift`).
+    OutcomeTrigger,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -129,7 +131,7 @@ pub(super) struct Chart {
     pub(super) scale: PercentScale,
     pub(super) body: Body,
     /// The leading columns of the chart's CSV.
-    csv_keys: CsvKeys,
+    pub(super) csv_keys: CsvKeys,
     /// The scenario id of the comparison baseline (empty for a single scenario's chart).
     pub(super) baseline_id: String,
     /// Step labels (dates) for the CSV.
@@ -213,7 +215,7 @@ fn time_desc(info: &ScenarioInfo) -> String {
     format!("time ({})", plural(&info.step_unit, 2))
 }
 
-fn runs_and_seed(summary: &Summary) -> String {
+pub(super) fn runs_and_seed(summary: &Summary) -> String {
     format!("{} runs, seed {}", thousands(summary.runs), summary.seed)
 }
 
@@ -252,7 +254,7 @@ fn line_legend(series: &[PlotSeries], styles: &[SeriesStyle], mark: Mark) -> Vec
 }
 
 /// The parts every chart of one scenario shares.
-fn scenario_chart(summary: &Summary, name: &str, title: String, body: Body) -> Chart {
+pub(super) fn scenario_chart(summary: &Summary, name: &str, title: String, body: Body) -> Chart {
     let info = &summary.scenario;
     Chart {
         name: name.into(),
@@ -368,6 +370,9 @@ pub(super) fn scenario_charts(summary: &Summary) -> Vec<Chart> {
         outcomes_chart(summary),
         triggers_chart(summary),
     ]
+    .into_iter()
+    .chain(super::lift::lift_chart(summary))
+    .collect()
 }
 
 /// Scenario names with their comparison styles, the baseline marked as such.
@@ -520,6 +525,7 @@ pub(super) fn chart_csv(chart: &Chart) -> Result<String> {
         CsvKeys::Series => &["id", "label"],
         CsvKeys::Scenario => &["scenario", "scenario_name", "baseline"],
         CsvKeys::OutcomeScenario => &["outcome", "outcome_label", "scenario", "scenario_name", "baseline"],
+        CsvKeys::OutcomeTrigger => &["outcome", "trigger", "label", "group"],
     };
     let columns = ["step", "date", "count", "runs", "p", "lo95", "hi95"];
     out.write_record(keys.iter().chain(&columns))?;
@@ -562,6 +568,16 @@ pub(super) fn chart_csv(chart: &Chart) -> Result<String> {
                             spreadsheet_safe(&bar.label),
                             is_baseline(&bar.id),
                         ],
+                        // The group's id is `outcome/trigger`.
+                        CsvKeys::OutcomeTrigger => {
+                            let (outcome, trigger) = group.id.split_once('/').unwrap_or((&group.id, ""));
+                            vec![
+                                outcome.to_string(),
+                                trigger.to_string(),
+                                spreadsheet_safe(&group.label),
+                                bar.id.clone(),
+                            ]
+                        }
                         _ => vec![bar.id.clone(), spreadsheet_safe(&bar.label)],
                     };
                     row(keys, &bar.point)?;

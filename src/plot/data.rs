@@ -21,7 +21,7 @@ pub struct PlotPoint {
 }
 
 impl PlotPoint {
-    fn new(step: usize, count: u64, runs: u64) -> Self {
+    pub(super) fn new(step: usize, count: u64, runs: u64) -> Self {
         let (lo, hi) = wilson(count, runs);
         // 100 * count is exact, so 3,000 of 20,000 plots at exactly 15%.
         let p = if runs == 0 {

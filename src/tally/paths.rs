@@ -39,11 +39,11 @@ use crate::simulate::{Collector, Step, lanes_of};
 pub const MAX_LEN: usize = 12;
 
 /// Distinct paths kept per outcome.
-pub const MAX_PATHS: usize = 4096;
+pub const MAX_PATHS: usize = 1024;
 
 /// Distinct paths kept over all outcomes of a scenario (each at most [`MAX_LEN`] triggers,
 /// and at most `MAX_LEN x (steps + 1)` timing counts).
-pub const MAX_KEPT: usize = 50_000;
+pub const MAX_KEPT: usize = 20_000;
 
 /// Distinct paths kept per outcome for a model of `outcomes` outcomes.
 pub fn capacity_for(outcomes: usize) -> usize {
@@ -308,19 +308,43 @@ impl Paths {
 
     /// Adds another set of counts of the same shape.
     pub fn add(&mut self, other: &Paths) {
+        self.absorb(other.clone());
+    }
+
+    /// Adds another set of counts of the same shape, taking it: the kept paths of both are
+    /// merged in order, in one pass, and the `capacity` smallest stay.
+    fn absorb(&mut self, other: Paths) {
         assert!(
             (self.steps, self.triggers, self.capacity, self.outcomes.len())
                 == (other.steps, other.triggers, other.capacity, other.outcomes.len()),
             "merging paths of different shapes"
         );
         self.runs += other.runs;
-        for (mine, theirs) in self.outcomes.iter_mut().zip(&other.outcomes) {
+        for (mine, theirs) in self.outcomes.iter_mut().zip(other.outcomes) {
             assert_eq!(mine.relevant, theirs.relevant, "merging paths of different triggers");
-            let unkept = theirs.other();
-            for (key, count) in &theirs.paths {
-                mine.count(key, count.runs, count.timing.iter().copied(), self.capacity);
+            mine.reached += theirs.reached;
+            if theirs.paths.is_empty() {
+                continue;
             }
-            mine.reached += unkept;
+            if mine.paths.is_empty() {
+                mine.paths = theirs.paths;
+                continue;
+            }
+            let mut a = std::mem::take(&mut mine.paths).into_iter().peekable();
+            let mut b = theirs.paths.into_iter().peekable();
+            let merged = std::iter::from_fn(|| match (a.peek(), b.peek()) {
+                (Some((x, _)), Some((y, _))) if x == y => {
+                    let ((key, mut count), (_, other)) = (a.next()?, b.next()?);
+                    count.runs += other.runs;
+                    count.timing = merge_timing(&count.timing, &other.timing);
+                    Some((key, count))
+                }
+                (Some((x, _)), Some((y, _))) if x > y => b.next(),
+                (Some(_), _) => a.next(),
+                (None, _) => b.next(),
+            });
+            // Both maps are in path order, so the merged sequence is too.
+            mine.paths = merged.take(self.capacity).collect();
         }
     }
 
@@ -448,8 +472,31 @@ impl Collector for Paths {
     }
 
     fn merge(&mut self, other: Self) {
-        self.add(&other);
+        self.absorb(other);
     }
+}
+
+/// Two sorted timing lists added up, sorted.
+fn merge_timing(a: &[(u16, u32, u64)], b: &[(u16, u32, u64)]) -> Vec<(u16, u32, u64)> {
+    let mut out = Vec::with_capacity(a.len().max(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        let (x, y) = ((a[i].0, a[i].1), (b[j].0, b[j].1));
+        if x == y {
+            out.push((x.0, x.1, a[i].2 + b[j].2));
+            i += 1;
+            j += 1;
+        } else if x < y {
+            out.push(a[i]);
+            i += 1;
+        } else {
+            out.push(b[j]);
+            j += 1;
+        }
+    }
+    out.extend_from_slice(&a[i..]);
+    out.extend_from_slice(&b[j..]);
+    out
 }
 
 /// How paths are written in partial results: a list per outcome, smallest path first.
