@@ -2,8 +2,9 @@
 //! simulates in; what the collectors counted out. `sim run`, `sim run --shard` and `sim merge`
 //! all go through it, so a study's seed and run count are settled in one place.
 //!
-//! [`Results`] are the collectors every run publishes (the tallies and the precursors); a new
-//! analysis adds a collector here, runs in the same pass, and merges like the others.
+//! [`Results`] are the collectors every run publishes (the tallies, the precursors, the paths
+//! and the lift); a new analysis adds a collector here, runs in the same pass, and merges like
+//! the others.
 
 use std::ops::Range;
 

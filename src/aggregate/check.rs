@@ -430,6 +430,30 @@ mod tests {
                 "`precursors` of `war`: `horizon` must give",
                 Box::new(|s| s.precursors.as_mut().unwrap().outcomes[0].horizon.as_mut().unwrap().hi[0] = 1.5),
             ),
+            (
+                "`paths.outcomes` has [] where the scenario has [war]",
+                Box::new(|s| s.paths.as_mut().unwrap().outcomes.clear()),
+            ),
+            (
+                "`paths` of `war`: `triggers` must be the scenario's, and `runs` and `other_runs` at most 10",
+                Box::new(|s| s.paths.as_mut().unwrap().outcomes[0].runs = 11),
+            ),
+            (
+                "`paths` of `war`: `triggers` must be the scenario's",
+                Box::new(|s| s.paths.as_mut().unwrap().outcomes[0].triggers = vec!["elsewhere".into()]),
+            ),
+            (
+                "`lift` has outcomes [war] and triggers [] where the scenario has [war] and [shot]",
+                Box::new(|s| s.lift.as_mut().unwrap().triggers.clear()),
+            ),
+            (
+                "`lift` of `war`: each of the 1 triggers needs two groups of at most 10 runs",
+                Box::new(|s| s.lift.as_mut().unwrap().outcomes[0].never_with[0] = 11),
+            ),
+            (
+                "`lift` of `war`: each of the 1 triggers",
+                Box::new(|s| s.lift.as_mut().unwrap().outcomes[0].difference[0] = Some([0.5, 0.6, 0.7])),
+            ),
         ];
         for (expected, tamper) in cases {
             let mut tampered = summary();
