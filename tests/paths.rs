@@ -65,6 +65,7 @@ fn a_chain_that_can_only_go_one_way_is_the_only_path_and_lift_has_known_answers(
     let summary = ws.run(&file, 40_000, 1);
     let paths = summary.paths.as_ref().expect("sim run counts paths");
     let o = &paths.outcomes[0];
+    let o_runs = o.runs;
     assert_eq!(
         o.triggers,
         ["a", "b", "alarm"],
@@ -107,6 +108,10 @@ fn a_chain_that_can_only_go_one_way_is_the_only_path_and_lift_has_known_answers(
     let rows: Vec<&str> = paths_csv.lines().collect();
     assert_eq!(rows.len(), 2, "{paths_csv}");
     assert!(rows[1].starts_with("o,1,a > b,false,"), "{paths_csv}");
+    assert!(
+        rows[1].contains(&format!(",{0},{0},1,", o_runs)),
+        "all runs on the one path: {paths_csv}"
+    );
     let lift_csv = read(&dir.join("lift.csv"));
     assert_eq!(lift_csv.lines().count(), 1 + 4, "one row per outcome and trigger");
     assert!(

@@ -159,6 +159,7 @@ fn every_interval_of_every_table_contains_its_data() {
         .assert()
         .success();
     let (mut probability_rows, mut mean_rows, mut share_rows, mut difference_rows) = (0, 0, 0, 0);
+    let mut lift_rows = 0;
     for path in csv_files(&out) {
         let mut reader = csv::Reader::from_path(&path).unwrap();
         let headers = reader.headers().unwrap().clone();
@@ -208,13 +209,37 @@ fn every_interval_of_every_table_contains_its_data() {
                     assert!(lo <= exact && exact <= hi && lo <= diff && diff <= hi, "{}", where_());
                     difference_rows += 1;
                 }
+                // Lift: P(outcome) with and without a trigger, each inside its interval, and
+                // their difference inside its own.
+                (None, None) if column("difference").is_some() => {
+                    for group in ["fired", "never"] {
+                        let runs = number(&format!("{group}_runs"));
+                        let p = &record[column(&format!("p_{group}")).unwrap()];
+                        if runs == 0.0 {
+                            assert_eq!(p, "", "{}", where_());
+                            continue;
+                        }
+                        let data = number(&format!("{group}_with_outcome")) / runs;
+                        let (lo, hi) = (number(&format!("lo95_{group}")), number(&format!("hi95_{group}")));
+                        assert!(lo <= data && data <= hi, "{group}: {}", where_());
+                    }
+                    if !record[column("difference").unwrap()].is_empty() {
+                        let (lo, diff, hi) = (number("lo95"), number("difference"), number("hi95"));
+                        assert!(lo <= diff && diff <= hi, "{}", where_());
+                    }
+                    lift_rows += 1;
+                }
                 (None, None) => assert!(path.ends_with("mean_firings.csv"), "{}", where_()),
             }
         }
     }
     assert!(
-        probability_rows > 10_000 && mean_rows > 100 && share_rows > 10_000 && difference_rows > 10_000,
-        "{probability_rows} {mean_rows} {share_rows} {difference_rows}"
+        probability_rows > 10_000
+            && mean_rows > 100
+            && share_rows > 10_000
+            && difference_rows > 10_000
+            && lift_rows > 100,
+        "{probability_rows} {mean_rows} {share_rows} {difference_rows} {lift_rows}"
     );
 
     for scenario in shipped_scenarios() {

@@ -25,7 +25,7 @@ pub(super) fn write_paths(page: &mut String, summary: &Summary) -> std::fmt::Res
         page,
         "<p class=\"meta\">The most frequent paths to each outcome: the triggers that move the ladder or what the \
          outcome reads, in the order they first fired, with their typical (median) dates; the share is of the runs \
-         in which the outcome happened, with its 95% interval. <code>paths.csv</code> has the top ten; the lift chart \
+         in which the outcome happened, with its 95% interval. <code>paths.csv</code> has the top ten; the trigger lift chart \
          and <code>lift.csv</code> show how much more often each outcome happened where a trigger fired on the way \
          (an association, not a cause).</p>"
     )?;

@@ -1,4 +1,4 @@
-//! The `lift` chart: for each outcome, its strongest associations with triggers (`aggregate::lift`):
+//! The `trigger_lift` chart: for each outcome, its strongest associations with triggers (`aggregate::lift`):
 //! P(outcome) in the runs where the trigger fired on the way, and in the runs where it never
 //! fired, side by side with their 95% intervals. An association in the simulated runs, not a
 //! cause; the chart says so.
@@ -72,7 +72,7 @@ pub(super) fn lift_chart(summary: &Summary) -> Option<Chart> {
         styles,
         decimals: crate::format::percent_decimals(summary),
     };
-    let mut chart = scenario_chart(summary, "lift", title, body);
+    let mut chart = scenario_chart(summary, "trigger_lift", title, body);
     chart.csv_keys = CsvKeys::OutcomeTrigger;
     chart.subtitle = format!(
         "association in the simulated runs, not cause; the {PER_OUTCOME} strongest triggers per outcome; {}, whiskers: 95% Wilson intervals",

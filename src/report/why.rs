@@ -10,8 +10,8 @@ use crate::aggregate::paths::PathTables;
 use crate::aggregate::{ShareEstimate, Summary};
 
 /// One row per outcome and rank: the path as trigger ids (` > ` between them), the typical date
-/// of each, the runs on it of the runs that reached the outcome, with the share's interval, and
-/// the path in words.
+/// of each, the runs on it (`count`) of the runs in which the outcome happened (`runs`), with the
+/// share's interval, and the path in words.
 pub(super) fn paths_csv(summary: &Summary, paths: &PathTables) -> Result<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([
@@ -20,7 +20,7 @@ pub(super) fn paths_csv(summary: &Summary, paths: &PathTables) -> Result<String>
         "path",
         "more",
         "typical_dates",
-        "runs_with_outcome",
+        "count",
         "runs",
         "p",
         "lo95",
@@ -41,8 +41,8 @@ pub(super) fn paths_csv(summary: &Summary, paths: &PathTables) -> Result<String>
                 path.triggers.join(" > "),
                 path.more.to_string(),
                 dates.join(" > "),
-                outcome.runs.to_string(),
                 path.share.count.to_string(),
+                outcome.runs.to_string(),
                 path.share.p.to_string(),
                 path.share.lo.to_string(),
                 path.share.hi.to_string(),

@@ -15,7 +15,8 @@
 //!
 //! Memory is bounded whatever the run count: each outcome keeps at most `capacity` distinct
 //! paths ([`capacity_for`]: at most [`MAX_PATHS`] per outcome and [`MAX_KEPT`] over all
-//! outcomes), and a path's timing at most one count per element and step. Paths are ordered by
+//! outcomes), and a path's timing at most one count per element and step, over at most
+//! [`TIMING_STEPS`] steps (a longer horizon counts every [`timing_stride`]-th step). Paths are ordered by
 //! length, then by their triggers' declaration order; when more distinct paths occur than fit,
 //! the `capacity` first paths in that order are kept, and every run on another path is counted
 //! only in the outcome's total. Since the order is fixed before any run, a path is kept if and
@@ -42,8 +43,17 @@ pub const MAX_LEN: usize = 12;
 pub const MAX_PATHS: usize = 1024;
 
 /// Distinct paths kept over all outcomes of a scenario (each at most [`MAX_LEN`] triggers,
-/// and at most `MAX_LEN x (steps + 1)` timing counts).
-pub const MAX_KEPT: usize = 20_000;
+/// and at most `MAX_LEN x` [`TIMING_STEPS`] timing counts).
+pub const MAX_KEPT: usize = 10_000;
+
+/// Distinct steps at which an element's timing is counted: for a horizon of more steps, a step
+/// is counted as the multiple of [`timing_stride`] at or below it.
+pub const TIMING_STEPS: usize = 64;
+
+/// The steps between counted timings: 1 up to [`TIMING_STEPS`] - 1 steps.
+pub fn timing_stride(steps: usize) -> usize {
+    (steps + 1).div_ceil(TIMING_STEPS).max(1)
+}
 
 /// Distinct paths kept per outcome for a model of `outcomes` outcomes.
 pub fn capacity_for(outcomes: usize) -> usize {
@@ -441,6 +451,7 @@ impl Collector for Paths {
                 continue;
             }
             let outcome = &mut self.outcomes[o];
+            let stride = timing_stride(self.steps) as u32;
             for lane in lanes_of(first) {
                 scratch.path.clear();
                 scratch.path.extend(
@@ -461,7 +472,7 @@ impl Collector for Paths {
                 let timing = scratch.path[..kept]
                     .iter()
                     .enumerate()
-                    .map(|(e, &(s, _))| (e as u16, s, 1));
+                    .map(|(e, &(s, _))| (e as u16, s / stride * stride, 1));
                 outcome.count(&scratch.key, 1, timing, self.capacity);
             }
         }
