@@ -97,9 +97,22 @@ pub fn relevant_triggers(model: &Model) -> Vec<(Vec<u16>, bool)> {
         .collect()
 }
 
-/// A path as stored: its length (or `MAX_LEN + 1` when cut), then its triggers. Slices compare
-/// by length first, then trigger by trigger: the order that decides which paths are kept.
-pub type PathKey = Box<[u16]>;
+/// A path as stored: its length (or `MAX_LEN + 1` when cut), then its triggers, then zeros.
+/// Keys compare by length first, then trigger by trigger: the order that decides which paths
+/// are kept. A fixed array, so that counting a path seen before allocates nothing.
+pub type PathKey = [u16; MAX_LEN + 1];
+
+/// The key of `triggers` (at most [`MAX_LEN`] of them), cut when `more`.
+pub fn key_of(triggers: &[u16], more: bool) -> PathKey {
+    let mut key = [0; MAX_LEN + 1];
+    key[0] = if more {
+        MAX_LEN as u16 + 1
+    } else {
+        triggers.len() as u16
+    };
+    key[1..=triggers.len()].copy_from_slice(triggers);
+    key
+}
 
 /// The runs that took one path, and when its elements first fired.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -157,7 +170,7 @@ impl OutcomePaths {
     }
 
     /// Counts `runs` runs on `key`, keeping the `capacity` smallest paths.
-    fn count(&mut self, key: &[u16], runs: u64, timing: impl Iterator<Item = (u16, u32, u64)>, capacity: usize) {
+    fn count(&mut self, key: &PathKey, runs: u64, timing: impl Iterator<Item = (u16, u32, u64)>, capacity: usize) {
         self.reached += runs;
         if let Some(count) = self.paths.get_mut(key) {
             count.runs += runs;
@@ -166,7 +179,7 @@ impl OutcomePaths {
         }
         if self.paths.len() >= capacity {
             match self.paths.last_key_value() {
-                Some((largest, _)) if **largest > *key => {
+                Some((largest, _)) if largest > key => {
                     self.paths.pop_last();
                 }
                 _ => return,
@@ -177,7 +190,7 @@ impl OutcomePaths {
             timing: Vec::new(),
         };
         timing.for_each(|(e, s, n)| count.add_timing(e, s, n));
-        self.paths.insert(key.into(), count);
+        self.paths.insert(*key, count);
     }
 }
 
@@ -190,7 +203,7 @@ struct Scratch {
     /// The triggers some outcome's paths are made of.
     watched: Vec<u16>,
     path: Vec<(u32, u16)>,
-    key: Vec<u16>,
+    key: PathKey,
 }
 
 /// The counts. Compared, merged and written without the scratch.
@@ -248,7 +261,7 @@ impl Paths {
                 first_step: vec![0; triggers * LANES],
                 watched,
                 path: Vec::with_capacity(triggers),
-                key: Vec::with_capacity(MAX_LEN + 1),
+                key: [0; MAX_LEN + 1],
             },
             outcomes,
         }
@@ -275,14 +288,12 @@ impl Paths {
             })
     }
 
-    fn path_is_well_formed(&self, outcome: &OutcomePaths, key: &[u16], count: &PathCount) -> bool {
-        let Some((&marker, triggers)) = key.split_first() else {
+    fn path_is_well_formed(&self, outcome: &OutcomePaths, key: &PathKey, count: &PathCount) -> bool {
+        if usize::from(key[0]) > MAX_LEN + 1 {
             return false;
-        };
-        let len_ok = match usize::from(marker) {
-            n if n <= MAX_LEN => n == triggers.len(),
-            n => n == MAX_LEN + 1 && triggers.len() == MAX_LEN,
-        };
+        }
+        let (triggers, more) = Self::triggers_of(key);
+        let len_ok = key_of(triggers, more) == *key;
         let distinct = triggers
             .iter()
             .enumerate()
@@ -346,7 +357,7 @@ impl Paths {
                 (Some((x, _)), Some((y, _))) if x == y => {
                     let ((key, mut count), (_, other)) = (a.next()?, b.next()?);
                     count.runs += other.runs;
-                    count.timing = merge_timing(&count.timing, &other.timing);
+                    add_timing(&mut count.timing, &other.timing);
                     Some((key, count))
                 }
                 (Some((x, _)), Some((y, _))) if x > y => b.next(),
@@ -375,7 +386,6 @@ impl Paths {
             put(o.reached);
             put(o.paths.len() as u64);
             for (key, count) in &o.paths {
-                put(key.len() as u64);
                 key.iter().for_each(|&i| put(u64::from(i)));
                 put(count.runs);
                 put(count.timing.len() as u64);
@@ -407,8 +417,9 @@ impl Paths {
     }
 
     /// The triggers of a kept path, and whether it was cut at [`MAX_LEN`].
-    pub fn triggers_of(key: &[u16]) -> (&[u16], bool) {
-        (&key[1..], usize::from(key[0]) > MAX_LEN)
+    pub fn triggers_of(key: &PathKey) -> (&[u16], bool) {
+        let len = usize::from(key[0]).min(MAX_LEN);
+        (&key[1..=len], usize::from(key[0]) > MAX_LEN)
     }
 }
 
@@ -464,11 +475,12 @@ impl Collector for Paths {
                 scratch.path.sort_unstable();
                 let len = scratch.path.len();
                 let kept = len.min(MAX_LEN);
-                scratch.key.clear();
-                scratch
-                    .key
-                    .push(if len > MAX_LEN { MAX_LEN as u16 + 1 } else { len as u16 });
-                scratch.key.extend(scratch.path[..kept].iter().map(|&(_, i)| i));
+                let triggers = scratch.path[..kept].iter().map(|&(_, i)| i);
+                scratch.key = [0; MAX_LEN + 1];
+                scratch.key[0] = if len > MAX_LEN { MAX_LEN as u16 + 1 } else { len as u16 };
+                for (slot, i) in scratch.key[1..].iter_mut().zip(triggers) {
+                    *slot = i;
+                }
                 let timing = scratch.path[..kept]
                     .iter()
                     .enumerate()
@@ -484,6 +496,25 @@ impl Collector for Paths {
 
     fn merge(&mut self, other: Self) {
         self.absorb(other);
+    }
+}
+
+/// Adds sorted timing counts `b` to the sorted `a`: in place when `a` has every step `b` has
+/// (most often, as tables grow), else by merging the two.
+fn add_timing(a: &mut Vec<(u16, u32, u64)>, b: &[(u16, u32, u64)]) {
+    let mut from = 0;
+    for (k, &(e, s, n)) in b.iter().enumerate() {
+        match a[from..].binary_search_by_key(&(e, s), |&(e, s, _)| (e, s)) {
+            Ok(at) => {
+                a[from + at].2 += n;
+                from += at + 1;
+            }
+            Err(_) => {
+                // Undo nothing: the counts added so far are kept, and the rest merged.
+                *a = merge_timing(a, &b[k..]);
+                return;
+            }
+        }
     }
 }
 
@@ -520,6 +551,21 @@ struct PathsFile {
     outcomes: Vec<OutcomeFile>,
 }
 
+/// A key as written (its length, then its triggers) read back; one that cannot be a key gets a
+/// length [`Paths::is_well_formed`] refuses.
+fn key_from_file(written: &[u16]) -> PathKey {
+    let mut key = [0; MAX_LEN + 1];
+    if written.is_empty() || written.len() > MAX_LEN + 1 {
+        key[0] = u16::MAX;
+    } else {
+        key[..written.len()].copy_from_slice(written);
+        if usize::from(key[0]).min(MAX_LEN) + 1 != written.len() {
+            key[0] = u16::MAX;
+        }
+    }
+    key
+}
+
 /// `(key, runs, timing)`.
 type PathFile = (Vec<u16>, u64, Vec<(u16, u32, u64)>);
 
@@ -548,7 +594,10 @@ impl Serialize for Paths {
                     paths: o
                         .paths
                         .iter()
-                        .map(|(k, c)| (k.to_vec(), c.runs, c.timing.clone()))
+                        .map(|(k, c)| {
+                            let (triggers, _) = Paths::triggers_of(k);
+                            (k[..=triggers.len()].to_vec(), c.runs, c.timing.clone())
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -573,7 +622,7 @@ impl<'de> Deserialize<'de> for Paths {
                 paths: o
                     .paths
                     .into_iter()
-                    .map(|(key, runs, timing)| (key.into_boxed_slice(), PathCount { runs, timing }))
+                    .map(|(key, runs, timing)| (key_from_file(&key), PathCount { runs, timing }))
                     .collect(),
             })
             .collect();
@@ -595,10 +644,8 @@ mod tests {
         }
     }
 
-    fn key(triggers: &[u16]) -> Vec<u16> {
-        std::iter::once(triggers.len() as u16)
-            .chain(triggers.iter().copied())
-            .collect()
+    fn key(triggers: &[u16]) -> PathKey {
+        key_of(triggers, false)
     }
 
     /// Counts each path of `runs` (one run each) into a table of `capacity` paths.
@@ -617,7 +664,7 @@ mod tests {
         keys.sort();
         assert_eq!(keys, [key(&[]), key(&[1]), key(&[3]), key(&[0, 1]), key(&[0, 0, 0])]);
         // A cut path sorts after every complete one.
-        assert!(vec![MAX_LEN as u16 + 1, 0] > key(&[3; MAX_LEN]));
+        assert!(key_of(&[0; MAX_LEN], true) > key(&[3; MAX_LEN]));
     }
 
     /// Past the bound the smallest paths are kept with exact counts, whatever order the runs
@@ -638,7 +685,7 @@ mod tests {
         ];
         let whole = table(&runs, 3);
         assert_eq!(whole.reached, 10);
-        let kept: Vec<(Vec<u16>, u64)> = whole.paths.iter().map(|(k, c)| (k.to_vec(), c.runs)).collect();
+        let kept: Vec<(PathKey, u64)> = whole.paths.iter().map(|(k, c)| (*k, c.runs)).collect();
         assert_eq!(kept, [(key(&[0]), 3), (key(&[1]), 1), (key(&[3]), 1)]);
         assert_eq!(whole.other(), 5);
         let mut reversed = runs.clone();
@@ -652,7 +699,7 @@ mod tests {
         }
         // Under the bound, every path is kept.
         assert_eq!(table(&runs, 100).other(), 0);
-        assert_eq!(table(&runs, 100).paths[&key(&[2, 1])[..]].runs, 3);
+        assert_eq!(table(&runs, 100).paths[&key(&[2, 1])].runs, 3);
     }
 
     /// A shipped scenario with far more distinct paths than a table of 5 keeps: the same kept
@@ -720,7 +767,7 @@ mod tests {
         );
         let mut repeated = paths.clone();
         let count = repeated.outcomes[0].paths.pop_first().unwrap().1;
-        repeated.outcomes[0].paths.insert(key(&[1, 1]).into(), count);
+        repeated.outcomes[0].paths.insert(key(&[1, 1]), count);
         assert!(!repeated.is_well_formed(), "a trigger twice in a path");
     }
 }
