@@ -39,10 +39,19 @@ pub(super) fn write_paths(page: &mut String, summary: &Summary) -> std::fmt::Res
         }
         write!(
             page,
-            "<tr><td>{}<br><span class=\"meta\">{} runs</span></td><td><ol>",
+            "<tr><td>{}<br><span class=\"meta\">{} runs",
             escape(&info.label),
             thousands(outcome.runs)
         )?;
+        // Past the bound on distinct paths, a path not counted could outrank those shown.
+        if !outcome.ranking_certain {
+            write!(
+                page,
+                "; {} on paths not counted, so a longer path may be missing",
+                thousands(outcome.other_runs)
+            )?;
+        }
+        write!(page, "</span></td><td><ol>")?;
         for path in outcome.top.iter().take(SHOWN) {
             let share = &path.share;
             let estimate = Estimate {
