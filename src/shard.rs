@@ -165,6 +165,14 @@ pub fn from_scheduler(env: impl Fn(&str) -> Option<String>, count: Option<u64>) 
                 "--shard-count {count} disagrees with the Slurm array's {size} tasks; drop --shard-count"
             )));
         }
+        // `sbatch --array=3` to re-run shard 3 is a one-task array: read as shard 0 of 1, it
+        // would quietly simulate the whole study into a part no merge accepts.
+        if size == 1 && min != 0 {
+            return Err(ShardError(format!(
+                "Slurm task {id} is a job array of one task, which does not say how many shards the study has; \
+                 to re-run one shard, name it: --shard {id}/N (docs/cluster.md: export SHARD={id}/N)"
+            )));
+        }
         let index = id.checked_sub(min).filter(|&k| k < size).ok_or_else(|| {
             ShardError(format!(
                 "Slurm task {id} is not in a contiguous array of {size} tasks starting at {min}; submit with --array={min}-{}",
@@ -725,6 +733,23 @@ mod tests {
                 .to_string()
                 .contains("contiguous")
         );
+        let rerun = env(&[
+            ("SLURM_ARRAY_TASK_ID", "3"),
+            ("SLURM_ARRAY_TASK_MIN", "3"),
+            ("SLURM_ARRAY_TASK_COUNT", "1"),
+        ]);
+        assert!(
+            from_scheduler(rerun, None)
+                .unwrap_err()
+                .to_string()
+                .contains("--shard 3/N")
+        );
+        let single = env(&[
+            ("SLURM_ARRAY_TASK_ID", "0"),
+            ("SLURM_ARRAY_TASK_MIN", "0"),
+            ("SLURM_ARRAY_TASK_COUNT", "1"),
+        ]);
+        assert_eq!(from_scheduler(single, None).unwrap(), Shard::new(0, 1).unwrap());
         let gap = env(&[("SLURM_ARRAY_TASK_ID", "9"), ("SLURM_ARRAY_TASK_COUNT", "3")]);
         assert!(
             from_scheduler(gap, None)

@@ -23,4 +23,6 @@ mod report;
 mod schema;
 mod shard;
 mod shipped_scenarios;
+#[cfg(unix)]
+mod slurm;
 mod util;
