@@ -90,6 +90,35 @@ pub struct Summary {
     /// each of its outcomes, rungs and triggers happened in the baseline too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<PairedTables>,
+    /// Set when the run count was chosen by `--precision` (`precision`): the rule and where it
+    /// stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopping: Option<Stopping>,
+}
+
+/// How a study's run count was chosen, pinned in each summary.json.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stopping {
+    /// The target half-width of the 95% interval.
+    pub half_width: f64,
+    /// The ids the target applies to (empty: every outcome and rung at the horizon).
+    pub on: Vec<String>,
+    pub min_runs: u64,
+    pub max_runs: u64,
+    /// The run counts checked, in order; the study stopped at the last.
+    pub checkpoints: Vec<u64>,
+    /// Whether the target was met (else the study stopped at `max_runs`).
+    pub reached: bool,
+    /// The widest interval checked at the last checkpoint: scenario id, outcome or rung id,
+    /// and its half-width.
+    pub widest: Widest,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Widest {
+    pub scenario: String,
+    pub id: String,
+    pub half_width: f64,
 }
 
 /// The runs where something happened in a variant and in its baseline alike, run `i` against
@@ -465,6 +494,7 @@ pub fn summarize(info: &ScenarioInfo, identity: &RunIdentity, results: &Results)
         },
         precursors: Some(precursor_tables(info, &results.precursors)),
         paired: None,
+        stopping: None,
     }
 }
 

@@ -10,13 +10,14 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::aggregate::{Summary, summarize};
+use crate::aggregate::{Stopping, Summary, summarize};
 use crate::compile::compile;
 use crate::job::{Job, Study, StudyResults};
 use crate::lanes::Simd;
 use crate::load::{load_text, read_scenario_file};
 use crate::model::Model;
 use crate::output::{Staging, scenario_dir};
+use crate::precision::Target;
 use crate::simulate::Observer;
 use crate::tally::{Shape, Tallies};
 
@@ -117,8 +118,22 @@ struct RunArgs {
     #[arg(required = true)]
     files: Vec<String>,
     /// Number of runs (default: the scenario's `runs`, else 10000).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "precision")]
     runs: Option<u64>,
+    /// Simulate until every headline 95% interval (each outcome and rung at the horizon) has at
+    /// most this half-width, a probability (0.005: ±0.5 pp), checking at --min-runs and then
+    /// at each doubling, up to --max-runs (docs/cli.md).
+    #[arg(long, value_name = "HALF_WIDTH", conflicts_with = "shard")]
+    precision: Option<f64>,
+    /// With --precision: only these outcome or rung ids must be that precise (comma-separated).
+    #[arg(long, value_name = "IDS", value_delimiter = ',', requires = "precision")]
+    precision_on: Vec<String>,
+    /// With --precision: the first checkpoint.
+    #[arg(long, value_name = "N", requires = "precision", default_value_t = crate::precision::DEFAULT_MIN_RUNS)]
+    min_runs: u64,
+    /// With --precision: the most runs simulated, whether or not the target is met.
+    #[arg(long, value_name = "N", requires = "precision", default_value_t = crate::precision::DEFAULT_MAX_RUNS)]
+    max_runs: u64,
     /// Seed (default: the scenario's `seed`, else 1).
     #[arg(long)]
     seed: Option<u64>,
@@ -455,53 +470,61 @@ fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
 /// scenarios allow it), with a progress bar on a terminal, using the vector instructions
 /// `SIM_SIMD` names (default: the best this processor has).
 fn simulate_study(study: &Study, pool: &rayon::ThreadPool) -> Result<Vec<StudyResults>, Failure> {
-    let simd = match std::env::var("SIM_SIMD") {
-        Ok(name) => Simd::parse(&name).map_err(|why| Failure {
-            message: format!("error: {why}"),
-            code: exit::USAGE,
-        })?,
-        Err(_) => Simd::detect(),
-    };
+    let simd = simd_of_environment()?;
     let study = Study {
         jobs: study.jobs.iter().map(|job| Job { simd, ..job.clone() }).collect(),
         baseline: study.baseline,
     };
     let block = |job: &Job| job.block.end - job.block.start;
-    let paired = study.paired();
-    let runs = if paired {
+    let runs = if study.paired() {
         block(&study.jobs[study.baseline])
     } else {
         study.jobs.iter().map(block).sum()
     };
-    let bar = if std::io::stderr().is_terminal() && !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
-        let bar = indicatif::ProgressBar::new(runs);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} runs ({rate}, eta {eta})")
-                .expect("valid template")
-                // indicatif's `{per_sec}` prints four decimals of a rate of thousands.
-                .with_key(
-                    "rate",
-                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{} runs/s", crate::format::thousands(state.per_sec().round() as u64));
-                    },
-                )
-                .progress_chars("=> "),
-        );
-        bar.set_message(match study.jobs.as_slice() {
-            [one] => one.model.info.id.clone(),
-            all if paired => format!("{} scenarios, paired", all.len()),
-            all => format!("{} scenarios", all.len()),
-        });
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(&study, runs);
     let results = pool.install(|| study.simulate(&|n| bar.inc(n))).map_err(|e| Failure {
         message: format!("error: {e}"),
         code: exit::SIMULATION,
     })?;
     bar.finish_and_clear();
     Ok(results)
+}
+
+/// The vector instructions `SIM_SIMD` names (default: the best this processor has).
+fn simd_of_environment() -> Result<Simd, Failure> {
+    match std::env::var("SIM_SIMD") {
+        Ok(name) => Simd::parse(&name).map_err(|why| Failure {
+            message: format!("error: {why}"),
+            code: exit::USAGE,
+        }),
+        Err(_) => Ok(Simd::detect()),
+    }
+}
+
+/// A progress bar of `runs` runs on a terminal (hidden elsewhere and with --quiet).
+fn progress_bar(study: &Study, runs: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(runs);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} runs ({rate}, eta {eta})")
+            .expect("valid template")
+            // indicatif's `{per_sec}` prints four decimals of a rate of thousands.
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{} runs/s", crate::format::thousands(state.per_sec().round() as u64));
+                },
+            )
+            .progress_chars("=> "),
+    );
+    bar.set_message(match study.jobs.as_slice() {
+        [one] => one.model.info.id.clone(),
+        all if study.paired() => format!("{} scenarios, paired", all.len()),
+        all => format!("{} scenarios", all.len()),
+    });
+    bar
 }
 
 /// The study of `models` with their seeds and runs, the baseline chosen as the report chooses
@@ -578,10 +601,103 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(why) = study.unpairable().filter(|_| study.jobs.len() > 1) {
         note(&args.report, &format!("note: not paired with the baseline: {why}"));
     }
-    let results = simulate_study(&study, &pool)?;
-    let summaries = summaries_of(&study, &results);
+    let summaries = match precision_target(&args, &models)? {
+        None => {
+            let results = simulate_study(&study, &pool)?;
+            summaries_of(&study, &results)
+        }
+        Some(target) => {
+            let (stopped, results, stopping) = simulate_to_precision(&study, &target, &pool)?;
+            report_stopping(&stopping, &args.report);
+            let mut summaries = summaries_of(&stopped, &results);
+            for summary in &mut summaries {
+                summary.stopping = Some(stopping.clone());
+            }
+            summaries
+        }
+    };
     write_results(&summaries, &args.out, &args.report)?;
     expected.check(&summaries, args.bless)
+}
+
+/// The `--precision` target, checked before anything is simulated.
+fn precision_target(args: &RunArgs, models: &[(PathBuf, Model)]) -> Result<Option<Target>, Failure> {
+    let Some(half_width) = args.precision else {
+        return Ok(None);
+    };
+    let target = Target {
+        half_width,
+        on: args.precision_on.clone(),
+        min_runs: args.min_runs,
+        max_runs: args.max_runs,
+    };
+    let usage = |message: String| Failure {
+        message,
+        code: exit::USAGE,
+    };
+    target.check().map_err(|why| usage(format!("error: {why}")))?;
+    let infos: Vec<&crate::model::ScenarioInfo> = models.iter().map(|(_, m)| &m.info).collect();
+    if let Some((id, closest)) = target.unknown_ids(&infos).into_iter().next() {
+        let help = match closest {
+            Some(closest) => format!("did you mean `{closest}`?"),
+            None => "name an outcome id or a rung of the ladder".into(),
+        };
+        return Err(usage(format!(
+            "error: --precision-on `{id}` is no outcome or rung of the scenarios given\n  = help: {help}"
+        )));
+    }
+    Ok(Some(target))
+}
+
+/// `precision::simulate` on `pool`, with a progress bar that grows with each checkpoint.
+fn simulate_to_precision<'m>(
+    study: &Study<'m>,
+    target: &Target,
+    pool: &rayon::ThreadPool,
+) -> Result<(Study<'m>, Vec<StudyResults>, Stopping), Failure> {
+    let simd = simd_of_environment()?;
+    let study = Study {
+        jobs: study.jobs.iter().map(|job| Job { simd, ..job.clone() }).collect(),
+        baseline: study.baseline,
+    };
+    let scenarios = if study.paired() { 1 } else { study.jobs.len() as u64 };
+    let bar = progress_bar(&study, target.max_runs.saturating_mul(scenarios));
+    let finished = pool
+        .install(|| crate::precision::simulate(&study, target, &|n| bar.inc(n)))
+        .map_err(|e| Failure {
+            message: format!("error: {e}"),
+            code: exit::SIMULATION,
+        })?;
+    bar.finish_and_clear();
+    Ok(finished)
+}
+
+/// One line on where `--precision` stopped, and a warning when it stopped short of the target.
+fn report_stopping(stopping: &Stopping, report: &ReportArgs) {
+    let widest = &stopping.widest;
+    let pp = |x: f64| format!("±{:.2} pp", x * 100.0);
+    let runs = crate::format::thousands(*stopping.checkpoints.last().expect("one checkpoint at least"));
+    if stopping.reached {
+        note(
+            report,
+            &format!(
+                "stopped at {runs} runs: every headline interval is within {} (widest: `{}` of `{}`, {})",
+                pp(stopping.half_width),
+                widest.id,
+                widest.scenario,
+                pp(widest.half_width)
+            ),
+        );
+    } else {
+        // A warning, not a note: the numbers are less precise than asked, even with --quiet.
+        eprintln!(
+            "warning: --precision {} not reached by --max-runs {runs}: `{}` of `{}` is still {}\n  = help: raise --max-runs, or name the outcomes that matter with --precision-on",
+            stopping.half_width,
+            widest.id,
+            widest.scenario,
+            pp(widest.half_width)
+        );
+    }
 }
 
 /// Set by `--quiet`: no progress bar (the bar is drawn far from where arguments are known).

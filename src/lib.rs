@@ -22,6 +22,7 @@ pub mod load;
 pub mod model;
 pub mod output;
 pub mod plot;
+pub mod precision;
 pub mod report;
 pub mod rng;
 pub mod schema;

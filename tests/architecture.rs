@@ -43,7 +43,7 @@ const LAYERS: &[&[&str]] = &[
     &["tally"],
     &["job"],
     &["aggregate", "verify"],
-    &["format", "comparable"],
+    &["format", "comparable", "precision"],
     &["output"],
     &["report", "plot", "html"],
     &["shard"],

@@ -17,6 +17,7 @@ mod lint;
 #[cfg(unix)]
 mod output_safety;
 mod paired;
+mod precision;
 #[cfg(unix)]
 mod published_together;
 mod report;

@@ -4,7 +4,7 @@
 //! [`summary_problems`] before anything uses it: a changed or damaged file is refused with what
 //! is wrong in it, never trusted into a panic or a nonsense chart.
 
-use super::{Estimate, PairedTables, PrecursorTables, Summary};
+use super::{Estimate, PairedTables, PrecursorTables, Stopping, Summary};
 use crate::compile::MAX_STEPS;
 
 /// Most decimal places a summary read back may ask for.
@@ -131,6 +131,51 @@ pub fn summary_problems(summary: &Summary) -> Vec<String> {
         && problems.is_empty()
     {
         problems.extend(paired_problems(paired, summary));
+    }
+    if let Some(stopping) = &summary.stopping {
+        problems.extend(stopping_problems(stopping, summary.runs));
+    }
+    problems
+}
+
+/// A `--precision` record must describe a stop at this summary's run count, by the rule of
+/// `precision` (checkpoints from `min_runs`, doubling, capped at `max_runs`).
+fn stopping_problems(stopping: &Stopping, runs: u64) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !(stopping.half_width > 0.0 && stopping.half_width < 0.5) {
+        problems.push(format!(
+            "`stopping.half_width` is {}, not between 0 and 0.5",
+            stopping.half_width
+        ));
+    }
+    let rule_ok = stopping.min_runs >= 1
+        && stopping.min_runs <= stopping.max_runs
+        && stopping.checkpoints.first() == Some(&stopping.min_runs)
+        && stopping
+            .checkpoints
+            .windows(2)
+            .all(|w| w[1] == w[0].saturating_mul(2).min(stopping.max_runs) && w[0] < w[1]);
+    if !rule_ok {
+        problems.push(format!(
+            "`stopping.checkpoints` {:?} do not double from `min_runs` {} up to `max_runs` {}",
+            stopping.checkpoints, stopping.min_runs, stopping.max_runs
+        ));
+    }
+    if stopping.checkpoints.last() != Some(&runs) {
+        problems.push(format!(
+            "`stopping` stopped at {:?} runs, but the summary has {runs}",
+            stopping.checkpoints.last()
+        ));
+    }
+    if !stopping.reached && runs != stopping.max_runs {
+        problems.push("`stopping.reached` is false before `max_runs`".to_string());
+    }
+    let widest = stopping.widest.half_width;
+    if !(0.0..0.5).contains(&widest) || stopping.reached != (widest <= stopping.half_width) {
+        problems.push(format!(
+            "`stopping.widest.half_width` {widest} disagrees with the target {} and `reached`",
+            stopping.half_width
+        ));
     }
     problems
 }
@@ -424,6 +469,54 @@ mod tests {
         for (expected, tamper) in cases {
             let mut tampered = summary();
             tamper(&mut tampered);
+            let problems = summary_problems(&tampered).join("; ");
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+    }
+
+    /// A `--precision` stop at the summary's 10 runs: checkpoints 5 and 10.
+    fn stopped() -> Summary {
+        let mut summary = summary();
+        summary.stopping = Some(crate::aggregate::Stopping {
+            half_width: 0.3,
+            on: vec![],
+            min_runs: 5,
+            max_runs: 100,
+            checkpoints: vec![5, 10],
+            reached: true,
+            widest: crate::aggregate::Widest {
+                scenario: "tiny".into(),
+                id: "war".into(),
+                half_width: 0.29,
+            },
+        });
+        summary
+    }
+
+    #[test]
+    fn stopping_records_are_held_to_the_rule() {
+        assert_eq!(summary_problems(&stopped()), Vec::<String>::new());
+        type Tamper = Box<dyn Fn(&mut crate::aggregate::Stopping)>;
+        let cases: Vec<(&str, Tamper)> = vec![
+            ("`stopping.half_width` is 1.3", Box::new(|s| s.half_width = 1.3)),
+            (
+                "do not double from `min_runs`",
+                Box::new(|s| s.checkpoints = vec![5, 7, 10]),
+            ),
+            ("do not double from `min_runs`", Box::new(|s| s.min_runs = 4)),
+            (
+                "stopped at Some(5) runs, but the summary has 10",
+                Box::new(|s| s.checkpoints = vec![5]),
+            ),
+            (
+                "`stopping.reached` is false before `max_runs`",
+                Box::new(|s| s.reached = false),
+            ),
+            ("disagrees with the target", Box::new(|s| s.widest.half_width = 0.31)),
+        ];
+        for (expected, tamper) in cases {
+            let mut tampered = stopped();
+            tamper(tampered.stopping.as_mut().unwrap());
             let problems = summary_problems(&tampered).join("; ");
             assert!(problems.contains(expected), "{expected}: {problems}");
         }
