@@ -32,6 +32,7 @@ macro_rules! eprintln {
 
 mod expect;
 mod sharding;
+mod sweep;
 
 /// Exit codes, documented in docs/cli.md.
 pub mod exit {
@@ -64,7 +65,8 @@ Examples:
   sim compare output/baseline output/seoul_arms_kyiv   redraw the comparison from earlier results
   sim run 'scenarios/*.toml' --expect tests/golden   exit 4 if results changed (docs/cli.md)
   sim run scenarios/baseline.toml --shard 0/4 --out parts   first of 4 shards (docs/cluster.md)
-  sim merge parts --out output                  merge the shards into output/";
+  sim merge parts --out output                  merge the shards into output/
+  sim sweep scenarios/baseline.toml --param p_clash=0.05..0.5:10 --threshold 0.25";
 
 #[derive(Parser, Debug)]
 #[command(name = "sim", version, about = "Seeded, parallel Monte Carlo simulation of escalation scenarios", after_help = EXAMPLES)]
@@ -108,6 +110,9 @@ enum Command {
     },
     /// Merge the partial results of `sim run --shard` into the outputs of a single run.
     Merge(sharding::MergeArgs),
+    /// Sweep a param or a trigger's probability (or a grid of two): the response of every
+    /// outcome, on common random numbers, and where it crosses --threshold.
+    Sweep(sweep::SweepArgs),
     /// Print the JSON Schema of scenario files (for editors; docs/scenario-format.md).
     Schema,
 }
@@ -339,6 +344,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(print_headline(&comparison, &report)?)
         }
         Command::Merge(args) => sharding::merge(args),
+        Command::Sweep(args) => sweep::sweep(args),
         Command::Schema => {
             print!("{}", crate::schema::scenario_schema());
             Ok(())

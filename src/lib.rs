@@ -28,5 +28,6 @@ pub mod rng;
 pub mod schema;
 pub mod shard;
 pub mod simulate;
+pub mod sweep;
 pub mod tally;
 pub mod verify;

@@ -45,7 +45,7 @@ const LAYERS: &[&[&str]] = &[
     &["aggregate", "verify"],
     &["format", "comparable", "precision"],
     &["output"],
-    &["report", "plot", "html"],
+    &["report", "plot", "html", "sweep"],
     &["shard"],
     &["cli", "main", "lib"],
 ];

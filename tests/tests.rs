@@ -26,4 +26,5 @@ mod shard;
 mod shipped_scenarios;
 #[cfg(unix)]
 mod slurm;
+mod sweep;
 mod util;
