@@ -31,6 +31,7 @@ macro_rules! eprintln {
 
 mod expect;
 mod sharding;
+mod trace_diff;
 
 /// Exit codes, documented in docs/cli.md.
 pub mod exit {
@@ -60,6 +61,8 @@ Examples:
   sim run scenarios/baseline.toml --runs 100000 --seed 7 --threads 2
   sim check scenarios/*.toml                    validate only
   sim trace scenarios/baseline.toml --run 42    narrate run 42 of `sim run`
+  sim trace scenarios/seoul_arms_kyiv.toml --diff scenarios/baseline.toml --run 42
+                                                run 42 of both, side by side where they differ
   sim compare output/baseline output/seoul_arms_kyiv   redraw the comparison from earlier results
   sim run 'scenarios/*.toml' --expect tests/golden   exit 4 if results changed (docs/cli.md)
   sim run scenarios/baseline.toml --shard 0/4 --out parts   first of 4 shards (docs/cluster.md)
@@ -95,7 +98,8 @@ enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
-    /// Print one run as a dated narrative: exactly run I of `sim run` with the same seed.
+    /// Print one run as a dated narrative: exactly run I of `sim run` with the same seed; with
+    /// --diff, run I of two scenarios side by side from the first step where they differ.
     Trace {
         file: PathBuf,
         /// Run index (0-based), as in `sim run`.
@@ -104,6 +108,14 @@ enum Command {
         /// Seed (default: the scenario's).
         #[arg(long)]
         seed: Option<u64>,
+        /// A scenario to compare run I with, side by side from the first step where they
+        /// differ (the baseline `sim run` pairs FILE with).
+        #[arg(long, value_name = "BASE")]
+        diff: Option<PathBuf>,
+        /// With --diff: the study's run count, which --run must be below (default: the
+        /// scenarios').
+        #[arg(long, requires = "diff")]
+        runs: Option<u64>,
     },
     /// Merge the partial results of `sim run --shard` into the outputs of a single run.
     Merge(sharding::MergeArgs),
@@ -328,7 +340,18 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             print!("{}", crate::schema::scenario_schema());
             Ok(())
         }
-        Command::Trace { file, run, seed } => {
+        Command::Trace {
+            file,
+            run,
+            seed,
+            diff: Some(base),
+            runs,
+        } => {
+            let models = compile_all(&[file, base])?;
+            let text = trace_diff::trace_diff((&models[0].1, &models[1].1), seed, runs, run)?;
+            Ok(print_stdout(&text)?)
+        }
+        Command::Trace { file, run, seed, .. } => {
             let (_, model) = compile_all(std::slice::from_ref(&file))?.remove(0);
             Ok(print_stdout(&trace(&model, seed.unwrap_or(model.default_seed), run)?)?)
         }
