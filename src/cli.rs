@@ -47,7 +47,8 @@ pub mod exit {
     pub const OTHER: u8 = 5;
     /// `sim merge`: the parts are not one complete run (missing, duplicated or foreign shards).
     pub const PARTS_REFUSED: u8 = 6;
-    /// `sim compare` was given results whose horizons or ladders do not line up.
+    /// `sim compare` was given results whose horizons or ladders do not line up; `sim trace
+    /// --diff` two scenarios `sim run` would not pair.
     pub const INCOMPARABLE: u8 = 7;
     /// Interrupted by Ctrl-C (SIGINT), as a shell reports it: 128 + 2.
     pub const INTERRUPTED: i32 = 130;

@@ -115,15 +115,26 @@ fn differences(v: &Recorded, b: &Recorded, t: usize) -> Vec<(String, String, Str
         if let Some(other) = b.outcome(&outcome.id)
             && v.holds(o, t) != b.holds(other, t)
         {
-            let holds = |h: bool| if h { "holds" } else { "does not hold" }.to_string();
             out.push((
                 format!("outcome {}", outcome.id),
-                holds(v.holds(o, t)),
-                holds(b.holds(other, t)),
+                holds_text(v.holds(o, t)),
+                holds_text(b.holds(other, t)),
             ));
         }
     }
     out
+}
+
+/// What run `r` has at step `t` under a name of [`differences`].
+fn shown(r: &Recorded, name: &str, t: usize) -> String {
+    match name.strip_prefix("outcome ") {
+        Some(id) => r.outcome(id).map_or(String::new(), |o| holds_text(r.holds(o, t))),
+        None => r.slot(name).map_or(String::new(), |slot| r.value(slot, t)),
+    }
+}
+
+fn holds_text(holds: bool) -> String {
+    if holds { "holds" } else { "does not hold" }.to_string()
 }
 
 /// A firing as `id`, with where its effects land when delayed.
@@ -145,19 +156,25 @@ fn cut(text: &str, width: usize) -> String {
     out
 }
 
-/// Rows of (label, variant's text, base's text) as three aligned columns.
-fn columns(rows: &[(String, String, String)]) -> String {
-    let width = |f: fn(&(String, String, String)) -> &String, most: usize| {
-        rows.iter().map(|r| f(r).chars().count()).max().unwrap_or(0).min(most)
-    };
-    let (label, left) = (width(|r| &r.0, 64), width(|r| &r.1, COLUMN));
+/// A row of (label, variant's text, base's text), or of a label and one text (`None`), which
+/// is not cut.
+type Row = (String, String, Option<String>);
+
+/// Rows as aligned columns.
+fn columns(rows: &[Row]) -> String {
+    let label = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0).min(64);
+    let left = rows
+        .iter()
+        .filter(|r| r.2.is_some())
+        .map(|r| r.1.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(COLUMN);
     let mut out = String::new();
     for (a, b, c) in rows {
-        // A row with one text (a span of quiet steps) is not cut.
-        let line = if c.is_empty() && b.chars().count() > left {
-            format!("{:label$}  {b}", cut(a, label))
-        } else {
-            format!("{:label$}  {:left$} | {}", cut(a, label), cut(b, left), cut(c, COLUMN))
+        let line = match c {
+            Some(c) => format!("{:label$}  {:left$} | {}", cut(a, label), cut(b, left), cut(c, COLUMN)),
+            None => format!("{:label$}  {b}", cut(a, label)),
         };
         out.push_str(line.trim_end());
         out.push('\n');
@@ -226,7 +243,7 @@ pub(super) fn trace_diff(
         "run {run}, seed {seed}: `{vid}` ({}) against `{bid}` ({})\n",
         variant.info.name, base.info.name
     );
-    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let mut rows: Vec<Row> = Vec::new();
     match first {
         None => out.push_str(&format!(
             "the runs are identical: the same firings and state at every step, {}\n",
@@ -237,7 +254,7 @@ pub(super) fn trace_diff(
                 out.push_str(&format!("{} identical\n", span(labels, 0, first - 1)));
             }
             out.push_str(&format!("from step {first} on, where they differ:\n\n"));
-            rows.push((String::new(), vid.clone(), bid.clone()));
+            rows.push((String::new(), vid.clone(), Some(bid.clone())));
             let mut t = first;
             while t <= steps {
                 // A step where nothing fires and the same things differ as at the step before is
@@ -256,7 +273,7 @@ pub(super) fn trace_diff(
                     } else {
                         "nothing fires in either; what differs stays as it is"
                     };
-                    rows.push((span(labels, t, end), what.into(), String::new()));
+                    rows.push((span(labels, t, end), what.into(), None));
                     t = end + 1;
                     continue;
                 }
@@ -264,7 +281,7 @@ pub(super) fn trace_diff(
                 rows.push((
                     format!("{} (step {t})", labels[t]),
                     format!("rung {lv} `{}`", variant.info.levels[lv]),
-                    format!("rung {lb} `{}`", base.info.levels[lb]),
+                    Some(format!("rung {lb} `{}`", base.info.levels[lb])),
                 ));
                 // Firings both runs share on one row, first; then each run's own.
                 let (fv, fb) = (v.firings(t), b.firings(t));
@@ -288,7 +305,7 @@ pub(super) fn trace_diff(
                     fired.push((side(&ov), side(&ob)));
                 }
                 for (k, (a, c)) in fired.into_iter().enumerate() {
-                    rows.push((if k == 0 { "  fired" } else { "" }.into(), a, c));
+                    rows.push((if k == 0 { "  fired" } else { "" }.into(), a, Some(c)));
                 }
                 // What differs is shown where it starts, changes or ends.
                 let before = if t > first {
@@ -298,12 +315,13 @@ pub(super) fn trace_diff(
                 };
                 for entry in &diff {
                     if !before.contains(entry) {
-                        rows.push((format!("  {}", entry.0), entry.1.clone(), entry.2.clone()));
+                        rows.push((format!("  {}", entry.0), entry.1.clone(), Some(entry.2.clone())));
                     }
                 }
                 for (name, _, _) in &before {
                     if !diff.iter().any(|d| &d.0 == name) {
-                        rows.push((format!("  {name}"), "the same again".into(), "the same again".into()));
+                        let again = format!("{} (the same again)", shown(&v, name, t));
+                        rows.push((format!("  {name}"), again.clone(), Some(again)));
                     }
                 }
                 t += 1;
@@ -337,15 +355,15 @@ fn outcomes(v: &Recorded, b: &Recorded) -> String {
             ids.push((&o.id, &o.label));
         }
     }
-    let mut rows = vec![(String::new(), v.model.info.id.clone(), b.model.info.id.clone())];
+    let mut rows = vec![(String::new(), v.model.info.id.clone(), Some(b.model.info.id.clone()))];
     for (id, label) in ids {
-        rows.push((format!("{label} [{id}]"), when(v, id), when(b, id)));
+        rows.push((format!("{label} [{id}]"), when(v, id), Some(when(b, id))));
     }
     let steps = v.model.steps;
     let end = |r: &Recorded| {
         let level = r.level(steps);
         format!("rung {level} `{}`", r.model.info.levels[level])
     };
-    rows.push((format!("escalation at {}", labels[steps]), end(v), end(b)));
+    rows.push((format!("escalation at {}", labels[steps]), end(v), Some(end(b))));
     format!("\noutcomes by {}:\n{}", labels[steps], columns(&rows))
 }
