@@ -1,5 +1,6 @@
 //! Paired comparison: a variant simulated with its baseline on the same runs, its difference
-//! with the paired interval in `compare/differences.csv`, the same from shards.
+//! with the paired interval in `compare/differences.csv`, the same from shards; its discordant
+//! runs in `summary.json` and the report, followed with `sim trace --diff`.
 
 use std::path::Path;
 
