@@ -134,6 +134,27 @@ pub struct PairedTables {
     pub outcome_holds: Vec<PairedSeries>,
     pub rung_reached: Vec<PairedSeries>,
     pub trigger_fired_by: Vec<PairedSeries>,
+    /// Per outcome of `outcome_by`, the lowest runs where it held by the horizon in one of the
+    /// two only. Absent only in summaries written before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discordant: Option<DiscordantRuns>,
+}
+
+/// The lowest runs (at most `kept` per list) where an outcome held by the horizon in the
+/// variant and not in the baseline, and the reverse: runs to follow with `sim trace --diff`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiscordantRuns {
+    pub kept: usize,
+    /// One entry per series of `outcome_by`, in its order.
+    pub outcomes: Vec<DiscordantOutcome>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiscordantOutcome {
+    pub id: String,
+    /// Ascending run indices.
+    pub variant_only: Vec<u64>,
+    pub baseline_only: Vec<u64>,
 }
 
 /// `both[t]`: the runs where the series' event happened by (or at) step `t` in both.
@@ -184,6 +205,19 @@ pub fn paired_tables(info: &ScenarioInfo, paired: &Paired, baseline: &str) -> Pa
                 .map(|&(v, _)| info.triggers[v].id.clone())
                 .collect(),
         ),
+        discordant: Some(DiscordantRuns {
+            kept: paired.discordant.kept,
+            outcomes: paired
+                .outcomes
+                .iter()
+                .zip(&paired.discordant.runs)
+                .map(|(&(v, _), [variant_only, baseline_only])| DiscordantOutcome {
+                    id: info.outcomes[v].id.clone(),
+                    variant_only: variant_only.clone(),
+                    baseline_only: baseline_only.clone(),
+                })
+                .collect(),
+        }),
     }
 }
 

@@ -10,14 +10,13 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::aggregate::{Stopping, Summary, summarize};
+use crate::aggregate::{Summary, summarize};
 use crate::compile::compile;
 use crate::job::{Job, Study, StudyResults};
 use crate::lanes::Simd;
 use crate::load::{load_text, read_scenario_file};
 use crate::model::Model;
 use crate::output::{Staging, scenario_dir};
-use crate::precision::Target;
 use crate::simulate::Observer;
 use crate::tally::{Shape, Tallies};
 
@@ -31,8 +30,10 @@ macro_rules! eprintln {
 }
 
 mod expect;
+mod precision;
 mod sharding;
 mod sweep;
+mod trace_diff;
 
 /// Exit codes, documented in docs/cli.md.
 pub mod exit {
@@ -48,7 +49,8 @@ pub mod exit {
     pub const OTHER: u8 = 5;
     /// `sim merge`: the parts are not one complete run (missing, duplicated or foreign shards).
     pub const PARTS_REFUSED: u8 = 6;
-    /// `sim compare` was given results whose horizons or ladders do not line up.
+    /// `sim compare` was given results whose horizons or ladders do not line up; `sim trace
+    /// --diff` two scenarios `sim run` would not pair.
     pub const INCOMPARABLE: u8 = 7;
     /// Interrupted by Ctrl-C (SIGINT), as a shell reports it: 128 + 2.
     pub const INTERRUPTED: i32 = 130;
@@ -62,6 +64,8 @@ Examples:
   sim run scenarios/baseline.toml --runs 100000 --seed 7 --threads 2
   sim check scenarios/*.toml                    validate only
   sim trace scenarios/baseline.toml --run 42    narrate run 42 of `sim run`
+  sim trace scenarios/seoul_arms_kyiv.toml --diff scenarios/baseline.toml --run 42
+                                                run 42 of both, side by side where they differ
   sim compare output/baseline output/seoul_arms_kyiv   redraw the comparison from earlier results
   sim run 'scenarios/*.toml' --expect tests/golden   exit 4 if results changed (docs/cli.md)
   sim run scenarios/baseline.toml --shard 0/4 --out parts   first of 4 shards (docs/cluster.md)
@@ -98,7 +102,8 @@ enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
-    /// Print one run as a dated narrative: exactly run I of `sim run` with the same seed.
+    /// Print one run as a dated narrative: exactly run I of `sim run` with the same seed; with
+    /// --diff, run I of two scenarios side by side from the first step where they differ.
     Trace {
         file: PathBuf,
         /// Run index (0-based), as in `sim run`.
@@ -107,6 +112,14 @@ enum Command {
         /// Seed (default: the scenario's).
         #[arg(long)]
         seed: Option<u64>,
+        /// A scenario to compare run I with, side by side from the first step where they
+        /// differ (the baseline `sim run` pairs FILE with).
+        #[arg(long, value_name = "BASE")]
+        diff: Option<PathBuf>,
+        /// With --diff: the study's run count, which --run must be below (default: the
+        /// scenarios').
+        #[arg(long, requires = "diff")]
+        runs: Option<u64>,
     },
     /// Merge the partial results of `sim run --shard` into the outputs of a single run.
     Merge(sharding::MergeArgs),
@@ -349,7 +362,18 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             print!("{}", crate::schema::scenario_schema());
             Ok(())
         }
-        Command::Trace { file, run, seed } => {
+        Command::Trace {
+            file,
+            run,
+            seed,
+            diff: Some(base),
+            runs,
+        } => {
+            let models = compile_all(&[file, base])?;
+            let text = trace_diff::trace_diff((&models[0].1, &models[1].1), seed, runs, run)?;
+            Ok(print_stdout(&text)?)
+        }
+        Command::Trace { file, run, seed, .. } => {
             let (_, model) = compile_all(std::slice::from_ref(&file))?.remove(0);
             Ok(print_stdout(&trace(&model, seed.unwrap_or(model.default_seed), run)?)?)
         }
@@ -607,14 +631,14 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     if let Some(why) = study.unpairable().filter(|_| study.jobs.len() > 1) {
         note(&args.report, &format!("note: not paired with the baseline: {why}"));
     }
-    let summaries = match precision_target(&args, &models)? {
+    let summaries = match precision::target(&args, &models)? {
         None => {
             let results = simulate_study(&study, &pool)?;
             summaries_of(&study, &results)
         }
         Some(target) => {
-            let (stopped, results, stopping) = simulate_to_precision(&study, &target, &pool)?;
-            report_stopping(&stopping, &args.report);
+            let (stopped, results, stopping) = precision::simulate(&study, &target, &pool)?;
+            precision::report(&stopping, &args.report);
             let mut summaries = summaries_of(&stopped, &results);
             for summary in &mut summaries {
                 summary.stopping = Some(stopping.clone());
@@ -624,86 +648,6 @@ fn run(args: RunArgs) -> Result<(), Failure> {
     };
     write_results(&summaries, &args.out, &args.report)?;
     expected.check(&summaries, args.bless)
-}
-
-/// The `--precision` target, checked before anything is simulated.
-fn precision_target(args: &RunArgs, models: &[(PathBuf, Model)]) -> Result<Option<Target>, Failure> {
-    let Some(half_width) = args.precision else {
-        return Ok(None);
-    };
-    let target = Target {
-        half_width,
-        on: args.precision_on.clone(),
-        min_runs: args.min_runs,
-        max_runs: args.max_runs,
-    };
-    let usage = |message: String| Failure {
-        message,
-        code: exit::USAGE,
-    };
-    target.check().map_err(|why| usage(format!("error: {why}")))?;
-    let infos: Vec<&crate::model::ScenarioInfo> = models.iter().map(|(_, m)| &m.info).collect();
-    if let Some((id, closest)) = target.unknown_ids(&infos).into_iter().next() {
-        let help = match closest {
-            Some(closest) => format!("did you mean `{closest}`?"),
-            None => "name an outcome id or a rung of the ladder".into(),
-        };
-        return Err(usage(format!(
-            "error: --precision-on `{id}` is no outcome or rung of the scenarios given\n  = help: {help}"
-        )));
-    }
-    Ok(Some(target))
-}
-
-/// `precision::simulate` on `pool`, with a progress bar that grows with each checkpoint.
-fn simulate_to_precision<'m>(
-    study: &Study<'m>,
-    target: &Target,
-    pool: &rayon::ThreadPool,
-) -> Result<(Study<'m>, Vec<StudyResults>, Stopping), Failure> {
-    let simd = simd_of_environment()?;
-    let study = Study {
-        jobs: study.jobs.iter().map(|job| Job { simd, ..job.clone() }).collect(),
-        baseline: study.baseline,
-    };
-    let scenarios = if study.paired() { 1 } else { study.jobs.len() as u64 };
-    let bar = progress_bar(&study, target.max_runs.saturating_mul(scenarios));
-    let finished = pool
-        .install(|| crate::precision::simulate(&study, target, &|n| bar.inc(n)))
-        .map_err(|e| Failure {
-            message: format!("error: {e}"),
-            code: exit::SIMULATION,
-        })?;
-    bar.finish_and_clear();
-    Ok(finished)
-}
-
-/// One line on where `--precision` stopped, and a warning when it stopped short of the target.
-fn report_stopping(stopping: &Stopping, report: &ReportArgs) {
-    let widest = &stopping.widest;
-    let pp = |x: f64| format!("±{:.2} pp", x * 100.0);
-    let runs = crate::format::thousands(*stopping.checkpoints.last().expect("one checkpoint at least"));
-    if stopping.reached {
-        note(
-            report,
-            &format!(
-                "stopped at {runs} runs: every headline interval is within {} (widest: `{}` of `{}`, {})",
-                pp(stopping.half_width),
-                widest.id,
-                widest.scenario,
-                pp(widest.half_width)
-            ),
-        );
-    } else {
-        // A warning, not a note: the numbers are less precise than asked, even with --quiet.
-        eprintln!(
-            "warning: --precision {} not reached by --max-runs {runs}: `{}` of `{}` is still {}\n  = help: raise --max-runs, or name the outcomes that matter with --precision-on",
-            stopping.half_width,
-            widest.id,
-            widest.scenario,
-            pp(widest.half_width)
-        );
-    }
 }
 
 /// Set by `--quiet`: no progress bar (the bar is drawn far from where arguments are known).

@@ -8,7 +8,8 @@
 //! timestamp (the same summaries give the same bytes), and the headline numbers `sim run` prints
 //! at the end: [`headline_table`], fitted to a terminal width, or [`headline_json`]. The first
 //! summary is the baseline: the page opens with the comparison with it, then has one section per
-//! scenario, a variant's saying what it changes in its base.
+//! scenario, a variant's saying what it changes in its base and, when it was simulated paired
+//! with the baseline, in which runs its outcomes differ (`html/discordant`).
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,8 @@ use crate::format::{
 };
 use crate::output::write_atomic;
 use crate::plot::{render_comparison_svgs, render_svg_charts};
+
+mod discordant;
 
 /// Writes `out_dir/index.html` and returns its path.
 pub fn write_report(comparison: &Comparison, out_dir: &Path) -> Result<PathBuf> {
@@ -421,6 +424,7 @@ fn write_scenario(page: &mut String, summary: &Summary, all: &[Summary]) -> Resu
     writeln!(page, "<h3>Headline: by {horizon}</h3>")?;
     write_estimates(page, summary, "Outcome", summary.outcome_table(), &horizon)?;
     write_estimates(page, summary, "Rung reached", summary.rung_table(), &horizon)?;
+    discordant::write_discordant(page, summary, all)?;
     write_params(page, summary)?;
     writeln!(page, "<h3>Charts</h3>")?;
     for (name, svg) in render_svg_charts(summary)? {

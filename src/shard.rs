@@ -386,9 +386,25 @@ impl Partial {
                 problems.push("its paired counts do not match their digest (the file was changed or damaged)".into());
             } else if !fits {
                 problems.push("its paired counts do not fit its scenario and runs".into());
+            } else if let Some(problem) = self.discordant_problem(pairs) {
+                problems.push(problem);
             }
         }
         problems
+    }
+
+    /// What is wrong with the discordant runs of its paired counts: they must lie in its block
+    /// and agree with its variant-only counts at the horizon (paired counts that fit).
+    fn discordant_problem(&self, pairs: &PartialPairs) -> Option<String> {
+        let (counts, tallies) = (&pairs.counts, &self.tallies);
+        let (horizon, outcomes) = (tallies.shape.steps, tallies.shape.outcomes);
+        let variant_only = |k: usize| {
+            let own = tallies.outcome_by[horizon * outcomes + counts.outcomes[k].0];
+            own.saturating_sub(counts.outcome_by[horizon * counts.outcomes.len() + k])
+        };
+        counts
+            .discordant
+            .problem(counts.outcomes.len(), self.first_run..self.end_run, variant_only)
     }
 
     /// Whether the precursors have the tallies' shape and runs, and add up (a clone: this runs

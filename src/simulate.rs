@@ -73,6 +73,8 @@ impl std::error::Error for SimError {}
 /// nothing. (Counting over many runs is a [`Collector`]'s job.)
 pub trait Observer {
     fn param_drawn(&mut self, _param: usize, _value: f64) {}
+    /// Trigger `trigger` fired at `step`; its effects land at `landing_step` (`step` itself when
+    /// it has no delay), or never when that is past the horizon.
     fn fired(&mut self, _step: usize, _trigger: usize, _landing_step: Option<usize>) {}
     fn changed(&mut self, _step: usize, _trigger: usize, _slot: u32, _old: f64, _new: f64, _delayed: bool) {}
     fn step_done(&mut self, _step: usize, _slots: &[f64]) {}

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Model;
 use crate::simulate::{Collector, Step, lanes_of};
 
+pub mod discordant;
 pub mod paired;
 pub mod precursors;
 

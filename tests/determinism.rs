@@ -288,3 +288,48 @@ effects = ["rok.arms = 'lethal'", "escalation += 1"]
     assert!(text.contains("escalation: calm -> tense"), "{text}");
     assert!(text.contains("end 2025-09: escalation at `tense` (rung 1)"), "{text}");
 }
+
+/// A trigger whose delay is drawn from [0, 1] lands its effects at once when it draws 0: the
+/// trace says nothing of a landing then (it said they would land after the horizon).
+#[test]
+fn trace_tells_an_undelayed_landing_of_a_delayed_trigger_apart_from_one_past_the_horizon() {
+    let ws = Workspace::new();
+    let file = ws.file(
+        "maybe_late.toml",
+        r#"
+[scenario]
+name = "maybe late"
+steps = 4
+step_unit = "month"
+start = "2025-05"
+
+[escalation]
+levels = ["calm", "tense"]
+initial = "calm"
+
+[actors.rok]
+name = "Seoul"
+
+[[triggers]]
+id = "arms"
+label = "Seoul sends lethal arms to Kyiv"
+actor = "rok"
+when = "t == 2"
+probability = 1
+delay = [0, 1]
+effects = ["escalation += 1"]
+"#,
+    );
+    let (mut at_once, mut later) = (0, 0);
+    for run in 0..16 {
+        let output = sim()
+            .args(["trace", file.to_str().unwrap(), "--run", &run.to_string()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(output.status.success() && !text.contains("after the horizon"), "{text}");
+        at_once += usize::from(text.contains("Seoul sends lethal arms to Kyiv [arms]\n"));
+        later += usize::from(text.contains("[arms] (effects land 2025-08 (step 3))"));
+    }
+    assert!(at_once > 0 && later > 0 && at_once + later == 16, "{at_once} {later}");
+}

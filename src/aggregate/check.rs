@@ -4,7 +4,7 @@
 //! [`summary_problems`] before anything uses it: a changed or damaged file is refused with what
 //! is wrong in it, never trusted into a panic or a nonsense chart.
 
-use super::{Estimate, PairedTables, PrecursorTables, Stopping, Summary};
+use super::{DiscordantRuns, Estimate, PairedTables, PrecursorTables, Stopping, Summary};
 use crate::compile::MAX_STEPS;
 
 /// Most decimal places a summary read back may ask for.
@@ -287,6 +287,58 @@ fn paired_problems(paired: &PairedTables, summary: &Summary) -> Vec<String> {
             }
         }
     }
+    if let Some(discordant) = &paired.discordant
+        && problems.is_empty()
+    {
+        problems.extend(discordant_problems(discordant, paired, summary));
+    }
+    problems
+}
+
+/// What is wrong with a variant's discordant runs: one entry per paired outcome, in order; each
+/// list ascending run indices below `runs`, at most `kept`; the variant-only list holding the
+/// lowest `kept` of the runs the counts say (own count by the horizon minus the paired one:
+/// empty exactly when there are none); the baseline-only list at most the runs where the
+/// variant's outcome did not hold, and sharing no run with the variant-only list.
+fn discordant_problems(discordant: &DiscordantRuns, paired: &PairedTables, summary: &Summary) -> Vec<String> {
+    let runs = summary.runs;
+    let kept = discordant.kept;
+    let found: Vec<&str> = discordant.outcomes.iter().map(|o| o.id.as_str()).collect();
+    let expected: Vec<&str> = paired.outcome_by.iter().map(|s| s.id.as_str()).collect();
+    if !(1..=1000).contains(&kept) || found != expected {
+        return vec![format!(
+            "`paired.discordant` must keep 1 to 1000 runs for each outcome of `paired.outcome_by` ([{}]), in its order; it has {kept} for [{}]",
+            expected.join(", "),
+            found.join(", ")
+        )];
+    }
+    let mut problems = Vec::new();
+    let tables = &summary.tables.outcome_by;
+    for (outcome, pair) in discordant.outcomes.iter().zip(&paired.outcome_by) {
+        let ascending =
+            |list: &[u64]| list.len() <= kept && list.windows(2).all(|w| w[0] < w[1]) && list.iter().all(|&r| r < runs);
+        let own = tables
+            .iter()
+            .find(|s| s.id == pair.id)
+            .and_then(|s| s.points.last())
+            .map_or(0, |e| e.count);
+        let both = pair.both.last().copied().unwrap_or(0);
+        let variant_only = own.saturating_sub(both).min(kept as u64);
+        let fits = ascending(&outcome.variant_only)
+            && ascending(&outcome.baseline_only)
+            && outcome.variant_only.len() as u64 == variant_only
+            && outcome.baseline_only.len() as u64 <= runs - own.min(runs)
+            && !outcome
+                .variant_only
+                .iter()
+                .any(|r| outcome.baseline_only.binary_search(r).is_ok());
+        if !fits {
+            problems.push(format!(
+                "`paired.discordant` of `{}`: `variant_only` must hold the lowest {variant_only} of its runs and `baseline_only` at most {kept}, each ascending, below {runs}, and no run in both",
+                outcome.id
+            ));
+        }
+    }
     problems
 }
 
@@ -493,6 +545,30 @@ mod tests {
         summary
     }
 
+    /// `summary()` as a variant: `war` held by the horizon in 2 of its 3 runs in the baseline
+    /// too, so in 1 run in the variant only (run 4); in run 7 in the baseline only.
+    fn paired_summary() -> Summary {
+        use crate::aggregate::{DiscordantOutcome, PairedSeries};
+        let mut summary = summary();
+        let series = |id: &str, both: Vec<u64>| PairedSeries { id: id.into(), both };
+        summary.paired = Some(PairedTables {
+            baseline: "base".into(),
+            outcome_by: vec![series("war", vec![0, 1, 2])],
+            outcome_holds: vec![series("war", vec![0, 1, 1])],
+            rung_reached: vec![],
+            trigger_fired_by: vec![series("shot", vec![0, 3, 5])],
+            discordant: Some(DiscordantRuns {
+                kept: 10,
+                outcomes: vec![DiscordantOutcome {
+                    id: "war".into(),
+                    variant_only: vec![4],
+                    baseline_only: vec![7],
+                }],
+            }),
+        });
+        summary
+    }
+
     #[test]
     fn stopping_records_are_held_to_the_rule() {
         assert_eq!(summary_problems(&stopped()), Vec::<String>::new());
@@ -517,6 +593,49 @@ mod tests {
         for (expected, tamper) in cases {
             let mut tampered = stopped();
             tamper(tampered.stopping.as_mut().unwrap());
+            let problems = summary_problems(&tampered).join("; ");
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+    }
+
+    fn discordant(s: &mut Summary) -> &mut DiscordantRuns {
+        s.paired.as_mut().unwrap().discordant.as_mut().unwrap()
+    }
+
+    #[test]
+    fn discordant_runs_must_fit_the_paired_counts() {
+        assert_eq!(summary_problems(&paired_summary()), Vec::<String>::new());
+        type Tamper = Box<dyn Fn(&mut Summary)>;
+        let cases: Vec<(&str, Tamper)> = vec![
+            (
+                "the lowest 1 of its runs",
+                Box::new(|s| discordant(s).outcomes[0].variant_only.clear()),
+            ),
+            (
+                "the lowest 1 of its runs",
+                Box::new(|s| discordant(s).outcomes[0].variant_only = vec![4, 5]),
+            ),
+            (
+                "below 10",
+                Box::new(|s| discordant(s).outcomes[0].baseline_only = vec![10]),
+            ),
+            (
+                "ascending",
+                Box::new(|s| discordant(s).outcomes[0].baseline_only = vec![8, 7]),
+            ),
+            (
+                "no run in both",
+                Box::new(|s| discordant(s).outcomes[0].baseline_only = vec![4]),
+            ),
+            (
+                "for each outcome of `paired.outcome_by` ([war])",
+                Box::new(|s| discordant(s).outcomes.clear()),
+            ),
+            ("keep 1 to 1000 runs", Box::new(|s| discordant(s).kept = 0)),
+        ];
+        for (expected, tamper) in cases {
+            let mut tampered = paired_summary();
+            tamper(&mut tampered);
             let problems = summary_problems(&tampered).join("; ");
             assert!(problems.contains(expected), "{expected}: {problems}");
         }
