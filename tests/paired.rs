@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::util::{Workspace, read, read_summary, repo, sim, tree};
+use crate::util::{Workspace, read, read_summary, repo, shipped_scenarios, sim, tree};
 
 fn run(files: &[&Path], runs: &str, out: &Path, extra: &[&str]) {
     sim()
@@ -117,6 +117,9 @@ fn scenarios_with_other_seeds_are_not_paired() {
     assert!(stderr.contains("not paired") && stderr.contains("seed"), "{stderr}");
     assert!(!out.join("compare/differences.csv").exists());
     assert!(read_summary(&out.join("reseeded/summary.json")).paired.is_none());
+    // No difference chart either: without paired counts there is nothing to draw.
+    assert!(!out.join("compare/forest_outcomes.png").exists());
+    assert!(!read(&out.join("index.html")).contains("chart-forest_outcomes"));
 }
 
 #[test]
@@ -168,4 +171,66 @@ fn shards_of_a_paired_run_merge_into_the_single_process_outputs() {
         );
     }
     assert!(read(&merged.join("compare/differences.csv")).lines().count() > 100);
+}
+
+/// The shipped scenarios: a forest plot of every outcome and rung, each outcome's difference
+/// over time, each with its numbers, all in the report.
+#[test]
+fn the_shipped_comparison_gets_forest_plots_and_differences_over_time() {
+    let ws = Workspace::new();
+    let out = ws.path().join("out");
+    let files = shipped_scenarios();
+    let files: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    run(&files, "1000", &out, &[]);
+    let baseline = read_summary(&out.join("baseline/summary.json"));
+    let variants = files.len() - 1;
+    let compare = out.join("compare");
+    let mut stems = vec!["forest_outcomes".to_string(), "forest_rungs".to_string()];
+    stems.extend(
+        baseline
+            .outcome_table()
+            .iter()
+            .map(|o| format!("difference_outcome_{}", o.id)),
+    );
+    let page = read(&out.join("index.html"));
+    for stem in &stems {
+        for ext in ["png", "svg", "csv"] {
+            let path = compare.join(format!("{stem}.{ext}"));
+            assert!(path.is_file(), "{} is missing", path.display());
+        }
+        assert!(
+            page.contains(&format!("<figure id=\"chart-{stem}\">")),
+            "{stem} not in the report"
+        );
+    }
+    let forest = rows(&compare.join("forest_outcomes.csv"));
+    assert_eq!(forest.len(), baseline.outcome_table().len() * variants);
+    let over_time = rows(&compare.join("difference_outcome_armed_clash.csv"));
+    assert_eq!(over_time.len(), (baseline.scenario.steps + 1) * variants);
+    let differences = rows(&compare.join("differences.csv"));
+    for row in forest.iter().chain(&over_time) {
+        let number = |name: &str| -> f64 { row[name].parse().unwrap() };
+        let exact = (number("variant_only") - number("baseline_only")) / number("runs");
+        assert!(number("lo95") <= exact && exact <= number("hi95"), "{row:?}");
+        // The same numbers as differences.csv (both charts are of outcomes).
+        let id = row.get("id").map_or("armed_clash", String::as_str);
+        let same = differences.iter().find(|d| {
+            d["kind"] == "outcome" && d["id"] == id && d["scenario"] == row["scenario"] && d["step"] == row["step"]
+        });
+        let same = same.unwrap_or_else(|| panic!("{row:?} is not in differences.csv"));
+        for column in [
+            "diff",
+            "lo95",
+            "hi95",
+            "both",
+            "variant_only",
+            "baseline_only",
+            "neither",
+        ] {
+            // Compared as numbers: differences.csv writes a difference that rounds to zero from
+            // below as -0.
+            let value = |text: &str| -> f64 { text.parse().unwrap() };
+            assert_eq!(value(&same[column]), value(&row[column]), "{column} of {row:?}");
+        }
+    }
 }
