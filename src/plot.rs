@@ -31,7 +31,7 @@ mod chart;
 pub mod data;
 pub mod difference;
 #[cfg(test)]
-mod difference_tests;
+pub(crate) mod difference_tests;
 mod render;
 mod style;
 #[cfg(test)]

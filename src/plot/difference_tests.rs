@@ -16,7 +16,7 @@ fn baseline() -> Summary {
 /// `variant`, paired with `base`: in every cell the runs counted in both are as many as the
 /// smaller of the two counts allows (the runs of one are among the other's), so the counts are
 /// consistent and the discordant runs all go one way.
-fn paired(mut variant: Summary, base: &Summary) -> Summary {
+pub(crate) fn paired(mut variant: Summary, base: &Summary) -> Summary {
     let both = |mine: &[Series], theirs: &[Series]| -> Vec<PairedSeries> {
         mine.iter()
             .filter_map(|s| {
