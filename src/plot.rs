@@ -62,8 +62,9 @@ pub fn write_comparison(comparison: &Comparison, dir: &Path) -> Result<Vec<PathB
 /// Writes the comparison charts as PNG, SVG and CSV into `dir` (the caller's `output/compare`):
 /// `compare_outcome_<id>` per shared outcome, `compare_rung_<level>` per shared rung, then
 /// `compare_horizon`, then, when some variant ran on the baseline's runs, `forest_outcomes`,
-/// `forest_rungs` and `difference_outcome_<id>` per outcome of the baseline. `summaries[baseline]` is drawn as the baseline (black, thick, under the
-/// others); every other scenario has the same style in every chart. Fails, writing nothing,
+/// `forest_rungs` and `difference_outcome_<id>` per outcome of the baseline.
+/// `summaries[baseline]` is drawn as the baseline (black, thick, under the others); every
+/// other scenario has the same style in every chart. Fails, writing nothing,
 /// when the comparison's verdict refused the summaries.
 pub fn write_comparison_against(comparison: &Comparison, baseline: usize, dir: &Path) -> Result<Vec<PathBuf>> {
     comparison
