@@ -79,10 +79,9 @@ fn rows(
             both: summaries
                 .iter()
                 .map(|s| {
-                    let baseline = summaries.first()?;
-                    let pairs = s.paired.as_ref().filter(|p| p.baseline == baseline.scenario.id)?;
+                    let pairs = s.paired_with(summaries.first()?)?;
                     let series = paired(pairs).iter().find(|series| series.id == id)?;
-                    Some((*series.both.last()?, s.runs)).filter(|_| s.runs == baseline.runs)
+                    Some((*series.both.last()?, s.runs))
                 })
                 .collect(),
         })
@@ -576,7 +575,10 @@ fn write_comparison(page: &mut String, comparison: &Comparison) -> Result<()> {
         page,
         "<p>P(by {horizon}) with 95% intervals; below each other scenario's value, its difference \
          from the baseline, {baseline}, in percentage points{paired}.</p>",
-        paired = if summaries.iter().skip(1).any(|s| s.paired.is_some()) {
+        paired = if summaries
+            .split_first()
+            .is_some_and(|(base, rest)| rest.iter().any(|s| s.paired_with(base).is_some()))
+        {
             ", with its paired 95% interval where the scenario ran on the baseline's random numbers \
              run by run (<code>compare/differences.csv</code> has every step)"
         } else {

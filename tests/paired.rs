@@ -234,3 +234,38 @@ fn the_shipped_comparison_gets_forest_plots_and_differences_over_time() {
         }
     }
 }
+
+/// `sim compare` of a variant paired with the same baseline at another seed: its paired counts
+/// are not about these runs, so it gets no paired interval, no row of differences.csv and no
+/// mark on the forest plot, which says so.
+#[test]
+fn compare_does_not_pair_a_variant_counted_against_another_seed() {
+    let ws = Workspace::new();
+    let (base, aid, restrains) = (
+        repo("scenarios/baseline.toml"),
+        repo("scenarios/seoul_arms_kyiv.toml"),
+        repo("scenarios/china_restrains.toml"),
+    );
+    let first = ws.path().join("first");
+    run(&[&base, &aid], "500", &first, &["--seed", "3"]);
+    let second = ws.path().join("second");
+    run(&[&base, &restrains], "500", &second, &["--seed", "4"]);
+    let out = ws.path().join("compared");
+    sim()
+        .args(["compare", "--quiet", "--out"])
+        .arg(&out)
+        .arg(first.join("baseline"))
+        .arg(first.join("seoul_arms_kyiv"))
+        .arg(second.join("china_restrains"))
+        .assert()
+        .success();
+    let differences = rows(&out.join("compare/differences.csv"));
+    assert!(!differences.is_empty());
+    assert!(differences.iter().all(|r| r["scenario"] == "seoul_arms_kyiv"));
+    let forest = rows(&out.join("compare/forest_outcomes.csv"));
+    assert!(!forest.is_empty() && forest.iter().all(|r| r["scenario"] == "seoul_arms_kyiv"));
+    assert!(
+        read(&out.join("compare/forest_outcomes.svg")).contains("so not shown: Beijing restrains Pyongyang (seed 4")
+    );
+    assert!(read(&out.join("index.html")).contains("so not in these charts: Beijing restrains Pyongyang."));
+}

@@ -21,19 +21,16 @@ pub(super) fn is_difference_chart(name: &str) -> bool {
     name.starts_with("forest_") || name.starts_with("difference_")
 }
 
-/// Whether `variant` ran on the runs of `baseline` and carries the paired counts.
+/// Whether `variant` ran on the runs of `baseline` and carries the paired counts
+/// ([`Summary::paired_with`]).
 fn is_paired(variant: &Summary, baseline: &Summary) -> bool {
-    variant.runs == baseline.runs
-        && variant
-            .paired
-            .as_ref()
-            .is_some_and(|p| p.baseline == baseline.scenario.id)
+    variant.paired_with(baseline).is_some()
 }
 
 /// A variant's difference from the baseline for one outcome at the horizon: paired, and as if
 /// the two had been estimated from independent runs.
 fn horizon_differences(variant: &Summary, baseline: &Summary, id: &str) -> Option<(Difference, Difference)> {
-    let pair = variant.paired.as_ref()?.outcome_by.iter().find(|p| p.id == id)?;
+    let pair = variant.paired_with(baseline)?.outcome_by.iter().find(|p| p.id == id)?;
     let mine = variant.outcome_table().iter().find(|s| s.id == id)?.points.last()?;
     let theirs = baseline.outcome_table().iter().find(|s| s.id == id)?.points.last()?;
     let counts = PairedCounts::from_margins(*pair.both.last()?, mine.count, theirs.count, variant.runs)?;

@@ -80,13 +80,13 @@ impl DiffKind {
     }
 }
 
-/// Whether `summaries[i]` is a variant with paired counts against `summaries[baseline]` (named
-/// as its baseline, on as many runs).
+/// Whether `summaries[i]` is a variant with paired counts against `summaries[baseline]`
+/// ([`Summary::paired_with`]).
 pub fn is_paired(summaries: &[Summary], baseline: usize, i: usize) -> bool {
     let (Some(base), Some(s)) = (summaries.get(baseline), summaries.get(i)) else {
         return false;
     };
-    i != baseline && s.runs == base.runs && s.paired.as_ref().is_some_and(|p| p.baseline == base.scenario.id)
+    i != baseline && s.paired_with(base).is_some()
 }
 
 /// The indices of the variants paired with the baseline, in scenario order.
@@ -106,7 +106,7 @@ pub fn unpaired_variants(summaries: &[Summary], baseline: usize) -> Vec<usize> {
 /// The differences of `variant` from `base` for series `id` of `kind`, at every step where the
 /// counts are consistent (a summary read back is checked, so that is every step).
 fn differences(variant: &Summary, base: &Summary, kind: DiffKind, id: &str) -> Option<DiffSeries> {
-    let pair = kind.paired(variant.paired.as_ref()?).iter().find(|p| p.id == id)?;
+    let pair = kind.paired(variant.paired_with(base)?).iter().find(|p| p.id == id)?;
     let mine = find(kind.table(variant), id)?;
     let theirs = find(kind.table(base), id)?;
     let points = mine

@@ -110,9 +110,14 @@ fn a_variant_not_run_on_the_baselines_runs_gets_no_mark_and_is_named() {
     if let Some(p) = foreign.paired.as_mut() {
         p.baseline = "somebody_else".into();
     }
-    let summaries = [baseline(), up(), other_seed, foreign];
+    // Paired with a baseline of the same id, but at another seed: read back by `sim compare`
+    // beside this baseline, its counts say nothing about these runs.
+    let mut reseeded = up();
+    reseeded.scenario.id = "reseeded".into();
+    reseeded.seed = 7;
+    let summaries = [baseline(), up(), other_seed, foreign, reseeded];
     assert_eq!(paired_variants(&summaries, 0), [1]);
-    assert_eq!(unpaired_variants(&summaries, 0), [2, 3]);
+    assert_eq!(unpaired_variants(&summaries, 0), [2, 3, 4]);
     let groups = forest_groups(&summaries, 0, DiffKind::Outcome);
     assert!(
         groups

@@ -58,6 +58,8 @@ pub(super) fn draw_forest<DB: DrawingBackend>(
     let layout = forest_layout(groups, variants.len());
     let labels = group_labels(area, groups, layout);
     let centres: Vec<f64> = (0..groups.len()).map(|g| layout.group_centre(g)).collect();
+    let plot_height = area.dim_in_pixel().1.saturating_sub(X_LABEL_AREA + 12).max(1) as f64;
+    let unit_per_pixel = layout.units() / plot_height;
     let mut frame = ChartBuilder::on(area)
         .margin_left(SIDE_MARGIN - 8)
         .margin_right(FOREST_COLUMN)
@@ -113,7 +115,8 @@ pub(super) fn draw_forest<DB: DrawingBackend>(
             let style = variants[j].1;
             let (bottom, top) = layout.bar_span(g, j);
             let middle = (bottom + top) / 2.0;
-            let cap = (top - bottom) * 0.25;
+            // Caps of at most 5 pixels either side, however tall the row.
+            let cap = ((top - bottom) * 0.25).min(5.0 * unit_per_pixel);
             let stroke = style.colour.stroke_width(3);
             frame.draw_series([
                 PathElement::new(vec![(point.lo, middle), (point.hi, middle)], stroke),
@@ -135,7 +138,29 @@ pub(super) fn draw_forest<DB: DrawingBackend>(
             area.draw_text(&value, &value_style, (column, y - base_y))?;
         }
     }
-    draw_group_labels(area, &frame, &labels, &centres)
+    draw_row_labels(area, &frame, &labels, &centres, scale.min)
+}
+
+/// The labels of the rows, right-aligned against the left edge of the plot (`left` on the
+/// difference axis, which is below 0 when some difference is).
+fn draw_row_labels<DB: DrawingBackend>(
+    area: &Area<DB>,
+    frame: &Frame<'_, DB>,
+    labels: &BarLabels,
+    centres: &[f64],
+    left: f64,
+) -> Drawn<DB> {
+    let style = text_style(labels.size, &TEXT).pos(Pos::new(HPos::Right, VPos::Center));
+    let line_height = (labels.size * 1.25).round() as i32;
+    let (base_x, base_y) = area.get_base_pixel();
+    for (lines, centre) in labels.lines.iter().zip(centres) {
+        let (x, y) = frame.backend_coord(&(left, *centre));
+        let first = y - base_y - line_height * (lines.len() as i32 - 1) / 2;
+        for (i, line) in lines.iter().enumerate() {
+            area.draw_text(line, &style, (x - base_x - 12, first + line_height * i as i32))?;
+        }
+    }
+    Ok(())
 }
 
 /// Group labels of a forest plot, laid out as a bar chart's are.
