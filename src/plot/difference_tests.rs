@@ -162,6 +162,8 @@ fn difference_scales_hold_zero_and_every_value() {
             "{values:?}: {scale:?}"
         );
     }
+    let whole = DiffScale::fitted([-15.9, 100.0]);
+    assert_eq!((whole.min, whole.max), (-20.0, 100.0), "no tick beyond 100 pp");
     let scale = DiffScale::fitted([-3.9, 6.2]);
     assert_eq!(scale.label(2.0), "+2");
     assert_eq!(scale.label(0.0), "0");

@@ -33,7 +33,7 @@ impl DiffScale {
             low = low.min(v);
             high = high.max(v);
         }
-        let pad = 0.04 * (high - low).max(0.1);
+        let pad = 0.02 * (high - low).max(0.1);
         let (low, high) = (
             low - if low < 0.0 { pad } else { 0.0 },
             high + if high > 0.0 { pad } else { 0.0 },
@@ -49,6 +49,9 @@ impl DiffScale {
             // All differences are zero: one tick either side.
             (min, max) = (-step, step);
         }
+        // A difference of probabilities lies within ±100 pp: headroom never goes past that
+        // (every step above 1 divides 100, so the ends stay on ticks).
+        let (min, max) = (min.max(-100.0), max.min(100.0));
         DiffScale { min, max, step }
     }
 
