@@ -297,6 +297,16 @@ impl Summary {
     pub fn rung_table(&self) -> &[Series] {
         &self.tables.rung_reached
     }
+
+    /// This summary's paired counts against `baseline`, when they were counted on its runs:
+    /// named after it, with the same seed and run count. (Summaries read back by `sim compare`
+    /// may come from different studies: a variant paired with a baseline run at another seed
+    /// carries counts that say nothing about this one.)
+    pub fn paired_with(&self, baseline: &Summary) -> Option<&PairedTables> {
+        self.paired
+            .as_ref()
+            .filter(|p| p.baseline == baseline.scenario.id && self.seed == baseline.seed && self.runs == baseline.runs)
+    }
 }
 
 /// Digest of everything that determines the numbers.

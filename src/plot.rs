@@ -2,8 +2,14 @@
 //!
 //! In: one [`Summary`] per scenario, or a [`Comparison`] of several summaries whose horizons and
 //! ladders line up (checked once, by [`crate::comparable`]) with the index of the comparison's
-//! baseline. Out: each chart as `NAME.svg` and `NAME.png` (1200x700) and its plotted numbers as
-//! `NAME.csv`, written with [`write_atomic`], or as SVG strings for the HTML report.
+//! baseline. Out: each chart as `NAME.svg` and `NAME.png` (1200x700; a forest plot is as tall as
+//! its rows need) and its plotted numbers as `NAME.csv`, written with [`write_atomic`], or as SVG
+//! strings for the HTML report.
+//!
+//! When variants ran on the baseline's runs (`Summary::paired`), the comparison also gets the
+//! difference charts: [`difference`] pulls each paired variant's difference and its paired 95%
+//! interval out of the counts, and the forest plots (`forest_outcomes`, `forest_rungs`) and each
+//! outcome's difference over time (`difference_outcome_<id>`) are drawn from them.
 //!
 //! A chart is made in two steps. Small pure functions in [`data`] ([`data::escalation_series`],
 //! [`data::trigger_bars`], ...) pull the plotted numbers out of the summary (`count / runs` and
@@ -23,6 +29,9 @@ use crate::output::write_atomic;
 
 mod chart;
 pub mod data;
+pub mod difference;
+#[cfg(test)]
+pub(crate) mod difference_tests;
 mod render;
 mod style;
 #[cfg(test)]
@@ -52,8 +61,10 @@ pub fn write_comparison(comparison: &Comparison, dir: &Path) -> Result<Vec<PathB
 
 /// Writes the comparison charts as PNG, SVG and CSV into `dir` (the caller's `output/compare`):
 /// `compare_outcome_<id>` per shared outcome, `compare_rung_<level>` per shared rung, then
-/// `compare_horizon`. `summaries[baseline]` is drawn as the baseline (black, thick, under the
-/// others); every other scenario has the same style in every chart. Fails, writing nothing,
+/// `compare_horizon`, then, when some variant ran on the baseline's runs, `forest_outcomes`,
+/// `forest_rungs` and `difference_outcome_<id>` per outcome of the baseline.
+/// `summaries[baseline]` is drawn as the baseline (black, thick, under the others); every
+/// other scenario has the same style in every chart. Fails, writing nothing,
 /// when the comparison's verdict refused the summaries.
 pub fn write_comparison_against(comparison: &Comparison, baseline: usize, dir: &Path) -> Result<Vec<PathBuf>> {
     comparison

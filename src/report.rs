@@ -215,12 +215,7 @@ pub fn write_differences(summaries: &[Summary], dir: &Path) -> Result<Option<Pat
     };
     let paired: Vec<(&Summary, &PairedTables)> = variants
         .iter()
-        .filter_map(|s| {
-            s.paired
-                .as_ref()
-                .filter(|p| p.baseline == baseline.scenario.id)
-                .map(|p| (s, p))
-        })
+        .filter_map(|s| s.paired_with(baseline).map(|p| (s, p)))
         .collect();
     if paired.is_empty() {
         return Ok(None);

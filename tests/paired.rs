@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use crate::util::{Workspace, read, read_summary, repo, sim, tree};
+use crate::util::{Workspace, read, read_summary, repo, shipped_scenarios, sim, tree};
 
 fn run(files: &[&Path], runs: &str, out: &Path, extra: &[&str]) {
     sim()
@@ -141,6 +141,9 @@ fn scenarios_with_other_seeds_are_not_paired() {
     assert!(stderr.contains("not paired") && stderr.contains("seed"), "{stderr}");
     assert!(!out.join("compare/differences.csv").exists());
     assert!(read_summary(&out.join("reseeded/summary.json")).paired.is_none());
+    // No difference chart either: without paired counts there is nothing to draw.
+    assert!(!out.join("compare/forest_outcomes.png").exists());
+    assert!(!read(&out.join("index.html")).contains("chart-forest_outcomes"));
 }
 
 #[test]
@@ -352,4 +355,101 @@ fn merge_refuses_a_shard_whose_discordant_runs_do_not_fit() {
             "{stderr}"
         );
     }
+}
+
+/// The shipped scenarios: a forest plot of every outcome and rung, each outcome's difference
+/// over time, each with its numbers, all in the report.
+#[test]
+fn the_shipped_comparison_gets_forest_plots_and_differences_over_time() {
+    let ws = Workspace::new();
+    let out = ws.path().join("out");
+    let files = shipped_scenarios();
+    let files: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    run(&files, "1000", &out, &[]);
+    let baseline = read_summary(&out.join("baseline/summary.json"));
+    let variants = files.len() - 1;
+    let compare = out.join("compare");
+    let mut stems = vec!["forest_outcomes".to_string(), "forest_rungs".to_string()];
+    stems.extend(
+        baseline
+            .outcome_table()
+            .iter()
+            .map(|o| format!("difference_outcome_{}", o.id)),
+    );
+    let page = read(&out.join("index.html"));
+    for stem in &stems {
+        for ext in ["png", "svg", "csv"] {
+            let path = compare.join(format!("{stem}.{ext}"));
+            assert!(path.is_file(), "{} is missing", path.display());
+        }
+        assert!(
+            page.contains(&format!("<figure id=\"chart-{stem}\">")),
+            "{stem} not in the report"
+        );
+    }
+    let forest = rows(&compare.join("forest_outcomes.csv"));
+    assert_eq!(forest.len(), baseline.outcome_table().len() * variants);
+    let over_time = rows(&compare.join("difference_outcome_armed_clash.csv"));
+    assert_eq!(over_time.len(), (baseline.scenario.steps + 1) * variants);
+    let differences = rows(&compare.join("differences.csv"));
+    for row in forest.iter().chain(&over_time) {
+        let number = |name: &str| -> f64 { row[name].parse().unwrap() };
+        let exact = (number("variant_only") - number("baseline_only")) / number("runs");
+        assert!(number("lo95") <= exact && exact <= number("hi95"), "{row:?}");
+        // The same numbers as differences.csv (both charts are of outcomes).
+        let id = row.get("id").map_or("armed_clash", String::as_str);
+        let same = differences.iter().find(|d| {
+            d["kind"] == "outcome" && d["id"] == id && d["scenario"] == row["scenario"] && d["step"] == row["step"]
+        });
+        let same = same.unwrap_or_else(|| panic!("{row:?} is not in differences.csv"));
+        for column in [
+            "diff",
+            "lo95",
+            "hi95",
+            "both",
+            "variant_only",
+            "baseline_only",
+            "neither",
+        ] {
+            // Compared as numbers: differences.csv writes a difference that rounds to zero from
+            // below as -0.
+            let value = |text: &str| -> f64 { text.parse().unwrap() };
+            assert_eq!(value(&same[column]), value(&row[column]), "{column} of {row:?}");
+        }
+    }
+}
+
+/// `sim compare` of a variant paired with the same baseline at another seed: its paired counts
+/// are not about these runs, so it gets no paired interval, no row of differences.csv and no
+/// mark on the forest plot, which says so.
+#[test]
+fn compare_does_not_pair_a_variant_counted_against_another_seed() {
+    let ws = Workspace::new();
+    let (base, aid, restrains) = (
+        repo("scenarios/baseline.toml"),
+        repo("scenarios/seoul_arms_kyiv.toml"),
+        repo("scenarios/china_restrains.toml"),
+    );
+    let first = ws.path().join("first");
+    run(&[&base, &aid], "500", &first, &["--seed", "3"]);
+    let second = ws.path().join("second");
+    run(&[&base, &restrains], "500", &second, &["--seed", "4"]);
+    let out = ws.path().join("compared");
+    sim()
+        .args(["compare", "--quiet", "--out"])
+        .arg(&out)
+        .arg(first.join("baseline"))
+        .arg(first.join("seoul_arms_kyiv"))
+        .arg(second.join("china_restrains"))
+        .assert()
+        .success();
+    let differences = rows(&out.join("compare/differences.csv"));
+    assert!(!differences.is_empty());
+    assert!(differences.iter().all(|r| r["scenario"] == "seoul_arms_kyiv"));
+    let forest = rows(&out.join("compare/forest_outcomes.csv"));
+    assert!(!forest.is_empty() && forest.iter().all(|r| r["scenario"] == "seoul_arms_kyiv"));
+    assert!(
+        read(&out.join("compare/forest_outcomes.svg")).contains("so not shown: Beijing restrains Pyongyang (seed 4")
+    );
+    assert!(read(&out.join("index.html")).contains("so not in these charts: Beijing restrains Pyongyang."));
 }

@@ -40,7 +40,8 @@ fn two_scenarios_give_charts_comparison_and_report() {
         }
     }
 
-    // One overlay per shared outcome and per rung above the initial one, plus the bar chart.
+    // One overlay per shared outcome and per rung above the initial one, plus the bar chart;
+    // the variant ran on the baseline's runs: the forest plots and each outcome's difference.
     let mut expected: Vec<String> = baseline
         .tables
         .outcome_by
@@ -55,6 +56,14 @@ fn two_scenarios_give_charts_comparison_and_report() {
                 .map(|s| format!("compare_rung_{}", s.id)),
         )
         .chain(["compare_horizon".to_string()])
+        .chain(["forest_outcomes".to_string(), "forest_rungs".to_string()])
+        .chain(
+            baseline
+                .tables
+                .outcome_by
+                .iter()
+                .map(|s| format!("difference_outcome_{}", s.id)),
+        )
         .flat_map(|name| [format!("{name}.png"), format!("{name}.svg"), format!("{name}.csv")])
         .chain(["differences.csv".to_string()])
         .collect();
