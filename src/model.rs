@@ -14,6 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::eval::{Node, Program};
 
+mod claim;
+pub use claim::{Claim, ClaimKind, Test};
+
 /// `since.X` before X has ever fired: larger than any horizon, so `since.X > n` holds.
 pub const NEVER_FIRED_SINCE: f64 = 1_000_000.0;
 
@@ -120,6 +123,8 @@ pub struct Model {
     pub effects: Vec<Effect>,
     pub outcomes: Vec<OutcomeModel>,
     pub code: Vec<Node>,
+    /// The scenario's `[[expect]]` claims, for `sim test`; the engine never reads them.
+    pub claims: Vec<Claim>,
 }
 
 impl Distribution {

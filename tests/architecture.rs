@@ -42,7 +42,7 @@ const LAYERS: &[&[&str]] = &[
     &["simulate"],
     &["tally"],
     &["job"],
-    &["aggregate", "verify"],
+    &["aggregate", "verify", "claims"],
     &["format", "comparable"],
     &["output"],
     &["report", "plot", "html"],
