@@ -40,6 +40,8 @@ pub struct Judgement {
     pub lo: f64,
     pub hi: f64,
     pub interval: Interval,
+    /// The runs where what the claim names happened, in its own scenario.
+    pub count: u64,
     pub runs: u64,
 }
 
@@ -78,6 +80,7 @@ pub fn judge(claim: &Claim, own: &Summary, summaries: &[Summary]) -> Result<Judg
         lo: estimate.lo,
         hi: estimate.hi,
         interval,
+        count,
         runs,
     })
 }

@@ -30,7 +30,9 @@ macro_rules! eprintln {
 }
 
 mod expect;
+mod junit;
 mod sharding;
+mod test;
 
 /// Exit codes, documented in docs/cli.md.
 pub mod exit {
@@ -48,6 +50,10 @@ pub mod exit {
     pub const PARTS_REFUSED: u8 = 6;
     /// `sim compare` was given results whose horizons or ladders do not line up.
     pub const INCOMPARABLE: u8 = 7;
+    /// `sim test`: a claim failed (its whole 95% interval violates it).
+    pub const CLAIMS_FAILED: u8 = 8;
+    /// `sim test`: no claim failed, but some are still undecided at `--max-runs`.
+    pub const CLAIMS_UNDECIDED: u8 = 9;
     /// Interrupted by Ctrl-C (SIGINT), as a shell reports it: 128 + 2.
     pub const INTERRUPTED: i32 = 130;
     /// Terminated by SIGTERM, as a shell reports it: 128 + 15.
@@ -63,7 +69,8 @@ Examples:
   sim compare output/baseline output/seoul_arms_kyiv   redraw the comparison from earlier results
   sim run 'scenarios/*.toml' --expect tests/golden   exit 4 if results changed (docs/cli.md)
   sim run scenarios/baseline.toml --shard 0/4 --out parts   first of 4 shards (docs/cluster.md)
-  sim merge parts --out output                  merge the shards into output/";
+  sim merge parts --out output                  merge the shards into output/
+  sim test scenarios/*.toml --junit report.xml  judge the scenarios' [[expect]] claims (docs/ci.md)";
 
 #[derive(Parser, Debug)]
 #[command(name = "sim", version, about = "Seeded, parallel Monte Carlo simulation of escalation scenarios", after_help = EXAMPLES)]
@@ -109,6 +116,9 @@ enum Command {
     Merge(sharding::MergeArgs),
     /// Print the JSON Schema of scenario files (for editors; docs/scenario-format.md).
     Schema,
+    /// Judge the scenarios' `[[expect]]` claims on fresh runs (exit 8 if one fails, 9 if some
+    /// stay undecided; docs/ci.md).
+    Test(test::TestArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -324,6 +334,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(print_headline(&comparison, &report)?)
         }
         Command::Merge(args) => sharding::merge(args),
+        Command::Test(args) => test::test(args),
         Command::Schema => {
             print!("{}", crate::schema::scenario_schema());
             Ok(())
