@@ -57,8 +57,7 @@ pub struct RawScenario {
     #[serde(default)]
     #[schemars(with = "Vec<RawOutcome>")]
     pub outcomes: Vec<Spanned<RawOutcome>>,
-    /// Claims `sim test` checks, `[[expect]]`. Not inherited by a variant, and not part of the
-    /// digest: they state what the results should show and change none of them.
+    /// Claims `sim test` checks, `[[expect]]` (docs/ci.md). Not inherited by a variant, and not part of the digest: they state what the results should show and change none of them.
     #[serde(default, skip_serializing)]
     #[schemars(with = "Vec<RawExpect>")]
     pub expect: Vec<Spanned<RawExpect>>,
@@ -218,11 +217,22 @@ pub struct RawOutcome {
     pub when: Option<Spanned<ExprSource>>,
 }
 
-/// A claim, `[[expect]]`: what `sim test` checks in the results, with its 95% interval. Names
-/// one of `outcome`, `rung` or `trigger`, optionally a `step` or `date` (default: the horizon),
-/// and one of `below`, `above`, `between`, `difference_above`, `difference_below`.
+/// A claim, `[[expect]]`: what `sim test` checks in the results, judged by its 95% interval. It names one of `outcome`, `rung` or `trigger`, optionally a `step` or `date` (default: the horizon), and one of `below`, `above`, `between`, `difference_above`, `difference_below`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
-#[schemars(rename = "Expect")]
+#[schemars(
+    rename = "Expect",
+    extend("allOf" = [
+        { "oneOf": [{ "required": ["outcome"] }, { "required": ["rung"] }, { "required": ["trigger"] }] },
+        { "oneOf": [
+            { "required": ["below"] },
+            { "required": ["above"] },
+            { "required": ["between"] },
+            { "required": ["difference_above", "than"] },
+            { "required": ["difference_below", "than"] }
+        ] },
+        { "not": { "required": ["step", "date"] } }
+    ])
+)]
 #[serde(deny_unknown_fields)]
 pub struct RawExpect {
     /// An outcome's id: the claim is on P(the outcome held at some step up to `step`).
