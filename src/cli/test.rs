@@ -51,6 +51,10 @@ pub(super) struct TestArgs {
     /// Also write the verdicts as JUnit XML to FILE (one test case per claim).
     #[arg(long, value_name = "FILE")]
     junit: Option<PathBuf>,
+    /// Also write what `sim run` writes (tables, charts, report) for the runs judged, into DIR,
+    /// whatever the verdicts: a CI job keeps it when a claim fails.
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Print only failed and undecided claims, and errors.
     #[arg(long, short)]
     quiet: bool,
@@ -94,6 +98,9 @@ pub(super) fn test(args: TestArgs) -> Result<(), Failure> {
         ..ReportArgs::default()
     };
     let pool = thread_pool(args.threads)?;
+    if let Some(out) = &args.out {
+        crate::output::check_writable(out)?;
+    }
     super::QUIET.store(args.quiet, std::sync::atomic::Ordering::Relaxed);
 
     // Only the scenarios some claim reads are simulated.
@@ -203,6 +210,14 @@ pub(super) fn test(args: TestArgs) -> Result<(), Failure> {
     ));
     if let Some(junit) = junit {
         junit.write(&lines)?;
+    }
+    if let Some(out) = &args.out {
+        let quietly = ReportArgs { quiet: true, ..report };
+        let simulated: Vec<Summary> = summaries.into_iter().flatten().collect();
+        super::write_results(&simulated, out, &quietly)?;
+        if !args.quiet {
+            eprintln!("wrote the outputs of these runs into {}", out.display());
+        }
     }
     super::print_stdout(&text)?;
     match (failed, undecided) {
