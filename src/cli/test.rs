@@ -14,12 +14,10 @@
 
 use std::path::PathBuf;
 
-use super::{
-    Failure, ReportArgs, compile_all, exit, expand, note, simulate_study, study_of, summaries_of, thread_pool,
-};
+use super::{Failure, ReportArgs, compile_all, exit, expand, note, simulate_study, summaries_of, thread_pool};
 use crate::aggregate::Summary;
 use crate::claims::{Interval, Judgement, Verdict, comparable, judge};
-use crate::job::{Job, StudyResults};
+use crate::job::{Job, Study, StudyResults};
 use crate::model::{Claim, ClaimKind, Model, Test};
 use crate::simulate::{Collector, PairCollector};
 
@@ -103,7 +101,7 @@ pub(super) fn test(args: TestArgs) -> Result<(), Failure> {
     }
     super::QUIET.store(args.quiet, std::sync::atomic::Ordering::Relaxed);
 
-    // Only the scenarios some claim reads are simulated.
+    // Only the scenarios some claim reads are simulated (and the baseline asked for).
     let mut involved = vec![false; models.len()];
     for c in &claims {
         involved[c.scenario] = true;
@@ -111,44 +109,47 @@ pub(super) fn test(args: TestArgs) -> Result<(), Failure> {
             involved[than] = true;
         }
     }
+    let all: Vec<&crate::model::ScenarioInfo> = models.iter().map(|(_, m)| &m.info).collect();
+    if args.baseline.is_some() {
+        let (asked, _) = super::choose_baseline(&all, args.baseline.as_deref())?;
+        involved[asked] = true;
+    }
+    let simulated: Vec<usize> = (0..models.len()).filter(|&i| involved[i]).collect();
+    let infos: Vec<&crate::model::ScenarioInfo> = simulated.iter().map(|&i| all[i]).collect();
+    let baseline_index = simulated[super::choose_baseline(&infos, args.baseline.as_deref())?.0];
+    let baseline = models[baseline_index].1.info.id.clone();
     let mut targets: Vec<u64> = models
         .iter()
         .map(|(_, m)| args.runs.unwrap_or(m.default_runs).min(args.max_runs))
         .collect();
     let mut done = vec![0u64; models.len()];
     let mut counted: Vec<Option<StudyResults>> = vec![None; models.len()];
-    let mut baseline_id: Option<String> = None;
+    let mut unpaired_why = None;
     let (summaries, judgements) = loop {
-        let chosen: Vec<(PathBuf, Model)> = models
-            .iter()
-            .zip(&involved)
-            .filter(|(_, a)| **a)
-            .map(|(m, _)| m.clone())
-            .collect();
-        let indices: Vec<usize> = (0..models.len()).filter(|&i| involved[i]).collect();
-        let study = study_of(
-            &chosen,
-            |model| {
-                let i = indices[chosen
-                    .iter()
-                    .position(|(_, m)| std::ptr::eq(m, model))
-                    .expect("one of them")];
-                Job::new(model, args.seed, Some(targets[i])).with_block(done[i]..targets[i])
-            },
-            &report,
-        )?;
-        // Every round simulates the same scenarios, so it chooses the same baseline.
-        let baseline = baseline_id
-            .get_or_insert(chosen[study.baseline].1.info.id.clone())
-            .clone();
-        if study.jobs.len() > 1 && done.iter().all(|&d| d == 0) {
-            match study.unpairable() {
+        // A scenario already at the cap (it started with more runs than the others) waits.
+        let active: Vec<usize> = simulated.iter().copied().filter(|&i| done[i] < targets[i]).collect();
+        let study = Study {
+            jobs: active
+                .iter()
+                .map(|&i| Job::new(&models[i].1, args.seed, Some(targets[i])).with_block(done[i]..targets[i]))
+                .collect(),
+            baseline: active.iter().position(|&i| i == baseline_index).unwrap_or(0),
+        };
+        let with_baseline = active.contains(&baseline_index);
+        if done.iter().all(|&d| d == 0) && study.jobs.len() > 1 {
+            unpaired_why = study.unpairable();
+            match &unpaired_why {
                 Some(why) => note(&report, &format!("note: not paired with the baseline: {why}")),
                 None => note(&report, &format!("paired with the baseline `{baseline}`")),
             }
         }
         let results = simulate_study(&study, &pool)?;
-        for (&i, result) in indices.iter().zip(results) {
+        for (&i, result) in active.iter().zip(results) {
+            // Counts paired with another scenario than the baseline would be counts of nothing.
+            let result = StudyResults {
+                paired: result.paired.filter(|_| with_baseline),
+                ..result
+            };
             counted[i] = Some(match counted[i].take() {
                 None => result,
                 Some(mut sofar) => {
@@ -169,7 +170,7 @@ pub(super) fn test(args: TestArgs) -> Result<(), Failure> {
         let summaries = summaries_now(&models, &counted, &args, &baseline);
         let judgements = judge_all(&claims, &models, &summaries)?;
         let undecided = judgements.iter().filter(|j| j.verdict == Verdict::Undecided).count();
-        if undecided == 0 || targets.iter().zip(&involved).all(|(&t, &i)| !i || t >= args.max_runs) {
+        if undecided == 0 || simulated.iter().all(|&i| targets[i] >= args.max_runs) {
             break (summaries, judgements);
         }
         // Every scenario goes on, not only the undecided claims' ones: a scenario that ran on
@@ -182,20 +183,14 @@ pub(super) fn test(args: TestArgs) -> Result<(), Failure> {
             &format!(
                 "{undecided} claim{} undecided: simulating on to {} runs",
                 if undecided == 1 { "" } else { "s" },
-                crate::format::thousands(
-                    (0..models.len())
-                        .filter(|&i| involved[i])
-                        .map(|i| targets[i])
-                        .max()
-                        .unwrap_or(0)
-                )
+                crate::format::thousands(simulated.iter().map(|&i| targets[i]).max().unwrap_or(0))
             ),
         );
     };
     let lines: Vec<Line> = claims
         .iter()
         .zip(&judgements)
-        .map(|(c, j)| line(c, j, &models, &summaries, &baseline_id))
+        .map(|(c, j)| line(c, j, &models, &baseline, unpaired_why.as_deref()))
         .collect();
     let mut text = String::new();
     for l in lines.iter().filter(|l| !args.quiet || l.verdict != Verdict::Pass) {
@@ -363,13 +358,7 @@ impl Line {
     }
 }
 
-fn line(
-    owned: &Owned,
-    j: &Judgement,
-    models: &[(PathBuf, Model)],
-    summaries: &[Option<Summary>],
-    baseline: &Option<String>,
-) -> Line {
+fn line(owned: &Owned, j: &Judgement, models: &[(PathBuf, Model)], baseline: &str, unpaired_why: Option<&str>) -> Line {
     let c = owned.claim;
     let info = &models[owned.scenario].1.info;
     let at = &info.step_labels[c.step];
@@ -391,13 +380,12 @@ fn line(
             let how = match j.interval {
                 Interval::Paired => "paired".to_string(),
                 _ => {
-                    let other = owned.than.and_then(|t| summaries[t].as_ref());
-                    let why = match (baseline, other) {
-                        (Some(b), _) if b != &info.id && b != than => {
-                            format!("neither is the baseline `{b}` (choose it with --baseline)")
+                    let why = match unpaired_why {
+                        _ if baseline != info.id && baseline != than => {
+                            format!("neither is the baseline `{baseline}` (choose it with --baseline)")
                         }
-                        (_, Some(o)) if o.runs != j.runs => "their run counts differ".to_string(),
-                        _ => "seeds, runs or horizons differ".to_string(),
+                        Some(why) => why.to_string(),
+                        None => "their run counts differ".to_string(),
                     };
                     format!("unpaired: {why}")
                 }
