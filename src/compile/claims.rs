@@ -365,3 +365,33 @@ pub fn unknown_than(loaded: &LoadedScenario, known: &[&str]) -> Vec<Diagnostic> 
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::model::{ClaimKind, Test};
+
+    #[test]
+    fn the_baselines_claims_compile_with_their_steps() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/baseline.toml");
+        let model = crate::compile::compile(&crate::load::load(&path).unwrap()).unwrap();
+        let war: Vec<(usize, &Test)> = model
+            .claims
+            .iter()
+            .filter(|c| c.kind == ClaimKind::Outcome && c.id == "regional_war")
+            .map(|c| (c.step, &c.test))
+            .collect();
+        // `date = "2026-05"` is step 12 of a monthly scenario from 2025-05; no step: the horizon.
+        assert_eq!(
+            war,
+            [
+                (36, &Test::Below(0.05)),
+                (12, &Test::Below(0.01)),
+                (36, &Test::Above(0.0))
+            ]
+        );
+        let note = model.claims[0].note.as_deref().unwrap_or_default();
+        assert!(note.starts_with("a regional war within 36 months stays rare"), "{note}");
+    }
+}
