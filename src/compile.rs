@@ -18,7 +18,7 @@ use crate::diagnostic::{Diagnostic, ScenarioError, Sources};
 use crate::eval::Node;
 use crate::load::LoadedScenario;
 use crate::model::{Model, OutcomeInfo, ScenarioInfo, VariantInfo};
-pub use claims::unknown_than;
+pub use claims::{than_span, unknown_than};
 use lower::Op;
 use time::{parse_start, step_labels, steps_per_year};
 

@@ -289,9 +289,20 @@ fn bad_claims_are_refused_at_file_line_column() {
             "\n[[expect]]\noutcome = \"o\"\ndifference_above = 0\nthan = \"bsae\"\n",
         ),
     );
+    let misspelt = read(&variant);
     let out = sim_test(&[ws.path().join("base.toml"), variant], &[]);
     assert_eq!(out.code, Some(1), "{out}");
     assert!(out.stderr.contains("did you mean `base`?"), "{out}");
+    assert!(out.stderr.contains(&format!("more.toml:{}:8", first + 2)), "{out}");
+    // So is a `than` whose scenario lacks what the claim compares.
+    ws.file("more.toml", &misspelt.replace("\"bsae\"", "\"base\""));
+    ws.file(
+        "base.toml",
+        &scenario("base", 0.2, 100, "").replace("id = \"o\"", "id = \"q\""),
+    );
+    let out = sim_test(&[ws.path().join("base.toml"), ws.path().join("more.toml")], &[]);
+    assert_eq!(out.code, Some(1), "{out}");
+    assert!(out.stderr.contains("`base` has no outcome `o`"), "{out}");
     assert!(out.stderr.contains(&format!("more.toml:{}:8", first + 2)), "{out}");
 }
 

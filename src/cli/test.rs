@@ -12,12 +12,14 @@
 //! Looking at the data before deciding to stop biases the verdict slightly (an interval checked
 //! up to five times covers a little less often than 95%); docs/ci.md says so.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Failure, ReportArgs, compile_all, exit, expand, note, simulate_study, summaries_of, thread_pool};
 use crate::aggregate::Summary;
 use crate::claims::{Interval, Judgement, Verdict, comparable, judge};
+use crate::diagnostic::{Diagnostic, ScenarioError};
 use crate::job::{Job, Study, StudyResults};
+use crate::load::LoadedScenario;
 use crate::model::{Claim, ClaimKind, Model, Test};
 use crate::simulate::{Collector, PairCollector};
 
@@ -244,33 +246,35 @@ fn claims_of(models: &[(PathBuf, Model)]) -> Result<Vec<Owned<'_>>, Failure> {
             .iter()
             .any(|c| c.test.than().is_some_and(|t| !ids.contains(&t)))
         {
-            // The claims were checked on load; the file is read again only for the spans.
-            match crate::load::load(path) {
-                Ok(loaded) => {
-                    let diagnostics = crate::compile::unknown_than(&loaded, &ids);
-                    let error = crate::diagnostic::ScenarioError {
-                        diagnostics,
-                        sources: loaded.sources,
-                    };
-                    messages.push(format!("{error} {}", path.display()));
-                }
-                Err(e) => messages.push(format!("{e} {}", path.display())),
-            }
+            messages.push(at_spans(path, |loaded| crate::compile::unknown_than(loaded, &ids)));
             continue;
         }
-        for claim in &model.claims {
+        let mut incomparable = Vec::new();
+        for (k, claim) in model.claims.iter().enumerate() {
             let than = claim.test.than().and_then(|t| ids.iter().position(|id| *id == t));
             if let Some(t) = than
                 && let Err(why) = comparable(claim, &model.info, &models[t].1.info)
             {
-                messages.push(format!(
-                    "error: {}: the claim on {} `{}` cannot be judged: {why}\n  = help: compare with a scenario that has it, or drop the claim",
-                    path.display(),
-                    claim.kind,
-                    claim.id
+                incomparable.push((
+                    k,
+                    format!("the claim on {} `{}` cannot be judged: {why}", claim.kind, claim.id),
                 ));
             }
             claims.push(Owned { scenario, than, claim });
+        }
+        if !incomparable.is_empty() {
+            messages.push(at_spans(path, |loaded| {
+                incomparable
+                    .into_iter()
+                    .map(|(k, why)| {
+                        let d = match crate::compile::than_span(loaded, k) {
+                            Some(span) => Diagnostic::new(why, span).label("compared with this"),
+                            None => Diagnostic::without_span(why),
+                        };
+                        d.help("compare with a scenario that has it, or drop the claim")
+                    })
+                    .collect()
+            }));
         }
     }
     if messages.is_empty() {
@@ -280,6 +284,21 @@ fn claims_of(models: &[(PathBuf, Model)]) -> Result<Vec<Owned<'_>>, Failure> {
             message: messages.join("\n\n"),
             code: exit::INVALID_SCENARIO,
         })
+    }
+}
+
+/// Problems with the claims of the scenario at `path` that only `sim test` sees, rendered at
+/// their file:line:column. The file compiled moments ago; it is read again only for the spans.
+fn at_spans(path: &Path, problems: impl FnOnce(&LoadedScenario) -> Vec<Diagnostic>) -> String {
+    match crate::load::load(path) {
+        Ok(loaded) => {
+            let error = ScenarioError {
+                diagnostics: problems(&loaded),
+                sources: loaded.sources,
+            };
+            format!("{error} {}", path.display())
+        }
+        Err(e) => format!("{e} {}", path.display()),
     }
 }
 

@@ -366,6 +366,12 @@ pub fn unknown_than(loaded: &LoadedScenario, known: &[&str]) -> Vec<Diagnostic> 
         .collect()
 }
 
+/// Where the `than` of the `k`-th claim of `loaded` is written (claims compile one for one, so
+/// `k` is also the index in `Model::claims`), for problems only `sim test` can see.
+pub fn than_span(loaded: &LoadedScenario, k: usize) -> Option<Range<usize>> {
+    Some(loaded.raw.expect.get(k)?.get_ref().than.as_ref()?.span())
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
