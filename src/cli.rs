@@ -30,9 +30,11 @@ macro_rules! eprintln {
 }
 
 mod expect;
+mod junit;
 mod precision;
 mod sharding;
 mod sweep;
+mod test;
 mod trace_diff;
 
 /// Exit codes, documented in docs/cli.md.
@@ -52,6 +54,10 @@ pub mod exit {
     /// `sim compare` was given results whose horizons or ladders do not line up; `sim trace
     /// --diff` two scenarios `sim run` would not pair.
     pub const INCOMPARABLE: u8 = 7;
+    /// `sim test`: a claim failed (its whole 95% interval violates it).
+    pub const CLAIMS_FAILED: u8 = 8;
+    /// `sim test`: no claim failed, but some are still undecided at `--max-runs`.
+    pub const CLAIMS_UNDECIDED: u8 = 9;
     /// Interrupted by Ctrl-C (SIGINT), as a shell reports it: 128 + 2.
     pub const INTERRUPTED: i32 = 130;
     /// Terminated by SIGTERM, as a shell reports it: 128 + 15.
@@ -70,7 +76,8 @@ Examples:
   sim run 'scenarios/*.toml' --expect tests/golden   exit 4 if results changed (docs/cli.md)
   sim run scenarios/baseline.toml --shard 0/4 --out parts   first of 4 shards (docs/cluster.md)
   sim merge parts --out output                  merge the shards into output/
-  sim sweep scenarios/baseline.toml --param p_clash=0.05..0.5:10 --threshold 0.25";
+  sim sweep scenarios/baseline.toml --param p_clash=0.05..0.5:10 --threshold 0.25
+  sim test scenarios/*.toml --junit report.xml  judge the scenarios' [[expect]] claims (docs/ci.md)";
 
 #[derive(Parser, Debug)]
 #[command(name = "sim", version, about = "Seeded, parallel Monte Carlo simulation of escalation scenarios", after_help = EXAMPLES)]
@@ -128,6 +135,9 @@ enum Command {
     Sweep(sweep::SweepArgs),
     /// Print the JSON Schema of scenario files (for editors; docs/scenario-format.md).
     Schema,
+    /// Judge the scenarios' `[[expect]]` claims on fresh runs (exit 8 if one fails, 9 if some
+    /// stay undecided; docs/ci.md).
+    Test(test::TestArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -358,6 +368,7 @@ fn dispatch(command: Command) -> Result<(), Failure> {
         }
         Command::Merge(args) => sharding::merge(args),
         Command::Sweep(args) => sweep::sweep(args),
+        Command::Test(args) => test::test(args),
         Command::Schema => {
             print!("{}", crate::schema::scenario_schema());
             Ok(())

@@ -3,10 +3,11 @@
 //! The pipeline, one module per stage, data flowing one way:
 //! `load` (TOML -> raw scenario) -> `compile` (-> `model`: flat slots, `eval` trees) ->
 //! `simulate` (-> any `Collector`; `tally`: the tallies and precursors; `job`: what `sim run`
-//! collects) -> `aggregate` (-> summary) -> `report` / `plot` / `html` (-> files). See
+//! collects) -> `aggregate` (-> summary; `verify` and `claims` judge summaries) -> `report` / `plot` / `html` (-> files). See
 //! ARCHITECTURE.md; `tests/architecture.rs` holds the code to this order.
 
 pub mod aggregate;
+pub mod claims;
 pub mod cli;
 pub mod comparable;
 pub mod compile;

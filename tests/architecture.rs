@@ -42,7 +42,7 @@ const LAYERS: &[&[&str]] = &[
     &["simulate"],
     &["tally"],
     &["job"],
-    &["aggregate", "verify"],
+    &["aggregate", "verify", "claims"],
     &["format", "comparable", "precision"],
     &["output"],
     &["report", "plot", "html", "sweep"],

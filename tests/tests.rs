@@ -1,6 +1,9 @@
 //! One integration-test binary (faster to build and link than one per file).
 
 mod architecture;
+#[cfg(unix)]
+mod ci_docs;
+mod claims;
 mod closed_form;
 #[cfg(unix)]
 mod cluster_docs;
