@@ -27,6 +27,7 @@ use crate::job::{Results, RunIdentity};
 use crate::model::{ScenarioId, ScenarioInfo};
 use crate::tally::paired::Paired;
 use crate::tally::precursors::Precursors;
+use crate::tally::sensitivity::Sensitivity;
 use crate::tally::{Shape, Tallies};
 
 /// The `kind` of a partial-result file, so that other JSON files are refused by name.
@@ -231,6 +232,16 @@ pub struct Partial {
     /// and their digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<PartialPairs>,
+    /// The sensitivity counts and their digest; absent from a shard run with `--no-analysis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<PartialSensitivity>,
+}
+
+/// A shard's sensitivity counts in a partial result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartialSensitivity {
+    pub digest: String,
+    pub counts: Sensitivity,
 }
 
 /// A variant's paired counts in a partial result.
@@ -257,7 +268,11 @@ impl Partial {
         results: Results,
         paired: Option<(String, Paired)>,
     ) -> Partial {
-        let Results { tallies, precursors } = results;
+        let Results {
+            tallies,
+            precursors,
+            sensitivity,
+        } = results;
         let runs = shard.runs(total_runs);
         Partial {
             kind: PARTIAL_KIND.into(),
@@ -281,6 +296,10 @@ impl Partial {
             precursors,
             paired: paired.map(|(baseline, counts)| PartialPairs {
                 baseline,
+                digest: counts.digest(),
+                counts,
+            }),
+            sensitivity: sensitivity.map(|counts| PartialSensitivity {
                 digest: counts.digest(),
                 counts,
             }),
@@ -380,21 +399,35 @@ impl Partial {
                 problems.push("its paired counts do not fit its scenario and runs".into());
             }
         }
+        if problems.is_empty()
+            && let Some(sensitivity) = &self.sensitivity
+        {
+            if sensitivity.counts.digest() != sensitivity.digest {
+                problems
+                    .push("its sensitivity counts do not match their digest (the file was changed or damaged)".into());
+            } else if !self.results_are_consistent() || !sensitivity_fits(&sensitivity.counts, info) {
+                problems.push(
+                    "its sensitivity counts do not add up, or count other runs, params, outcomes or rungs than its scenario"
+                        .into(),
+                );
+            }
+        }
         problems
     }
 
-    /// Whether the precursors have the tallies' shape and runs, and add up (a clone: this runs
-    /// once per part file, after the tallies were checked).
+    /// Whether the precursors and the sensitivity counts have the tallies' shape and runs, and
+    /// add up (a clone: this runs once per part file, after the tallies were checked).
     fn results_are_consistent(&self) -> bool {
         Results {
             tallies: self.tallies.clone(),
             precursors: self.precursors.clone(),
+            sensitivity: self.sensitivity.as_ref().map(|s| s.counts.clone()),
         }
         .is_well_formed()
     }
 
     /// What must be equal for two parts to be pieces of the same run, as (field, value).
-    fn identity(&self) -> [(&'static str, String); 7] {
+    fn identity(&self) -> [(&'static str, String); 8] {
         [
             ("scenario_digest", self.scenario_digest.clone()),
             ("scenario_block_digest", self.scenario_block_digest.clone()),
@@ -407,8 +440,22 @@ impl Partial {
                 "paired_with",
                 self.paired.as_ref().map_or(String::new(), |p| p.baseline.clone()),
             ),
+            // Sensitivity counted or not (`--no-analysis`): parts with and without do not add up.
+            ("analysis", if self.sensitivity.is_some() { "on" } else { "off" }.into()),
         ]
     }
+}
+
+/// Whether sensitivity counts are of `info`'s uncertain params (a subsequence of its params)
+/// and of the rungs above its initial one.
+fn sensitivity_fits(counts: &Sensitivity, info: &ScenarioInfo) -> bool {
+    let mut names = info.params.iter().map(|p| p.name.as_str());
+    counts.params.iter().all(|name| names.any(|n| n == name))
+        && counts
+            .rungs
+            .iter()
+            .copied()
+            .eq(info.initial_level + 1..info.levels.len())
 }
 
 /// The first count that no run could produce: every step puts each run at exactly one level
@@ -543,7 +590,7 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<Vec<Merged>, MergeError> {
 /// Merges the parts of one scenario id, or lists why they are not one complete run.
 fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> {
     let mut problems = Vec::new();
-    let mut tally: IndexMap<[(&str, String); 7], usize> = IndexMap::new();
+    let mut tally: IndexMap<[(&str, String); 8], usize> = IndexMap::new();
     for (_, part) in &group {
         *tally.entry(part.identity()).or_default() += 1;
     }
@@ -615,8 +662,15 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
             .as_ref()
             .map(|p| (p.counts.outcomes.clone(), p.counts.triggers.clone()))
     };
+    let sensitivity_of = |part: &Partial| part.sensitivity.as_ref().map(|s| s.counts.params.clone());
     for parts in by_index.values() {
         let (name, part) = &parts[0];
+        if sensitivity_of(part) != sensitivity_of(first) {
+            problems.push(format!(
+                "{name}: {} counts the sensitivity to other params than the other parts",
+                part.describe()
+            ));
+        }
         if pairs_of(part) != pairs_of(first) {
             problems.push(format!(
                 "{name}: {} pairs other outcomes or triggers with the baseline than the other parts",
@@ -633,6 +687,12 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
         let part = &parts[0].1;
         results.tallies = results.tallies.merge(&part.tallies);
         results.precursors.add(&part.precursors);
+        if let Some(part) = &part.sensitivity {
+            match &mut results.sensitivity {
+                None => results.sensitivity = Some(part.counts.clone()),
+                Some(sum) => sum.add(&part.counts),
+            }
+        }
         if let Some(pairs) = &part.paired {
             match &mut paired {
                 None => paired = Some((pairs.baseline.clone(), pairs.counts.clone())),
