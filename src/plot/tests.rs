@@ -87,6 +87,7 @@ pub(crate) fn synthetic_summary(id: &str, name: &str, steps: usize, boost: f64) 
     Summary {
         precursors: None,
         paired: None,
+        sensitivity: None,
         format_version: crate::aggregate::RESULT_FORMAT_VERSION,
         engine: "sim test".into(),
         scenario: ScenarioInfo {
