@@ -25,6 +25,8 @@ use crate::format::{
 use crate::output::write_atomic;
 use crate::plot::{render_comparison_svgs, render_svg_charts};
 
+mod sensitivity;
+
 /// Writes `out_dir/index.html` and returns its path.
 pub fn write_report(comparison: &Comparison, out_dir: &Path) -> Result<PathBuf> {
     let path = out_dir.join("index.html");
@@ -420,6 +422,7 @@ fn write_scenario(page: &mut String, summary: &Summary, all: &[Summary]) -> Resu
     let horizon = escape(&horizon_label(info));
     writeln!(page, "<h3>Headline: by {horizon}</h3>")?;
     write_estimates(page, summary, "Outcome", summary.outcome_table(), &horizon)?;
+    sensitivity::write_sensitivity(page, summary)?;
     write_estimates(page, summary, "Rung reached", summary.rung_table(), &horizon)?;
     write_params(page, summary)?;
     writeln!(page, "<h3>Charts</h3>")?;

@@ -26,7 +26,7 @@ use super::style::*;
 /// The family every chart text asks for. The embedded Noto Sans is registered under this whole
 /// name, and SVG writes it as the `font-family` list, so that viewers pick Noto Sans or a face
 /// of similar width before falling back to whatever their `sans-serif` is.
-const FONT: &str = "Noto Sans, Arial, Helvetica, sans-serif";
+pub(super) const FONT: &str = "Noto Sans, Arial, Helvetica, sans-serif";
 
 /// Registers the embedded Noto Sans once as plotters' [`FONT`]: plotters' `ab_glyph` feature
 /// knows only registered fonts, and the machine may have none.
