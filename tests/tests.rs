@@ -21,6 +21,7 @@ mod paired;
 mod published_together;
 mod report;
 mod schema;
+mod sensitivity;
 mod shard;
 mod shipped_scenarios;
 mod util;

@@ -176,10 +176,15 @@ pub struct Sensitivity {
     /// `counts[(c * params + p) * BINS + b]`: of those, the runs in which cell `c` happened.
     pub counts: Vec<u64>,
     /// Per param: the sums of `F` and of `F²` over the runs (`F` in multiples of 2^-32).
+    /// Written as decimal strings: JSON readers (serde_json's `Value` among them) keep no more
+    /// than 64 bits of an integer.
+    #[serde(with = "decimal")]
     pub sum_f: Vec<u128>,
+    #[serde(with = "decimal")]
     pub sum_f2: Vec<u128>,
     /// `sum_fy[c * params + p]`: the sum of param `p`'s `F` over the runs in which cell `c`
     /// happened.
+    #[serde(with = "decimal")]
     pub sum_fy: Vec<u128>,
     #[serde(skip)]
     cdfs: Arc<Vec<Cdf>>,
@@ -450,6 +455,22 @@ impl Collector for Sensitivity {
     }
 }
 
+/// `u128`s as decimal strings.
+mod decimal {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(sums: &[u128], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(sums.iter().map(u128::to_string))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u128>, D::Error> {
+        Vec::<String>::deserialize(deserializer)?
+            .iter()
+            .map(|s| s.parse().map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -546,5 +567,10 @@ mod tests {
         let mut damaged = s.clone();
         damaged.counts.pop();
         assert!(!damaged.is_well_formed());
+        // Sums past 64 bits survive a trip through JSON, also through serde_json's `Value`.
+        s.sum_f2[1] = u128::MAX;
+        let value: serde_json::Value = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        let back: Sensitivity = serde_json::from_value(value).unwrap();
+        assert_eq!(back, s);
     }
 }
