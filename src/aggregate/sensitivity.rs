@@ -248,3 +248,77 @@ pub(super) fn problems(tables: &SensitivityTables, summary: &Summary) -> Vec<Str
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::check::summary_problems;
+    use crate::aggregate::summarize;
+    use crate::job::Job;
+
+    fn summary() -> Summary {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.toml");
+        std::fs::write(
+            &path,
+            "[scenario]\nname = \"s\"\nsteps = 6\nstep_unit = \"month\"\n\
+             [escalation]\nlevels = [\"calm\", \"tense\", \"crisis\"]\ninitial = \"calm\"\n\
+             [actors.a]\nname = \"A\"\nready = true\n\
+             [params]\np = { triangular = [0.05, 0.1, 0.3] }\nq = { beta = [2, 5] }\n\
+             [[triggers]]\nid = \"x\"\nlabel = \"X\"\nactor = \"a\"\nprobability = \"p\"\neffects = [\"escalation += 1\"]\n\
+             [[outcomes]]\nid = \"o\"\nlabel = \"O\"\nwhen = \"escalation >= 'tense'\"\n",
+        )
+        .unwrap();
+        let model = crate::compile::compile(&crate::load::load(&path).unwrap()).unwrap();
+        let job = Job::new(&model, Some(1), Some(2000));
+        summarize(&model.info, &job.identity(), &job.results(&|_| {}).unwrap())
+    }
+
+    #[test]
+    fn correlation_is_pearsons_from_the_sums() {
+        // F = 0, 1/2, 1 against y = 0, 0, 1: r = 0.866.
+        let half = u128::from(F_ONE / 2);
+        let one = u128::from(F_ONE);
+        let r = correlation(3, half + one, half * half + one * one, 1, one);
+        assert!((r - 0.75f64.sqrt()).abs() < 1e-12, "{r}");
+        assert_eq!(correlation(3, 0, 0, 1, 0), 0.0, "F never varies");
+        assert_eq!(correlation(0, 0, 0, 0, 0), 0.0);
+    }
+
+    #[test]
+    fn summaries_read_back_are_checked() {
+        let s = summary();
+        let tables = s.sensitivity.as_ref().unwrap();
+        assert_eq!(tables.params, ["p", "q"]);
+        let kinds: Vec<(&str, &str)> = tables.cells.iter().map(|c| (c.kind.as_str(), c.id.as_str())).collect();
+        assert_eq!(kinds, [("outcome", "o"), ("rung", "tense"), ("rung", "crisis")]);
+        assert_eq!(summary_problems(&s), Vec::<String>::new());
+        type Tamper = Box<dyn Fn(&mut SensitivityTables)>;
+        let cases: Vec<(&str, Tamper)> = vec![
+            ("`sensitivity.params`", Box::new(|t| t.params.reverse())),
+            (
+                "`sensitivity.cells`",
+                Box::new(|t| t.cells.pop().map(drop).unwrap_or_default()),
+            ),
+            ("`count` is", Box::new(|t| t.cells[0].count += 1)),
+            (
+                "param `p`: must give 5 fifths",
+                Box::new(|t| t.cells[0].params[0].bins[2].runs += 1),
+            ),
+            (
+                "param `q`: must give",
+                Box::new(|t| t.cells[1].params[1].swing.lo = 2.0),
+            ),
+            (
+                "param `p`: must give",
+                Box::new(|t| t.cells[2].params[0].correlation = -1.5),
+            ),
+        ];
+        for (expected, tamper) in cases {
+            let mut bad = s.clone();
+            tamper(bad.sensitivity.as_mut().unwrap());
+            let problems = summary_problems(&bad).join("; ");
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+    }
+}
