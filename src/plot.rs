@@ -10,7 +10,9 @@
 //! the unrounded Wilson interval, never the rounded values), and `chart` lays them out as a
 //! backend-neutral `Chart` (titles, axes, legends, styles from `style`, and its CSV); then
 //! `render` draws the `Chart` as SVG with plotters and rasterizes that SVG into the PNG with
-//! resvg. Numbers are written as the report writes them ([`crate::format`]).
+//! resvg. Numbers are written as the report writes them ([`crate::format`]). Tornado charts (an
+//! outcome's sensitivity to each param) have their own description, [`tornado`], and drawing,
+//! `tornado_render`.
 
 use std::path::{Path, PathBuf};
 

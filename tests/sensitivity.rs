@@ -152,5 +152,5 @@ fn shipped_scenario_sensitivity_csv_adds_up() {
         "runs per fifth add up to the runs"
     );
     let swings = read(&ws.out().join("baseline/swings.csv"));
-    assert!(swings.starts_with("kind,outcome,rank,param,swing,lo95,hi95"));
+    assert!(swings.starts_with("kind,outcome,rank,param,swing,lo95,hi95,p_bottom_fifth,p_top_fifth,"));
 }

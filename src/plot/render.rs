@@ -3,8 +3,8 @@
 //! plotters draws the SVG; resvg rasterizes that SVG into the PNG, so a chart's PNG shows
 //! exactly what its SVG shows. Both use only the embedded Noto Sans. Layout that depends on text
 //! size (wrapped titles, legends, bar labels) is decided here, where text can be measured. Apart
-//! from the tests, only this module and [`super::style`] import plotters, and only this one
-//! imports resvg.
+//! from the tests, only this module, [`super::tornado_render`] (which draws tornado charts the
+//! same way) and [`super::style`] import plotters, and only this one imports resvg.
 
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};

@@ -34,7 +34,8 @@ pub(super) fn sensitivity_csv(tables: &SensitivityTables) -> Result<String> {
 }
 
 /// Per outcome or rung, the params by decreasing |swing| (`rank` 1 first): the swing
-/// `p(fifth 5) - p(fifth 1)` with its interval, both ends, and the rank correlation.
+/// `p(fifth 5) - p(fifth 1)` with its interval, both ends with their counts and runs, and the
+/// rank correlation.
 pub(super) fn swings_csv(tables: &SensitivityTables) -> Result<String> {
     let mut out = csv::Writer::from_writer(Vec::new());
     out.write_record([
@@ -47,12 +48,19 @@ pub(super) fn swings_csv(tables: &SensitivityTables) -> Result<String> {
         "hi95",
         "p_bottom_fifth",
         "p_top_fifth",
+        "count_bottom_fifth",
+        "runs_bottom_fifth",
+        "count_top_fifth",
+        "runs_top_fifth",
         "correlation",
     ])?;
     for cell in &tables.cells {
         for (rank, param) in cell.by_swing().into_iter().enumerate() {
             let (bottom, top) = (param.bins.first(), param.bins.last());
-            let p = |e: Option<&crate::aggregate::ShareEstimate>| e.map(|e| e.p.to_string()).unwrap_or_default();
+            let field = |e: Option<&crate::aggregate::ShareEstimate>,
+                         f: fn(&crate::aggregate::ShareEstimate) -> String| {
+                e.map(f).unwrap_or_default()
+            };
             out.write_record([
                 cell.kind.clone(),
                 cell.id.clone(),
@@ -61,8 +69,12 @@ pub(super) fn swings_csv(tables: &SensitivityTables) -> Result<String> {
                 param.swing.diff.to_string(),
                 param.swing.lo.to_string(),
                 param.swing.hi.to_string(),
-                p(bottom),
-                p(top),
+                field(bottom, |e| e.p.to_string()),
+                field(top, |e| e.p.to_string()),
+                field(bottom, |e| e.count.to_string()),
+                field(bottom, |e| e.runs.to_string()),
+                field(top, |e| e.count.to_string()),
+                field(top, |e| e.runs.to_string()),
                 param.correlation.to_string(),
             ])?;
         }
