@@ -1,7 +1,7 @@
 //! Aggregation: integer tallies in, the published [`Summary`] out.
 //!
-//! In: [`Results`] (the tallies and precursors counted over all runs) and the scenario's
-//! [`ScenarioInfo`].
+//! In: [`Results`] (the tallies, precursors and sensitivity counted over all runs) and the
+//! scenario's [`ScenarioInfo`].
 //! Out: a [`Summary`] of probability tables, each probability with its count, the run count and
 //! a Wilson 95% interval, rounded to the precision the run count supports (the probability to
 //! nearest, the interval's bounds outward, so that the interval contains the data). `Summary` is the only
@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod check;
 pub mod difference;
+pub mod sensitivity;
 
 use crate::job::{Results, RunIdentity};
 use crate::model::ScenarioInfo;
@@ -94,6 +95,10 @@ pub struct Summary {
     /// stopped.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopping: Option<Stopping>,
+    /// Each outcome's and rung's sensitivity to each uncertain param (`aggregate::sensitivity`);
+    /// absent when the runs were simulated with `--no-analysis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<sensitivity::SensitivityTables>,
 }
 
 /// How a study's run count was chosen, pinned in each summary.json.
@@ -539,6 +544,10 @@ pub fn summarize(info: &ScenarioInfo, identity: &RunIdentity, results: &Results)
         precursors: Some(precursor_tables(info, &results.precursors)),
         paired: None,
         stopping: None,
+        sensitivity: results
+            .sensitivity
+            .as_ref()
+            .map(|s| sensitivity::sensitivity_tables(info, s)),
     }
 }
 

@@ -188,8 +188,22 @@ struct RunArgs {
     /// With --expect: store these results as the expected ones instead of comparing.
     #[arg(long, requires = "expect")]
     bless: bool,
+    /// Count the tables only, at the plain engine's speed: no sensitivity analysis
+    /// (`sensitivity.csv`, tornado charts). The tables are the same either way.
+    #[arg(long)]
+    no_analysis: bool,
     #[command(flatten)]
     report: ReportArgs,
+}
+
+impl RunArgs {
+    fn analysis(&self) -> crate::job::Analysis {
+        if self.no_analysis {
+            crate::job::Analysis::Off
+        } else {
+            crate::job::Analysis::Full
+        }
+    }
 }
 
 /// How the results are compared and printed (`run`, `compare`, `merge`).
@@ -635,7 +649,7 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         &models,
         |model| {
             let (stored_seed, stored_runs) = expected.seed_and_runs(&model.info.id);
-            Job::new(model, args.seed.or(stored_seed), args.runs.or(stored_runs))
+            Job::new(model, args.seed.or(stored_seed), args.runs.or(stored_runs)).with_analysis(args.analysis())
         },
         &args.report,
     )?;

@@ -30,6 +30,7 @@ use crate::plot::{render_comparison_svgs, render_svg_charts};
 
 mod discordant;
 mod pairing;
+mod sensitivity;
 
 /// Writes `out_dir/index.html` and returns its path.
 pub fn write_report(comparison: &Comparison, out_dir: &Path) -> Result<PathBuf> {
@@ -439,6 +440,7 @@ fn write_scenario(page: &mut String, summary: &Summary, all: &[Summary]) -> Resu
     let horizon = escape(&horizon_label(info));
     writeln!(page, "<h3>Headline: by {horizon}</h3>")?;
     write_estimates(page, summary, "Outcome", summary.outcome_table(), &horizon)?;
+    sensitivity::write_sensitivity(page, summary)?;
     write_estimates(page, summary, "Rung reached", summary.rung_table(), &horizon)?;
     discordant::write_discordant(page, summary, all)?;
     write_params(page, summary)?;

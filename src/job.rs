@@ -2,8 +2,9 @@
 //! simulates in; what the collectors counted out. `sim run`, `sim run --shard` and `sim merge`
 //! all go through it, so a study's seed and run count are settled in one place.
 //!
-//! [`Results`] are the collectors every run publishes (the tallies and the precursors); a new
-//! analysis adds a collector here, runs in the same pass, and merges like the others.
+//! [`Results`] are the collectors every run publishes (the tallies and the precursors, and
+//! unless the job's [`Analysis`] is off, the sensitivity); a new analysis adds a collector here,
+//! runs in the same pass, and merges like the others.
 
 use std::ops::Range;
 
@@ -11,9 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::lanes::Simd;
 use crate::model::Model;
-use crate::simulate::{self, Collector, SimError, Step};
+use crate::simulate::{self, Collector, Needs, SimError, Step};
 use crate::tally::paired::Paired;
 use crate::tally::precursors::Precursors;
+use crate::tally::sensitivity::Sensitivity;
 use crate::tally::{Shape, Tallies};
 
 /// What identifies a study besides its runs: the seed and the scenario as compiled.
@@ -22,8 +24,18 @@ pub struct RunIdentity {
     pub scenario_digest: String,
 }
 
+/// Whether a job counts the analyses beside the tables (`sim run --no-analysis` turns them
+/// off): the sensitivity of every outcome and rung to every uncertain param. Off, a job
+/// publishes the tables alone, at the plain engine's speed; the tables are the same either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Analysis {
+    #[default]
+    Full,
+    Off,
+}
+
 /// Runs `block` of a study of `runs` runs of `model` with `seed`, using the vector
-/// instructions `simd` (which change no result).
+/// instructions `simd` (which change no result), counting the analyses `analysis` asks for.
 #[derive(Clone, Debug)]
 pub struct Job<'m> {
     pub model: &'m Model,
@@ -31,6 +43,7 @@ pub struct Job<'m> {
     pub runs: u64,
     pub block: Range<u64>,
     pub simd: Simd,
+    pub analysis: Analysis,
 }
 
 impl<'m> Job<'m> {
@@ -43,7 +56,13 @@ impl<'m> Job<'m> {
             runs,
             block: 0..runs,
             simd: Simd::detect(),
+            analysis: Analysis::Full,
         }
+    }
+
+    /// The same job, counting the analyses `analysis` asks for.
+    pub fn with_analysis(self, analysis: Analysis) -> Self {
+        Job { analysis, ..self }
     }
 
     /// Only `block` of the study's runs (a shard's).
@@ -69,7 +88,7 @@ impl<'m> Job<'m> {
 
     /// Simulates the block into the published collectors.
     pub fn results(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Results, SimError> {
-        self.collect(&Results::empty(Shape::of(self.model)), progress)
+        self.collect(&Results::new(self.model, self.analysis), progress)
     }
 
     /// Simulates the block into tallies only.
@@ -83,14 +102,25 @@ impl<'m> Job<'m> {
 pub struct Results {
     pub tallies: Tallies,
     pub precursors: Precursors,
+    /// Absent when the job's analysis is off.
+    pub sensitivity: Option<Sensitivity>,
 }
 
 impl Results {
-    /// No runs yet.
+    /// No runs yet, without the analyses (for adding up counts collected elsewhere).
     pub fn empty(shape: Shape) -> Self {
         Results {
             tallies: Tallies::zero(shape),
             precursors: Precursors::new(shape),
+            sensitivity: None,
+        }
+    }
+
+    /// No runs yet of `model`, with the analyses `analysis` asks for.
+    pub fn new(model: &Model, analysis: Analysis) -> Self {
+        Results {
+            sensitivity: (analysis == Analysis::Full).then(|| Sensitivity::new(model)),
+            ..Results::empty(Shape::of(model))
         }
     }
 
@@ -109,7 +139,29 @@ impl Results {
                     t.runs,
                 )
             && p.is_well_formed()
+            && self.sensitivity.as_ref().is_none_or(|s| sensitivity_fits(s, t))
     }
+}
+
+/// Whether the sensitivity counts add up and count the runs, outcomes and rungs the tallies
+/// count at the horizon.
+fn sensitivity_fits(s: &Sensitivity, t: &Tallies) -> bool {
+    let shape = t.shape;
+    let horizon = shape.steps;
+    let rungs_fit = s.rungs.iter().all(|&k| k < shape.levels);
+    s.is_well_formed()
+        && (s.steps, s.outcomes, s.runs) == (horizon, shape.outcomes, t.runs)
+        && rungs_fit
+        && (s.params.is_empty()
+            || (0..s.cells()).all(|c| {
+                let expected = if c < s.outcomes {
+                    t.outcome_by[horizon * shape.outcomes + c]
+                } else {
+                    let row = &t.max_level_at[horizon * shape.levels..(horizon + 1) * shape.levels];
+                    row[s.rungs[c - s.outcomes]..].iter().sum()
+                };
+                s.happened(c) == expected
+            }))
 }
 
 #[cfg(test)]
@@ -118,7 +170,11 @@ impl Results {
     pub(crate) fn of_tallies(tallies: Tallies) -> Self {
         let mut precursors = Precursors::new(tallies.shape);
         precursors.runs = tallies.runs;
-        Results { tallies, precursors }
+        Results {
+            tallies,
+            precursors,
+            sensitivity: None,
+        }
     }
 }
 
@@ -127,23 +183,39 @@ impl Collector for Results {
         Results {
             tallies: self.tallies.empty(),
             precursors: self.precursors.empty(),
+            sensitivity: self.sensitivity.as_ref().map(Collector::empty),
         }
+    }
+
+    fn needs(&self) -> Needs {
+        self.sensitivity.as_ref().map_or(Needs::default(), Collector::needs)
     }
 
     #[inline]
     fn step(&mut self, step: &Step<'_>) {
         self.tallies.step(step);
         self.precursors.step(step);
+        if let Some(sensitivity) = &mut self.sensitivity {
+            sensitivity.step(step);
+        }
     }
 
     fn finish(&mut self, first_run: u64, lanes: u64) {
         self.tallies.finish(first_run, lanes);
         self.precursors.finish(first_run, lanes);
+        if let Some(sensitivity) = &mut self.sensitivity {
+            sensitivity.finish(first_run, lanes);
+        }
     }
 
     fn merge(&mut self, other: Self) {
         Collector::merge(&mut self.tallies, other.tallies);
         Collector::merge(&mut self.precursors, other.precursors);
+        match (&mut self.sensitivity, other.sensitivity) {
+            (Some(mine), Some(theirs)) => Collector::merge(mine, theirs),
+            (None, None) => {}
+            _ => panic!("merging results with and without the sensitivity"),
+        }
     }
 }
 
@@ -216,10 +288,10 @@ impl Study<'_> {
             .map(|(_, job)| job.model)
             .collect();
         let empty = (
-            Results::empty(Shape::of(base.model)),
+            Results::new(base.model, base.analysis),
             variants
                 .iter()
-                .map(|v| (Results::empty(Shape::of(v)), Paired::new(v, base.model)))
+                .map(|v| (Results::new(v, base.analysis), Paired::new(v, base.model)))
                 .collect::<Vec<_>>(),
         );
         let runs = (base.seed, base.block.start, base.block.end - base.block.start);

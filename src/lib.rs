@@ -2,8 +2,9 @@
 //!
 //! The pipeline, one module per stage, data flowing one way:
 //! `load` (TOML -> raw scenario) -> `compile` (-> `model`: flat slots, `eval` trees) ->
-//! `simulate` (-> any `Collector`; `tally`: the tallies and precursors; `job`: what `sim run`
-//! collects) -> `aggregate` (-> summary; `verify` and `claims` judge summaries) -> `report` / `plot` / `html` (-> files). See
+//! `simulate` (-> any `Collector`; `tally`: the tallies, precursors and sensitivity; `job`: what
+//! `sim run` collects) -> `aggregate` (-> summary; `verify` and `claims` judge summaries) ->
+//! `report` / `plot` / `html` (-> files). See
 //! ARCHITECTURE.md; `tests/architecture.rs` holds the code to this order.
 
 pub mod aggregate;

@@ -16,7 +16,9 @@
 //! the unrounded Wilson interval, never the rounded values), and `chart` lays them out as a
 //! backend-neutral `Chart` (titles, axes, legends, styles from `style`, and its CSV); then
 //! `render` draws the `Chart` as SVG with plotters and rasterizes that SVG into the PNG with
-//! resvg. Numbers are written as the report writes them ([`crate::format`]).
+//! resvg. Numbers are written as the report writes them ([`crate::format`]). Tornado charts (an
+//! outcome's sensitivity to each param) have their own description, [`tornado`], and drawing,
+//! `tornado_render`.
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,8 @@ mod render;
 mod style;
 #[cfg(test)]
 pub(crate) mod tests;
+pub mod tornado;
+mod tornado_render;
 
 use chart::{Chart, chart_csv, comparison_charts, scenario_charts};
 use render::{rasterize, render_svg};
@@ -44,9 +48,43 @@ use render::{rasterize, render_svg};
 pub const CHART_SIZE: (u32, u32) = (1200, 700);
 
 /// Writes `escalation`, `ladder`, `outcomes` and `triggers` as PNG, SVG and CSV (the plotted
-/// numbers) into `dir`; returns the paths written, in that order (PNG, SVG, CSV).
+/// numbers) into `dir`, then a tornado per outcome when the summary has sensitivity tables
+/// (`tornado_<outcome id>`); returns the paths written, in that order (PNG, SVG, CSV).
 pub fn write_scenario_charts(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
-    write_charts(&scenario_charts(summary), dir)
+    let mut written = write_charts(&scenario_charts(summary), dir)?;
+    written.extend(write_tornadoes(summary, dir)?);
+    Ok(written)
+}
+
+/// Each outcome's tornado as `(outcome id, SVG text)`, the same SVGs [`write_scenario_charts`]
+/// writes; none without sensitivity tables.
+pub fn render_tornado_svgs(summary: &Summary) -> Result<Vec<(String, String)>> {
+    tornado::tornadoes(summary)
+        .iter()
+        .map(|t| Ok((t.outcome.clone(), tornado_render::render_tornado(t)?)))
+        .collect()
+}
+
+fn write_tornadoes(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
+    let files: Vec<[(PathBuf, Vec<u8>); 3]> = tornado::tornadoes(summary)
+        .par_iter()
+        .map(|t| {
+            let svg = tornado_render::render_tornado(t)?;
+            let png = rasterize(&svg).with_context(|| format!("cannot draw chart `{}`", t.name))?;
+            let file = |ext: &str| dir.join(format!("{}.{ext}", t.name));
+            Ok([
+                (file("png"), png),
+                (file("svg"), svg.into_bytes()),
+                (file("csv"), tornado::tornado_csv(t)?.into_bytes()),
+            ])
+        })
+        .collect::<Result<_>>()?;
+    let mut written = Vec::new();
+    for (path, bytes) in files.into_iter().flatten() {
+        write_atomic(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// The scenario's charts as `(name, SVG text)`, the same SVGs [`write_scenario_charts`] writes.

@@ -17,6 +17,8 @@ use crate::aggregate::{self, PairedTables, PrecursorTables, Series, ShareEstimat
 use crate::input::{RESULT_FILE_LIMIT, read_text};
 use crate::output::write_atomic;
 
+mod sensitivity;
+
 /// Serializes a summary: pretty JSON, stable key order, trailing newline.
 pub fn summary_json(summary: &Summary) -> String {
     let mut json = serde_json::to_string_pretty(summary).expect("summaries always serialize");
@@ -59,6 +61,10 @@ pub fn write_tables(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
     files.push((dir.join("mean_firings.csv"), mean_firings_csv(summary)?));
     if let Some(precursors) = &summary.precursors {
         files.push((dir.join("precursors.csv"), precursors_csv(summary, precursors)?));
+    }
+    if let Some(tables) = &summary.sensitivity {
+        files.push((dir.join("sensitivity.csv"), sensitivity::sensitivity_csv(tables)?));
+        files.push((dir.join("swings.csv"), sensitivity::swings_csv(tables)?));
     }
     for (path, text) in &files {
         write_atomic(path, text.as_bytes())?;

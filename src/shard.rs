@@ -27,6 +27,7 @@ use crate::job::{Results, RunIdentity};
 use crate::model::{ScenarioId, ScenarioInfo};
 use crate::tally::paired::Paired;
 use crate::tally::precursors::Precursors;
+use crate::tally::sensitivity::Sensitivity;
 use crate::tally::{Shape, Tallies};
 
 /// The `kind` of a partial-result file, so that other JSON files are refused by name.
@@ -239,6 +240,16 @@ pub struct Partial {
     /// and their digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<PartialPairs>,
+    /// The sensitivity counts and their digest; absent from a shard run with `--no-analysis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<PartialSensitivity>,
+}
+
+/// A shard's sensitivity counts in a partial result.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PartialSensitivity {
+    pub digest: String,
+    pub counts: Sensitivity,
 }
 
 /// A variant's paired counts in a partial result.
@@ -265,7 +276,11 @@ impl Partial {
         results: Results,
         paired: Option<(String, Paired)>,
     ) -> Partial {
-        let Results { tallies, precursors } = results;
+        let Results {
+            tallies,
+            precursors,
+            sensitivity,
+        } = results;
         let runs = shard.runs(total_runs);
         Partial {
             kind: PARTIAL_KIND.into(),
@@ -289,6 +304,10 @@ impl Partial {
             precursors,
             paired: paired.map(|(baseline, counts)| PartialPairs {
                 baseline,
+                digest: counts.digest(),
+                counts,
+            }),
+            sensitivity: sensitivity.map(|counts| PartialSensitivity {
                 digest: counts.digest(),
                 counts,
             }),
@@ -390,6 +409,19 @@ impl Partial {
                 problems.push(problem);
             }
         }
+        if problems.is_empty()
+            && let Some(sensitivity) = &self.sensitivity
+        {
+            if sensitivity.counts.digest() != sensitivity.digest {
+                problems
+                    .push("its sensitivity counts do not match their digest (the file was changed or damaged)".into());
+            } else if !self.results_are_consistent() || !sensitivity_fits(&sensitivity.counts, info) {
+                problems.push(
+                    "its sensitivity counts do not add up, or count other runs, params, outcomes or rungs than its scenario"
+                        .into(),
+                );
+            }
+        }
         problems
     }
 
@@ -407,18 +439,19 @@ impl Partial {
             .problem(counts.outcomes.len(), self.first_run..self.end_run, variant_only)
     }
 
-    /// Whether the precursors have the tallies' shape and runs, and add up (a clone: this runs
-    /// once per part file, after the tallies were checked).
+    /// Whether the precursors and the sensitivity counts have the tallies' shape and runs, and
+    /// add up (a clone: this runs once per part file, after the tallies were checked).
     fn results_are_consistent(&self) -> bool {
         Results {
             tallies: self.tallies.clone(),
             precursors: self.precursors.clone(),
+            sensitivity: self.sensitivity.as_ref().map(|s| s.counts.clone()),
         }
         .is_well_formed()
     }
 
     /// What must be equal for two parts to be pieces of the same run, as (field, value).
-    fn identity(&self) -> [(&'static str, String); 7] {
+    fn identity(&self) -> [(&'static str, String); 8] {
         [
             ("scenario_digest", self.scenario_digest.clone()),
             ("scenario_block_digest", self.scenario_block_digest.clone()),
@@ -431,8 +464,22 @@ impl Partial {
                 "paired_with",
                 self.paired.as_ref().map_or(String::new(), |p| p.baseline.clone()),
             ),
+            // Sensitivity counted or not (`--no-analysis`): parts with and without do not add up.
+            ("analysis", if self.sensitivity.is_some() { "on" } else { "off" }.into()),
         ]
     }
+}
+
+/// Whether sensitivity counts are of `info`'s uncertain params (a subsequence of its params)
+/// and of the rungs above its initial one.
+fn sensitivity_fits(counts: &Sensitivity, info: &ScenarioInfo) -> bool {
+    let mut names = info.params.iter().map(|p| p.name.as_str());
+    counts.params.iter().all(|name| names.any(|n| n == name))
+        && counts
+            .rungs
+            .iter()
+            .copied()
+            .eq(info.initial_level + 1..info.levels.len())
 }
 
 /// The first count that no run could produce: every step puts each run at exactly one level
@@ -567,7 +614,7 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<Vec<Merged>, MergeError> {
 /// Merges the parts of one scenario id, or lists why they are not one complete run.
 fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> {
     let mut problems = Vec::new();
-    let mut tally: IndexMap<[(&str, String); 7], usize> = IndexMap::new();
+    let mut tally: IndexMap<[(&str, String); 8], usize> = IndexMap::new();
     for (_, part) in &group {
         *tally.entry(part.identity()).or_default() += 1;
     }
@@ -639,8 +686,15 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
             .as_ref()
             .map(|p| (p.counts.outcomes.clone(), p.counts.triggers.clone()))
     };
+    let sensitivity_of = |part: &Partial| part.sensitivity.as_ref().map(|s| s.counts.params.clone());
     for parts in by_index.values() {
         let (name, part) = &parts[0];
+        if sensitivity_of(part) != sensitivity_of(first) {
+            problems.push(format!(
+                "{name}: {} counts the sensitivity to other params than the other parts",
+                part.describe()
+            ));
+        }
         if pairs_of(part) != pairs_of(first) {
             problems.push(format!(
                 "{name}: {} pairs other outcomes or triggers with the baseline than the other parts",
@@ -657,6 +711,12 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
         let part = &parts[0].1;
         results.tallies = results.tallies.merge(&part.tallies);
         results.precursors.add(&part.precursors);
+        if let Some(part) = &part.sensitivity {
+            match &mut results.sensitivity {
+                None => results.sensitivity = Some(part.counts.clone()),
+                Some(sum) => sum.add(&part.counts),
+            }
+        }
         if let Some(pairs) = &part.paired {
             match &mut paired {
                 None => paired = Some((pairs.baseline.clone(), pairs.counts.clone())),
@@ -675,278 +735,4 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_cover_every_run_once_and_differ_by_at_most_one() {
-        for total in [0, 1, 7, 10, 1000, 1234] {
-            for count in [1, 2, 3, 7, 16] {
-                let blocks: Vec<Range<u64>> = (0..count).map(|k| Shard::new(k, count).unwrap().runs(total)).collect();
-                assert_eq!(blocks[0].start, 0);
-                assert_eq!(blocks.last().unwrap().end, total);
-                for pair in blocks.windows(2) {
-                    assert_eq!(pair[0].end, pair[1].start);
-                }
-                let sizes: Vec<u64> = blocks.iter().map(|b| b.end - b.start).collect();
-                assert!(
-                    sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
-                    "{sizes:?}"
-                );
-            }
-        }
-        assert_eq!(Shard::new(2, 4).unwrap().runs(10_000), 5000..7500);
-        // No overflow near the top of u64.
-        assert_eq!(Shard::new(1, 2).unwrap().runs(u64::MAX).end, u64::MAX);
-    }
-
-    #[test]
-    fn parses_shards_and_refuses_bad_ones() {
-        assert_eq!("0/4".parse::<Shard>().unwrap(), Shard::new(0, 4).unwrap());
-        assert_eq!("auto".parse::<ShardRequest>().unwrap(), ShardRequest::Auto);
-        assert!(
-            "4/4"
-                .parse::<Shard>()
-                .unwrap_err()
-                .to_string()
-                .contains("0-based, 0 to 3")
-        );
-        assert!("1/0".parse::<Shard>().unwrap_err().to_string().contains("at least 1"));
-        assert!("3".parse::<Shard>().unwrap_err().to_string().contains("write K/N"));
-        assert_eq!(
-            Shard::new(2, 4).unwrap().file_name("baseline"),
-            "baseline.shard-2-of-4.json"
-        );
-    }
-
-    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-
-    #[test]
-    fn reads_slurm_arrays_relative_to_their_first_task() {
-        let slurm = env(&[
-            ("SLURM_ARRAY_TASK_ID", "7"),
-            ("SLURM_ARRAY_TASK_MIN", "5"),
-            ("SLURM_ARRAY_TASK_COUNT", "4"),
-        ]);
-        assert_eq!(from_scheduler(&slurm, None).unwrap(), Shard::new(2, 4).unwrap());
-        assert!(
-            from_scheduler(&slurm, Some(3))
-                .unwrap_err()
-                .to_string()
-                .contains("disagrees")
-        );
-        let stepped = env(&[
-            ("SLURM_ARRAY_TASK_ID", "2"),
-            ("SLURM_ARRAY_TASK_COUNT", "4"),
-            ("SLURM_ARRAY_TASK_STEP", "2"),
-        ]);
-        assert!(
-            from_scheduler(stepped, None)
-                .unwrap_err()
-                .to_string()
-                .contains("contiguous")
-        );
-        let rerun = env(&[
-            ("SLURM_ARRAY_TASK_ID", "3"),
-            ("SLURM_ARRAY_TASK_MIN", "3"),
-            ("SLURM_ARRAY_TASK_COUNT", "1"),
-        ]);
-        assert!(
-            from_scheduler(rerun, None)
-                .unwrap_err()
-                .to_string()
-                .contains("--shard 3/N")
-        );
-        let single = env(&[
-            ("SLURM_ARRAY_TASK_ID", "0"),
-            ("SLURM_ARRAY_TASK_MIN", "0"),
-            ("SLURM_ARRAY_TASK_COUNT", "1"),
-        ]);
-        assert_eq!(from_scheduler(single, None).unwrap(), Shard::new(0, 1).unwrap());
-        let gap = env(&[("SLURM_ARRAY_TASK_ID", "9"), ("SLURM_ARRAY_TASK_COUNT", "3")]);
-        assert!(
-            from_scheduler(gap, None)
-                .unwrap_err()
-                .to_string()
-                .contains("--array=0-2")
-        );
-    }
-
-    #[test]
-    fn reads_kubernetes_index_with_count_from_flag_or_variable() {
-        let k8s = env(&[("JOB_COMPLETION_INDEX", "3"), (SHARD_COUNT_VAR, "8")]);
-        assert_eq!(from_scheduler(&k8s, None).unwrap(), Shard::new(3, 8).unwrap());
-        assert_eq!(from_scheduler(&k8s, Some(5)).unwrap(), Shard::new(3, 5).unwrap());
-        let no_count = env(&[("JOB_COMPLETION_INDEX", "3")]);
-        assert!(
-            from_scheduler(no_count, None)
-                .unwrap_err()
-                .to_string()
-                .contains("--shard-count")
-        );
-        assert!(
-            from_scheduler(env(&[]), None)
-                .unwrap_err()
-                .to_string()
-                .contains("no scheduler")
-        );
-    }
-
-    fn info() -> ScenarioInfo {
-        ScenarioInfo {
-            id: "tiny".into(),
-            name: "Tiny".into(),
-            description: String::new(),
-            steps: 1,
-            step_unit: "month".into(),
-            start: None,
-            step_labels: vec!["month 0".into(), "month 1".into()],
-            levels: vec!["calm".into(), "crisis".into()],
-            initial_level: 0,
-            params: vec![],
-            actors: vec![],
-            triggers: vec![],
-            outcomes: vec![],
-            variant: None,
-        }
-    }
-
-    /// A partial whose tallies put every run at level 0 at step 0 and level 1 at step 1.
-    fn part(index: u64, count: u64, total: u64, seed: u64) -> (String, Partial) {
-        let shard = Shard::new(index, count).unwrap();
-        let info = info();
-        let shape = Shape {
-            steps: 1,
-            levels: 2,
-            outcomes: 0,
-            triggers: 0,
-        };
-        let mut tallies = Tallies::zero(shape);
-        let runs = shard.runs(total);
-        tallies.runs = runs.end - runs.start;
-        tallies.level_at = vec![tallies.runs, 0, 0, tallies.runs];
-        tallies.max_level_at = tallies.level_at.clone();
-        let identity = RunIdentity {
-            seed,
-            scenario_digest: "d".into(),
-        };
-        let name = shard.file_name("tiny");
-        (
-            name,
-            Partial::new(&info, &identity, total, shard, Results::of_tallies(tallies), None),
-        )
-    }
-
-    #[test]
-    fn merges_complete_parts_in_any_order() {
-        let merged = merge(vec![part(2, 3, 10, 1), part(0, 3, 10, 1), part(1, 3, 10, 1)]).unwrap();
-        assert_eq!(merged.len(), 1);
-        assert_eq!(merged[0].results.tallies.runs, 10);
-        assert_eq!(merged[0].results.tallies.level_at, vec![10, 0, 0, 10]);
-        assert_eq!(merged[0].seed, 1);
-    }
-
-    #[test]
-    fn names_missing_duplicated_and_foreign_parts() {
-        let missing = merge(vec![
-            part(0, 4, 10_000, 1),
-            part(1, 4, 10_000, 1),
-            part(3, 4, 10_000, 1),
-        ])
-        .unwrap_err();
-        assert_eq!(missing.problems.len(), 1, "{missing}");
-        assert!(
-            missing.problems[0].contains("shard 2/4 of `tiny` is missing (runs 5000..7500"),
-            "{missing}"
-        );
-
-        let duplicated = merge(vec![part(0, 2, 10, 1), part(1, 2, 10, 1), part(1, 2, 10, 1)]).unwrap_err();
-        assert!(
-            duplicated.to_string().contains("shard 1/2 of `tiny` is given 2 times"),
-            "{duplicated}"
-        );
-
-        let (name, foreign) = part(1, 3, 10, 9);
-        let foreign = (format!("other-{name}"), foreign);
-        let refused = merge(vec![part(0, 3, 10, 1), foreign, part(2, 3, 10, 1)]).unwrap_err();
-        let text = refused.to_string();
-        assert!(text.contains("other-tiny.shard-1-of-3.json: shard 1/3"), "{text}");
-        assert!(
-            text.contains("seed is 9 here but 1 in tiny.shard-0-of-3.json"),
-            "{text}"
-        );
-        assert!(text.contains("shard 1/3 of `tiny` is missing"), "{text}");
-    }
-
-    #[test]
-    fn refuses_damaged_parts() {
-        let (name, mut damaged) = part(0, 1, 10, 1);
-        damaged.tallies.level_at[0] -= 1;
-        let text = merge(vec![(name, damaged.clone())]).unwrap_err().to_string();
-        assert!(text.contains("do not match their digest"), "{text}");
-        // Edited with its digest recomputed: counts no run could produce are still refused.
-        damaged.tallies_digest = damaged.tallies.digest();
-        let text = merge(vec![("forged".into(), damaged.clone())]).unwrap_err().to_string();
-        assert!(
-            text.contains("forged: its tallies `level_at` at step 0 do not add up to its 10 runs"),
-            "{text}"
-        );
-        damaged.tallies.level_at[0] += 1;
-        damaged.tallies.max_level_at[3] += 100;
-        damaged.tallies_digest = damaged.tallies.digest();
-        let text = merge(vec![("forged".into(), damaged)]).unwrap_err().to_string();
-        assert!(text.contains("`max_level_at` at step 1 do not add up"), "{text}");
-
-        // An unsafe id cannot be held by a `Partial`: a file with one is refused when read.
-        let (_, good) = part(0, 1, 10, 1);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tiny.shard-0-of-1.json");
-        std::fs::write(&path, partial_json(&good).replace("\"tiny\"", "\"../elsewhere\"")).unwrap();
-        let text = format!("{:#}", read_partial(&path).unwrap_err());
-        assert!(
-            text.contains("is a damaged partial result: `../elsewhere` is not a valid scenario id: use lowercase"),
-            "{text}"
-        );
-        let (name, mut other_id) = part(0, 1, 10, 1);
-        other_id.scenario.id = "elsewhere".into();
-        let text = merge(vec![(name, other_id)]).unwrap_err().to_string();
-        assert!(text.contains("not a valid scenario id"), "{text}");
-
-        let (name, mut wrong_range) = part(0, 2, 10, 1);
-        wrong_range.end_run = 6;
-        let text = merge(vec![(name, wrong_range)]).unwrap_err().to_string();
-        assert!(
-            text.contains("covers runs 0..6, but shard 0/2 of 10 runs is runs 0..5"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn refuses_an_edited_or_differing_scenario_block() {
-        // Edited without its digest: the part names itself as damaged.
-        for edited in 0..2 {
-            let mut parts = vec![part(0, 2, 10, 1), part(1, 2, 10, 1)];
-            parts[edited].1.scenario.levels.reverse();
-            let text = merge(parts).unwrap_err().to_string();
-            assert!(
-                text.contains(&format!(
-                    "tiny.shard-{edited}-of-2.json: its scenario block does not match its digest"
-                )),
-                "{text}"
-            );
-        }
-        // Edited with a recomputed digest: the parts still do not agree.
-        let mut parts = vec![part(0, 2, 10, 1), part(1, 2, 10, 1)];
-        parts[1].1.scenario.name = "Renamed".into();
-        parts[1].1.scenario_block_digest = scenario_block_digest(&parts[1].1.scenario);
-        let text = merge(parts).unwrap_err().to_string();
-        assert!(
-            text.contains("tiny.shard-1-of-2.json: shard 1/2 of `tiny` (runs 5..10) does not belong")
-                && text.contains("its scenario block differs"),
-            "{text}"
-        );
-    }
-}
+mod tests;

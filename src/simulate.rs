@@ -240,6 +240,7 @@ mod tests {
     use super::plan::Plan;
     use super::*;
     use crate::tally::precursors::Precursors;
+    use crate::tally::sensitivity::Sensitivity;
     use crate::tally::{Shape, Tallies};
 
     #[test]
@@ -447,13 +448,16 @@ when = "a.x > in_outcome"
     }
 
     /// Every collector there is, and the test's own.
-    pub(super) type Everything = (Tallies, (Precursors, RunLog));
+    pub(super) type Everything = (Tallies, (Precursors, (Sensitivity, RunLog)));
 
     pub(super) fn everything(model: &Model) -> Everything {
         let shape = Shape::of(model);
         (
             Tallies::zero(shape),
-            (Precursors::new(shape), RunLog(Default::default())),
+            (
+                Precursors::new(shape),
+                (Sensitivity::new(model), RunLog(Default::default())),
+            ),
         )
     }
 

@@ -6,7 +6,8 @@
 //! turns counts into probabilities.
 //!
 //! [`Tallies`] counts levels, outcomes and firings step by step; [`precursors::Precursors`]
-//! counts which triggers fired before each outcome first held.
+//! counts which triggers fired before each outcome first held; [`sensitivity::Sensitivity`]
+//! counts each outcome and rung per fifth of each uncertain param's distribution.
 
 use serde::{Deserialize, Serialize};
 
@@ -16,6 +17,7 @@ use crate::simulate::{Collector, Step, lanes_of};
 pub mod discordant;
 pub mod paired;
 pub mod precursors;
+pub mod sensitivity;
 
 /// The shape of a scenario's tallies: every table is `(steps + 1) x width`, row `t` for step `t`
 /// (row 0 is the initial state).

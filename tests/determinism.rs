@@ -3,10 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::util::{Workspace, read_summary, sim, tree};
-use sim::job::{Job, Results};
+use sim::job::{Analysis, Job, Results};
 use sim::lanes::Simd;
 use sim::simulate::{Collector, Observer, Unobserved, replay};
-use sim::tally::Shape;
 
 fn shipped(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name)
@@ -228,15 +227,17 @@ fn replaying_one_run_gives_exactly_that_run_of_the_job() {
         let model = sim::compile::compile(&sim::load::load(&file).unwrap()).unwrap();
         let job = Job::new(&model, Some(3), Some(5000));
         for run in [0, 17, 511, 512, 4096] {
-            let mut alone = Results::empty(Shape::of(&model));
+            let mut alone = Results::new(&model, Analysis::Full);
             replay(&model, 3, run, &mut Unobserved, &mut alone).unwrap();
             let in_job = job.clone().with_block(run..run + 1).results(&|_| {}).unwrap();
             assert_eq!(alone, in_job, "{}: run {run}", model.info.id);
         }
-        // A block of runs is the sum of its runs, whatever the split.
+        // A block of runs is the sum of its runs, whatever the split: the sensitivity's sums too.
         let whole = job.clone().with_block(0..1500).results(&|_| {}).unwrap();
         let mut parts = job.clone().with_block(0..700).results(&|_| {}).unwrap();
-        parts.merge(job.clone().with_block(700..1500).results(&|_| {}).unwrap());
+        parts.merge(job.clone().with_block(700..1100).results(&|_| {}).unwrap());
+        parts.merge(job.clone().with_block(1100..1500).results(&|_| {}).unwrap());
+        assert!(whole.sensitivity.as_ref().is_some_and(|s| s.runs == 1500));
         assert_eq!(whole, parts, "{}", model.info.id);
     }
 }

@@ -168,6 +168,7 @@ fn every_interval_of_every_table_contains_its_data() {
         .assert()
         .success();
     let (mut probability_rows, mut mean_rows, mut share_rows, mut difference_rows) = (0, 0, 0, 0);
+    let mut swing_rows = 0;
     for path in csv_files(&out) {
         let mut reader = csv::Reader::from_path(&path).unwrap();
         let headers = reader.headers().unwrap().clone();
@@ -211,6 +212,14 @@ fn every_interval_of_every_table_contains_its_data() {
                 }
                 // A difference of two probabilities: its interval contains the exact difference
                 // of the paired counts.
+                // A swing: its interval contains the exact difference of the two fifths.
+                (None, None) if column("swing").is_some() => {
+                    let exact = number("count_top_fifth") / number("runs_top_fifth")
+                        - number("count_bottom_fifth") / number("runs_bottom_fifth");
+                    let (lo, swing, hi) = (number("lo95"), number("swing"), number("hi95"));
+                    assert!(lo <= exact && exact <= hi && lo <= swing && swing <= hi, "{}", where_());
+                    swing_rows += 1;
+                }
                 (None, None) if column("diff").is_some() => {
                     let exact = (number("variant_only") - number("baseline_only")) / number("runs");
                     let (lo, diff, hi) = (number("lo95"), number("diff"), number("hi95"));
@@ -225,6 +234,7 @@ fn every_interval_of_every_table_contains_its_data() {
         probability_rows > 10_000 && mean_rows > 100 && share_rows > 10_000 && difference_rows > 10_000,
         "{probability_rows} {mean_rows} {share_rows} {difference_rows}"
     );
+    assert!(swing_rows > 1000, "{swing_rows} rows of swings.csv");
 
     for scenario in shipped_scenarios() {
         let id = scenario.file_stem().unwrap().to_string_lossy().into_owned();

@@ -25,6 +25,7 @@ mod precision;
 mod published_together;
 mod report;
 mod schema;
+mod sensitivity;
 mod shard;
 mod shipped_scenarios;
 #[cfg(unix)]

@@ -132,6 +132,11 @@ pub fn summary_problems(summary: &Summary) -> Vec<String> {
     {
         problems.extend(paired_problems(paired, summary));
     }
+    if let Some(sensitivity) = &summary.sensitivity
+        && problems.is_empty()
+    {
+        problems.extend(super::sensitivity::problems(sensitivity, summary));
+    }
     if let Some(stopping) = &summary.stopping {
         problems.extend(stopping_problems(stopping, summary.runs));
     }
@@ -344,7 +349,7 @@ fn discordant_problems(discordant: &DiscordantRuns, paired: &PairedTables, summa
 
 /// A count of at most `runs`, and finite probabilities in [0, 1] with `lo <= hi`. (Not
 /// `lo <= p`: a rounded `p` of a rare event may fall below an interval written unrounded.)
-fn estimate_is_valid(e: &Estimate, runs: u64) -> bool {
+pub(super) fn estimate_is_valid(e: &Estimate, runs: u64) -> bool {
     let unit = 0.0..=1.0;
     e.count <= runs && unit.contains(&e.p) && unit.contains(&e.lo) && unit.contains(&e.hi) && e.lo <= e.hi
 }

@@ -8,7 +8,7 @@ use super::{Failure, QUIET, compile_all, exit, simulate_study, thread_pool};
 use crate::aggregate::{Summary, estimate, summarize};
 use crate::compile::compile;
 use crate::format::{percent_decimals, thousands};
-use crate::job::{Job, Study};
+use crate::job::{Analysis, Job, Study};
 use crate::load::load_text;
 use crate::model::Model;
 use crate::output::{Staging, check_writable, write_atomic};
@@ -96,6 +96,8 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<(), Failure> {
                     args.seed.or(Some(base.default_seed)),
                     args.runs.or(Some(base.default_runs)),
                 )
+                // A sweep publishes each point's probabilities only: no per-point sensitivity.
+                .with_analysis(Analysis::Off)
             })
             .collect(),
         baseline: 0,

@@ -3,8 +3,8 @@
 //! plotters draws the SVG; resvg rasterizes that SVG into the PNG, so a chart's PNG shows
 //! exactly what its SVG shows. Both use only the embedded Noto Sans. Layout that depends on text
 //! size (wrapped titles, legends, bar labels) is decided here, where text can be measured. Apart
-//! from the tests, only this module and [`super::style`] import plotters, and only this one
-//! imports resvg.
+//! from the tests, only this module, [`super::tornado_render`] (which draws tornado charts the
+//! same way) and [`super::style`] import plotters, and only this one imports resvg.
 
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -30,7 +30,7 @@ pub(super) use forest::chart_size;
 /// The family every chart text asks for. The embedded Noto Sans is registered under this whole
 /// name, and SVG writes it as the `font-family` list, so that viewers pick Noto Sans or a face
 /// of similar width before falling back to whatever their `sans-serif` is.
-const FONT: &str = "Noto Sans, Arial, Helvetica, sans-serif";
+pub(super) const FONT: &str = "Noto Sans, Arial, Helvetica, sans-serif";
 
 /// Registers the embedded Noto Sans once as plotters' [`FONT`]: plotters' `ab_glyph` feature
 /// knows only registered fonts, and the machine may have none.

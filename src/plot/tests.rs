@@ -88,6 +88,7 @@ pub(crate) fn synthetic_summary(id: &str, name: &str, steps: usize, boost: f64) 
         precursors: None,
         paired: None,
         stopping: None,
+        sensitivity: None,
         format_version: crate::aggregate::RESULT_FORMAT_VERSION,
         engine: "sim test".into(),
         scenario: ScenarioInfo {
