@@ -544,9 +544,12 @@ pub fn summarize(info: &ScenarioInfo, identity: &RunIdentity, results: &Results)
         precursors: Some(precursor_tables(info, &results.precursors)),
         paired: None,
         stopping: None,
+        // A scenario with no uncertain param has no sensitivity to report (and its counts,
+        // kept per param, would say that nothing happened).
         sensitivity: results
             .sensitivity
             .as_ref()
+            .filter(|s| !s.params.is_empty())
             .map(|s| sensitivity::sensitivity_tables(info, s)),
     }
 }

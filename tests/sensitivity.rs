@@ -154,3 +154,31 @@ fn shipped_scenario_sensitivity_csv_adds_up() {
     let swings = read(&ws.out().join("baseline/swings.csv"));
     assert!(swings.starts_with("kind,outcome,rank,param,swing,lo95,hi95,p_bottom_fifth,p_top_fifth,"));
 }
+
+/// Found by the fuzz harness: with no uncertain param, the per-param counts said that no outcome
+/// ever happened, and `sim compare` refused the summary `sim run` had just written.
+#[test]
+fn a_scenario_without_uncertain_params_has_no_sensitivity_and_reads_back() {
+    let ws = Workspace::new();
+    let text = scenario()
+        .replace("p = { uniform = [0.01, 0.09] }", "p = 0.05")
+        .replace("unread = { pert = [0.1, 0.2, 0.6] }\n", "");
+    assert!(!text.contains("uniform") && !text.contains("pert"), "{text}");
+    let file = ws.file("case.toml", &text);
+    let summary = ws.run(&file, 2_000, 3);
+    assert!(summary.sensitivity.is_none());
+    assert!(summary.tables.outcome_by[0].points.last().unwrap().count > 0);
+    assert!(!ws.out().join("case/sensitivity.csv").exists());
+    // Read back: `sim compare` checks every summary it is given.
+    let copy = ws.path().join("copy");
+    std::fs::create_dir_all(&copy).unwrap();
+    std::fs::copy(ws.out().join("case/summary.json"), copy.join("summary.json")).unwrap();
+    sim()
+        .arg("compare")
+        .arg(ws.out().join("case"))
+        .arg(&copy)
+        .arg("--out")
+        .arg(ws.path().join("compared"))
+        .assert()
+        .success();
+}
