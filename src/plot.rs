@@ -18,7 +18,8 @@
 //! `render` draws the `Chart` as SVG with plotters and rasterizes that SVG into the PNG with
 //! resvg. Numbers are written as the report writes them ([`crate::format`]). Tornado charts (an
 //! outcome's sensitivity to each param) have their own description, [`tornado`], and drawing,
-//! `tornado_render`.
+//! `tornado_render`; so do a sweep's response curves and heat maps, [`sweep`] and
+//! `sweep_render`.
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +37,8 @@ pub mod difference;
 pub(crate) mod difference_tests;
 mod render;
 mod style;
+pub mod sweep;
+mod sweep_render;
 #[cfg(test)]
 pub(crate) mod tests;
 pub mod tornado;
@@ -79,6 +82,47 @@ fn write_tornadoes(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
             ])
         })
         .collect::<Result<_>>()?;
+    let mut written = Vec::new();
+    for (path, bytes) in files.into_iter().flatten() {
+        write_atomic(&path, &bytes)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Writes a sweep's charts into `dir` (the sweep's staging directory): `curve_<outcome id>` per
+/// outcome of `info`, then for a grid `heatmap_<outcome id>` per outcome, each as PNG, SVG and
+/// CSV; `params` names the swept settings, `levels` the thresholds (fractions). Returns the
+/// paths written, in that order.
+pub fn write_sweep_charts(
+    info: &crate::model::ScenarioInfo,
+    params: &[&str],
+    cells: &[crate::sweep::Cell],
+    levels: &[f64],
+    (runs, seed): (u64, u64),
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
+    let curves = sweep::curves(info, params, cells, levels, runs, seed);
+    let maps = sweep::heatmaps(info, params, cells, runs, seed);
+    let drawn = |name: &str, svg: Result<String>, csv: Result<String>| -> Result<[(PathBuf, Vec<u8>); 3]> {
+        let svg = svg?;
+        let png = rasterize(&svg).with_context(|| format!("cannot draw chart `{name}`"))?;
+        let file = |ext: &str| dir.join(format!("{name}.{ext}"));
+        Ok([
+            (file("png"), png),
+            (file("svg"), svg.into_bytes()),
+            (file("csv"), csv?.into_bytes()),
+        ])
+    };
+    let mut files: Vec<[(PathBuf, Vec<u8>); 3]> = curves
+        .par_iter()
+        .map(|c| drawn(&c.name, sweep_render::render_curve(c), sweep::curve_csv(c)))
+        .collect::<Result<_>>()?;
+    files.extend(
+        maps.par_iter()
+            .map(|m| drawn(&m.name, sweep_render::render_heatmap(m), sweep::heatmap_csv(m)))
+            .collect::<Result<Vec<_>>>()?,
+    );
     let mut written = Vec::new();
     for (path, bytes) in files.into_iter().flatten() {
         write_atomic(&path, &bytes)?;

@@ -197,3 +197,79 @@ fn unknown_names_and_impossible_values_are_refused() {
         assert!(!ws.path().join("out").exists(), "{args:?} wrote output");
     }
 }
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_curve_is_drawn_per_outcome_and_a_grid_adds_a_heat_map() {
+    let ws = Workspace::new();
+    let file = ws.file("one.toml", ONE_TRIGGER);
+    let (curve, grid) = (ws.path().join("curve"), ws.path().join("grid"));
+    sweep(
+        &file,
+        &["--param", "p=0.02..0.2:5", "--threshold", "0.5", "--quiet"],
+        &curve,
+    );
+    let dir = curve.join("one-sweep");
+    assert_eq!(
+        names(&dir),
+        [
+            "curve_struck.csv",
+            "curve_struck.png",
+            "curve_struck.svg",
+            "sweep.csv",
+            "thresholds.csv"
+        ]
+    );
+    assert!(
+        std::fs::read(dir.join("curve_struck.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+    let svg = read(&dir.join("curve_struck.svg"));
+    assert!(svg.contains("P(A has struck by month 12) against p"), "{svg}");
+    // The chart's numbers are the table's.
+    let plotted = struck_rows(&read(&dir.join("curve_struck.csv")));
+    assert_eq!(plotted, struck_rows(&read(&dir.join("sweep.csv"))));
+    assert_eq!(plotted.len(), 5);
+
+    sweep(
+        &file,
+        &["--param", "p=0.05..0.15:3", "--param", "unread=0..1:2", "--quiet"],
+        &grid,
+    );
+    let dir = grid.join("one-sweep");
+    assert_eq!(
+        names(&dir),
+        [
+            "curve_struck.csv",
+            "curve_struck.png",
+            "curve_struck.svg",
+            "heatmap_struck.csv",
+            "heatmap_struck.png",
+            "heatmap_struck.svg",
+            "sweep.csv"
+        ]
+    );
+    assert!(
+        std::fs::read(dir.join("heatmap_struck.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+    let curve_svg = read(&dir.join("curve_struck.svg"));
+    assert!(curve_svg.contains("unread = 0") && curve_svg.contains("unread = 1"));
+    let heatmap = read(&dir.join("heatmap_struck.csv"));
+    assert!(
+        heatmap.starts_with("outcome,param,value,param2,value2,count,runs,p,lo95,hi95\n"),
+        "{heatmap}"
+    );
+    assert_eq!(heatmap.lines().count(), 1 + 6, "{heatmap}");
+    assert_eq!(struck_rows(&heatmap), struck_rows(&read(&dir.join("sweep.csv"))));
+}

@@ -1,5 +1,6 @@
 //! `sim sweep`: arguments in; the sweep's points compiled, simulated on common random numbers,
-//! written to `<out>/<id>-sweep/` (sweep.csv, thresholds.csv) and printed, out.
+//! written to `<out>/<id>-sweep/` (sweep.csv, thresholds.csv, a response curve per outcome and
+//! for a grid a heat map per outcome) and printed, out.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -121,6 +122,14 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<(), Failure> {
             thresholds_csv(&names, &cells, &args.threshold).as_bytes(),
         )?;
     }
+    crate::plot::write_sweep_charts(
+        info,
+        &names,
+        &cells,
+        &args.threshold,
+        (summaries[0].runs, summaries[0].seed),
+        staging.path(),
+    )?;
     staging.publish()?;
     if !args.quiet {
         print!("{}", printed(info, &names, &cells, &args.threshold, &summaries[0]));
