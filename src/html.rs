@@ -31,6 +31,7 @@ use crate::plot::{render_comparison_svgs, render_svg_charts};
 mod discordant;
 mod pairing;
 mod sensitivity;
+pub mod sweep;
 
 /// Writes `out_dir/index.html` and returns its path.
 pub fn write_report(comparison: &Comparison, out_dir: &Path) -> Result<PathBuf> {

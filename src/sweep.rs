@@ -241,6 +241,25 @@ pub fn crossing(cells: &[&Cell], level: f64) -> Crossing {
     Crossing::Between { estimate, lo, hi }
 }
 
+/// A crossing in words, as the terminal and the report say it: `level` along the axis `name`,
+/// whose first value is `first`.
+pub fn describe(crossing: &Crossing, level: f64, name: &str, first: f64) -> String {
+    let level_pct = format!("{}%", level * 100.0);
+    match crossing {
+        Crossing::AtStart => format!("already {level_pct} or more at {name} = {first}"),
+        Crossing::Never => format!("stays below {level_pct} over the whole sweep"),
+        Crossing::Between { estimate, lo, hi } => {
+            let lo = lo
+                .map(|x| format!("above {x}"))
+                .unwrap_or_else(|| "not surely above the first value".into());
+            let hi = hi
+                .map(|x| format!("at most {x}"))
+                .unwrap_or_else(|| "not surely below the last value".into());
+            format!("reaches {level_pct} at {name} ≈ {estimate:.4} (95%: {lo}, {hi})")
+        }
+    }
+}
+
 /// `sweep.csv`: one row per point and outcome or rung, tidy. Probabilities are rounded to the
 /// precision the runs support, the interval outward (as in every table of `sim run`).
 pub fn table_csv(names: &[&str], cells: &[Cell]) -> String {

@@ -142,6 +142,14 @@ fn the_threshold_crossing_brackets_the_exact_value() {
     assert!(lo < exact && exact <= hi, "{exact} not in ({lo}, {hi}]: {row}");
     assert!((estimate - exact).abs() < 0.005, "{estimate} against {exact}");
     assert!(printed.contains("reaches 50% at p ≈"), "{printed}");
+
+    // The sweep's report: the same crossing, the curve inlined, nothing fetched.
+    let page = read(&out.join("one-sweep/index.html"));
+    let said = printed.lines().find(|l| l.contains("reaches 50% at p ≈")).unwrap();
+    let said = said.trim_start_matches([' ', '-', '>']);
+    assert!(page.contains(&said.replace('&', "&amp;")), "{said} not in the report");
+    assert!(page.contains("<figure id=\"chart-curve_struck\">\n<svg"), "no curve");
+    assert!(!page.contains("http://") && !page.contains("https://") && !page.contains("<script"));
 }
 
 #[test]
@@ -224,6 +232,7 @@ fn a_curve_is_drawn_per_outcome_and_a_grid_adds_a_heat_map() {
             "curve_struck.csv",
             "curve_struck.png",
             "curve_struck.svg",
+            "index.html",
             "sweep.csv",
             "thresholds.csv"
         ]
@@ -255,6 +264,7 @@ fn a_curve_is_drawn_per_outcome_and_a_grid_adds_a_heat_map() {
             "heatmap_struck.csv",
             "heatmap_struck.png",
             "heatmap_struck.svg",
+            "index.html",
             "sweep.csv"
         ]
     );
@@ -265,6 +275,10 @@ fn a_curve_is_drawn_per_outcome_and_a_grid_adds_a_heat_map() {
     );
     let curve_svg = read(&dir.join("curve_struck.svg"));
     assert!(curve_svg.contains("unread = 0") && curve_svg.contains("unread = 1"));
+    let page = read(&dir.join("index.html"));
+    assert!(
+        page.contains("<figure id=\"chart-curve_struck\">") && page.contains("<figure id=\"chart-heatmap_struck\">")
+    );
     let heatmap = read(&dir.join("heatmap_struck.csv"));
     assert!(
         heatmap.starts_with("outcome,param,value,param2,value2,count,runs,p,lo95,hi95\n"),

@@ -9,6 +9,7 @@ use super::{Failure, QUIET, compile_all, exit, simulate_study, thread_pool};
 use crate::aggregate::{Summary, estimate, summarize};
 use crate::compile::compile;
 use crate::format::{percent_decimals, thousands};
+use crate::html::sweep::{SweepPage, sweep_report};
 use crate::job::{Analysis, Job, Study};
 use crate::load::load_text;
 use crate::model::Model;
@@ -122,7 +123,7 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<(), Failure> {
             thresholds_csv(&names, &cells, &args.threshold).as_bytes(),
         )?;
     }
-    crate::plot::write_sweep_charts(
+    let charts = crate::plot::write_sweep_charts(
         info,
         &names,
         &cells,
@@ -130,6 +131,37 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<(), Failure> {
         (summaries[0].runs, summaries[0].seed),
         staging.path(),
     )?;
+    let mut svgs = Vec::new();
+    for path in charts.iter().filter(|p| p.extension().is_some_and(|e| e == "svg")) {
+        let name = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        svgs.push((name, std::fs::read_to_string(path).map_err(anyhow::Error::from)?));
+    }
+    let page = SweepPage {
+        info,
+        axes: args
+            .axes
+            .iter()
+            .map(|a| {
+                (
+                    a.name.as_str(),
+                    a.values[0],
+                    *a.values.last().expect("2 points at least"),
+                    a.values.len(),
+                )
+            })
+            .collect(),
+        levels: &args.threshold,
+        runs: summaries[0].runs,
+        seed: summaries[0].seed,
+        engine: &summaries[0].engine,
+        svgs: &svgs,
+    };
+    let html = sweep_report(&page, &cells).map_err(anyhow::Error::from)?;
+    write_atomic(&staging.path().join("index.html"), html.as_bytes())?;
     staging.publish()?;
     if !args.quiet {
         print!("{}", printed(info, &names, &cells, &args.threshold, &summaries[0]));
@@ -266,22 +298,7 @@ fn printed(
                     (Some(v), Some(n)) => format!(" (at {n} = {v})"),
                     _ => String::new(),
                 };
-                let level_pct = format!("{}%", level * 100.0);
-                let line = match crossing {
-                    Crossing::AtStart => {
-                        format!("already {level_pct} or more at {} = {}", names[0], cells[0].values[0])
-                    }
-                    Crossing::Never => format!("stays below {level_pct} over the whole sweep"),
-                    Crossing::Between { estimate, lo, hi } => {
-                        let lo = lo
-                            .map(|x| format!("above {x}"))
-                            .unwrap_or_else(|| "not surely above the first value".into());
-                        let hi = hi
-                            .map(|x| format!("at most {x}"))
-                            .unwrap_or_else(|| "not surely below the last value".into());
-                        format!("reaches {level_pct} at {} ≈ {estimate:.4} (95%: {lo}, {hi})", names[0])
-                    }
-                };
+                let line = crate::sweep::describe(&crossing, level, names[0], cells[0].values[0]);
                 let _ = writeln!(text, "  -> {line}{held}");
             }
         }
