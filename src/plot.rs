@@ -92,8 +92,8 @@ fn write_tornadoes(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// Writes a sweep's charts into `dir` (the sweep's staging directory): `curve_<outcome id>` per
 /// outcome of `info`, then for a grid `heatmap_<outcome id>` per outcome, each as PNG, SVG and
-/// CSV; `params` names the swept settings, `levels` the thresholds (fractions). Returns the
-/// paths written, in that order.
+/// CSV; `params` names the swept settings, `levels` the thresholds (fractions). Returns each
+/// chart as `(name, SVG text)`, in that order, for the sweep's report.
 pub fn write_sweep_charts(
     info: &crate::model::ScenarioInfo,
     params: &[&str],
@@ -101,34 +101,32 @@ pub fn write_sweep_charts(
     levels: &[f64],
     (runs, seed): (u64, u64),
     dir: &Path,
-) -> Result<Vec<PathBuf>> {
+) -> Result<Vec<(String, String)>> {
     let curves = sweep::curves(info, params, cells, levels, runs, seed);
     let maps = sweep::heatmaps(info, params, cells, runs, seed);
-    let drawn = |name: &str, svg: Result<String>, csv: Result<String>| -> Result<[(PathBuf, Vec<u8>); 3]> {
+    let drawn = |name: &str, svg: Result<String>, csv: Result<String>| -> Result<(String, String, Vec<u8>, String)> {
         let svg = svg?;
         let png = rasterize(&svg).with_context(|| format!("cannot draw chart `{name}`"))?;
-        let file = |ext: &str| dir.join(format!("{name}.{ext}"));
-        Ok([
-            (file("png"), png),
-            (file("svg"), svg.into_bytes()),
-            (file("csv"), csv?.into_bytes()),
-        ])
+        Ok((name.to_string(), svg, png, csv?))
     };
-    let mut files: Vec<[(PathBuf, Vec<u8>); 3]> = curves
+    let mut charts: Vec<(String, String, Vec<u8>, String)> = curves
         .par_iter()
         .map(|c| drawn(&c.name, sweep_render::render_curve(c), sweep::curve_csv(c)))
         .collect::<Result<_>>()?;
-    files.extend(
+    charts.extend(
         maps.par_iter()
             .map(|m| drawn(&m.name, sweep_render::render_heatmap(m), sweep::heatmap_csv(m)))
             .collect::<Result<Vec<_>>>()?,
     );
-    let mut written = Vec::new();
-    for (path, bytes) in files.into_iter().flatten() {
-        write_atomic(&path, &bytes)?;
-        written.push(path);
+    let mut svgs = Vec::with_capacity(charts.len());
+    for (name, svg, png, csv) in charts {
+        let file = |ext: &str| dir.join(format!("{name}.{ext}"));
+        write_atomic(&file("png"), &png)?;
+        write_atomic(&file("svg"), svg.as_bytes())?;
+        write_atomic(&file("csv"), csv.as_bytes())?;
+        svgs.push((name, svg));
     }
-    Ok(written)
+    Ok(svgs)
 }
 
 /// The scenario's charts as `(name, SVG text)`, the same SVGs [`write_scenario_charts`] writes.

@@ -68,22 +68,19 @@ impl Target {
     /// Ids of `--precision-on` that no scenario has as an outcome or rung, each with the
     /// closest that exists (for "did you mean").
     pub fn unknown_ids(&self, infos: &[&ScenarioInfo]) -> Vec<(String, Option<String>)> {
-        let known: Vec<&String> = infos
+        let known: Vec<&str> = infos
             .iter()
-            .flat_map(|info| info.outcomes.iter().map(|o| &o.id).chain(&info.levels))
+            .flat_map(|info| {
+                info.outcomes
+                    .iter()
+                    .map(|o| o.id.as_str())
+                    .chain(info.levels.iter().map(String::as_str))
+            })
             .collect();
         self.on
             .iter()
-            .filter(|id| !known.contains(id))
-            .map(|id| {
-                let closest = known
-                    .iter()
-                    .map(|k| (strsim::jaro_winkler(id, k), *k))
-                    .filter(|(score, _)| *score > 0.8)
-                    .max_by(|a, b| a.0.total_cmp(&b.0))
-                    .map(|(_, k)| k.clone());
-                (id.clone(), closest)
-            })
+            .filter(|id| !known.contains(&id.as_str()))
+            .map(|id| (id.clone(), crate::diagnostic::closest(id, &known).map(str::to_string)))
             .collect()
     }
 }
@@ -97,11 +94,7 @@ fn widest(study: &Study, results: &[StudyResults], runs: u64, on: &[String]) -> 
         half_width: -1.0,
     };
     for (job, result) in study.jobs.iter().zip(results) {
-        let job = Job {
-            runs,
-            block: 0..runs,
-            ..job.clone()
-        };
+        // The identity is seed and scenario: the same for every block of the study.
         let summary = summarize(&job.model.info, &job.identity(), &result.results);
         let horizon = summary.tables.outcome_by.iter().chain(&summary.tables.rung_reached);
         for series in horizon.filter(|s| on.is_empty() || on.contains(&s.id)) {
@@ -121,6 +114,22 @@ fn widest(study: &Study, results: &[StudyResults], runs: u64, on: &[String]) -> 
     widest
 }
 
+/// `study` as a study of `runs` runs, simulating `block` of them.
+fn at_block<'m>(study: &Study<'m>, runs: u64, block: std::ops::Range<u64>) -> Study<'m> {
+    Study {
+        jobs: study
+            .jobs
+            .iter()
+            .map(|job| Job {
+                runs,
+                block: block.clone(),
+                ..job.clone()
+            })
+            .collect(),
+        baseline: study.baseline,
+    }
+}
+
 /// Simulates `study` (whose jobs' seeds are settled; their run counts are ignored) block by
 /// block up to the checkpoints of `target`, until every headline interval is at most
 /// `target.half_width` wide or `max_runs` is reached. Returns the study as it stopped (its jobs'
@@ -135,19 +144,7 @@ pub fn simulate<'m>(
     let mut checked = Vec::new();
     let mut done = 0;
     for end in target.checkpoints() {
-        let block = Study {
-            jobs: study
-                .jobs
-                .iter()
-                .map(|job| Job {
-                    runs: end,
-                    block: done..end,
-                    ..job.clone()
-                })
-                .collect(),
-            baseline: study.baseline,
-        };
-        let more = block.simulate(progress)?;
+        let more = at_block(study, end, done..end).simulate(progress)?;
         results = Some(match results {
             None => more,
             Some(mut so_far) => {
@@ -165,18 +162,7 @@ pub fn simulate<'m>(
         let widest = widest(study, results.as_ref().expect("simulated"), end, &target.on);
         let reached = widest.half_width <= target.half_width;
         if reached || end == target.max_runs {
-            let stopped = Study {
-                jobs: study
-                    .jobs
-                    .iter()
-                    .map(|job| Job {
-                        runs: end,
-                        block: 0..end,
-                        ..job.clone()
-                    })
-                    .collect(),
-                baseline: study.baseline,
-            };
+            let stopped = at_block(study, end, 0..end);
             let stopping = Stopping {
                 half_width: target.half_width,
                 on: target.on.clone(),

@@ -123,7 +123,8 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<(), Failure> {
             thresholds_csv(&names, &cells, &args.threshold).as_bytes(),
         )?;
     }
-    let charts = crate::plot::write_sweep_charts(
+    // The report embeds the SVGs just drawn, not copies read back from the files.
+    let svgs = crate::plot::write_sweep_charts(
         info,
         &names,
         &cells,
@@ -131,15 +132,6 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<(), Failure> {
         (summaries[0].runs, summaries[0].seed),
         staging.path(),
     )?;
-    let mut svgs = Vec::new();
-    for path in charts.iter().filter(|p| p.extension().is_some_and(|e| e == "svg")) {
-        let name = path
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
-        svgs.push((name, std::fs::read_to_string(path).map_err(anyhow::Error::from)?));
-    }
     let page = SweepPage {
         info,
         axes: args
@@ -187,13 +179,9 @@ fn resolve(axes: &[Axis], base: &Model) -> Result<Vec<(Axis, Target)>, Failure> 
                 }
                 Ok((axis.clone(), Target::TriggerProbability))
             } else {
-                let closest = params
-                    .iter()
-                    .chain(&triggers)
-                    .map(|k| (strsim::jaro_winkler(name, k), *k))
-                    .filter(|(score, _)| *score > 0.8)
-                    .max_by(|a, b| a.0.total_cmp(&b.0))
-                    .map(|(_, k)| format!("did you mean `{k}`?"))
+                let candidates: Vec<&str> = params.iter().chain(&triggers).copied().collect();
+                let closest = crate::diagnostic::closest(name, &candidates)
+                    .map(|k| format!("did you mean `{k}`?"))
                     .unwrap_or_else(|| format!("the params are {}", params.join(", ")));
                 Err(usage(format!(
                     "error: --param `{name}` is neither a param nor a trigger of `{}`\n  = help: {closest}",
