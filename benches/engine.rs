@@ -16,6 +16,7 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sim::job::{Job, Results};
 use sim::model::Model;
+use sim::tally::Shape;
 use sim::tally::paired::Paired;
 
 /// Runs per measured iteration: a multiple of the engine's chunk size, so that two threads get
@@ -120,10 +121,10 @@ fn shipped_pairs(c: &mut Criterion, pools: &[(usize, rayon::ThreadPool)]) {
     let seed = base.default_seed;
     let simd = sim::lanes::Simd::detect();
     let empty = (
-        Results::empty(&base),
+        Results::empty(Shape::of(&base)),
         variants
             .iter()
-            .map(|v| (Results::empty(v), Paired::new(v, &base)))
+            .map(|v| (Results::empty(Shape::of(v)), Paired::new(v, &base)))
             .collect::<Vec<_>>(),
     );
     let mut group = c.benchmark_group("shipped");

@@ -1,7 +1,7 @@
 //! Aggregation: integer tallies in, the published [`Summary`] out.
 //!
-//! In: [`Results`] (the tallies and precursors counted over all runs) and the scenario's
-//! [`ScenarioInfo`].
+//! In: [`Results`] (the tallies, precursors and sensitivity counted over all runs) and the
+//! scenario's [`ScenarioInfo`].
 //! Out: a [`Summary`] of probability tables, each probability with its count, the run count and
 //! a Wilson 95% interval, rounded to the precision the run count supports (the probability to
 //! nearest, the interval's bounds outward, so that the interval contains the data). `Summary` is the only
@@ -13,6 +13,7 @@ pub mod check;
 pub mod difference;
 pub mod lift;
 pub mod paths;
+pub mod sensitivity;
 
 use crate::job::{Results, RunIdentity};
 use crate::model::ScenarioInfo;
@@ -92,14 +93,45 @@ pub struct Summary {
     /// each of its outcomes, rungs and triggers happened in the baseline too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<PairedTables>,
-    /// Each outcome's most frequent escalation paths. Absent in summaries written before they
-    /// were counted.
+    /// Set when the run count was chosen by `--precision` (`precision`): the rule and where it
+    /// stopped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopping: Option<Stopping>,
+    /// Each outcome's and rung's sensitivity to each uncertain param (`aggregate::sensitivity`);
+    /// absent when the runs were simulated with `--no-analysis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<sensitivity::SensitivityTables>,
+    /// Each outcome's most frequent escalation paths; absent with `--no-analysis`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paths: Option<paths::PathTables>,
-    /// Each outcome's probability with and without each trigger. Absent in summaries written
-    /// before it was counted.
+    /// Each outcome's probability with and without each trigger; absent with `--no-analysis`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lift: Option<lift::LiftTables>,
+}
+
+/// How a study's run count was chosen, pinned in each summary.json.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Stopping {
+    /// The target half-width of the 95% interval.
+    pub half_width: f64,
+    /// The ids the target applies to (empty: every outcome and rung at the horizon).
+    pub on: Vec<String>,
+    pub min_runs: u64,
+    pub max_runs: u64,
+    /// The run counts checked, in order; the study stopped at the last.
+    pub checkpoints: Vec<u64>,
+    /// Whether the target was met (else the study stopped at `max_runs`).
+    pub reached: bool,
+    /// The widest interval checked at the last checkpoint: scenario id, outcome or rung id,
+    /// and its half-width.
+    pub widest: Widest,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Widest {
+    pub scenario: String,
+    pub id: String,
+    pub half_width: f64,
 }
 
 /// The runs where something happened in a variant and in its baseline alike, run `i` against
@@ -115,6 +147,27 @@ pub struct PairedTables {
     pub outcome_holds: Vec<PairedSeries>,
     pub rung_reached: Vec<PairedSeries>,
     pub trigger_fired_by: Vec<PairedSeries>,
+    /// Per outcome of `outcome_by`, the lowest runs where it held by the horizon in one of the
+    /// two only. Absent only in summaries written before they were kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discordant: Option<DiscordantRuns>,
+}
+
+/// The lowest runs (at most `kept` per list) where an outcome held by the horizon in the
+/// variant and not in the baseline, and the reverse: runs to follow with `sim trace --diff`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiscordantRuns {
+    pub kept: usize,
+    /// One entry per series of `outcome_by`, in its order.
+    pub outcomes: Vec<DiscordantOutcome>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiscordantOutcome {
+    pub id: String,
+    /// Ascending run indices.
+    pub variant_only: Vec<u64>,
+    pub baseline_only: Vec<u64>,
 }
 
 /// `both[t]`: the runs where the series' event happened by (or at) step `t` in both.
@@ -165,6 +218,19 @@ pub fn paired_tables(info: &ScenarioInfo, paired: &Paired, baseline: &str) -> Pa
                 .map(|&(v, _)| info.triggers[v].id.clone())
                 .collect(),
         ),
+        discordant: Some(DiscordantRuns {
+            kept: paired.discordant.kept,
+            outcomes: paired
+                .outcomes
+                .iter()
+                .zip(&paired.discordant.runs)
+                .map(|(&(v, _), [variant_only, baseline_only])| DiscordantOutcome {
+                    id: info.outcomes[v].id.clone(),
+                    variant_only: variant_only.clone(),
+                    baseline_only: baseline_only.clone(),
+                })
+                .collect(),
+        }),
     }
 }
 
@@ -243,6 +309,16 @@ impl Summary {
     /// P(rung >= k reached by step t), one series per rung above the initial one.
     pub fn rung_table(&self) -> &[Series] {
         &self.tables.rung_reached
+    }
+
+    /// This summary's paired counts against `baseline`, when they were counted on its runs:
+    /// named after it, with the same seed and run count. (Summaries read back by `sim compare`
+    /// may come from different studies: a variant paired with a baseline run at another seed
+    /// carries counts that say nothing about this one.)
+    pub fn paired_with(&self, baseline: &Summary) -> Option<&PairedTables> {
+        self.paired
+            .as_ref()
+            .filter(|p| p.baseline == baseline.scenario.id && self.seed == baseline.seed && self.runs == baseline.runs)
     }
 }
 
@@ -475,8 +551,16 @@ pub fn summarize(info: &ScenarioInfo, identity: &RunIdentity, results: &Results)
         },
         precursors: Some(precursor_tables(info, &results.precursors)),
         paired: None,
-        paths: Some(paths::path_tables(info, &results.paths)),
-        lift: Some(lift::lift_tables(info, &results.lift, decimals)),
+        stopping: None,
+        // A scenario with no uncertain param has no sensitivity to report (and its counts,
+        // kept per param, would say that nothing happened).
+        sensitivity: results
+            .sensitivity
+            .as_ref()
+            .filter(|s| !s.params.is_empty())
+            .map(|s| sensitivity::sensitivity_tables(info, s)),
+        paths: results.paths.as_ref().map(|p| paths::path_tables(info, p)),
+        lift: results.lift.as_ref().map(|l| lift::lift_tables(info, l, decimals)),
     }
 }
 

@@ -30,7 +30,12 @@ macro_rules! eprintln {
 }
 
 mod expect;
+mod junit;
+mod precision;
 mod sharding;
+mod sweep;
+mod test;
+mod trace_diff;
 
 /// Exit codes, documented in docs/cli.md.
 pub mod exit {
@@ -46,8 +51,13 @@ pub mod exit {
     pub const OTHER: u8 = 5;
     /// `sim merge`: the parts are not one complete run (missing, duplicated or foreign shards).
     pub const PARTS_REFUSED: u8 = 6;
-    /// `sim compare` was given results whose horizons or ladders do not line up.
+    /// `sim compare` was given results whose horizons or ladders do not line up; `sim trace
+    /// --diff` two scenarios `sim run` would not pair.
     pub const INCOMPARABLE: u8 = 7;
+    /// `sim test`: a claim failed (its whole 95% interval violates it).
+    pub const CLAIMS_FAILED: u8 = 8;
+    /// `sim test`: no claim failed, but some are still undecided at `--max-runs`.
+    pub const CLAIMS_UNDECIDED: u8 = 9;
     /// Interrupted by Ctrl-C (SIGINT), as a shell reports it: 128 + 2.
     pub const INTERRUPTED: i32 = 130;
     /// Terminated by SIGTERM, as a shell reports it: 128 + 15.
@@ -60,10 +70,14 @@ Examples:
   sim run scenarios/baseline.toml --runs 100000 --seed 7 --threads 2
   sim check scenarios/*.toml                    validate only
   sim trace scenarios/baseline.toml --run 42    narrate run 42 of `sim run`
+  sim trace scenarios/seoul_arms_kyiv.toml --diff scenarios/baseline.toml --run 42
+                                                run 42 of both, side by side where they differ
   sim compare output/baseline output/seoul_arms_kyiv   redraw the comparison from earlier results
   sim run 'scenarios/*.toml' --expect tests/golden   exit 4 if results changed (docs/cli.md)
   sim run scenarios/baseline.toml --shard 0/4 --out parts   first of 4 shards (docs/cluster.md)
-  sim merge parts --out output                  merge the shards into output/";
+  sim merge parts --out output                  merge the shards into output/
+  sim sweep scenarios/baseline.toml --param p_clash=0.05..0.5:10 --threshold 0.25
+  sim test scenarios/*.toml --junit report.xml  judge the scenarios' [[expect]] claims (docs/ci.md)";
 
 #[derive(Parser, Debug)]
 #[command(name = "sim", version, about = "Seeded, parallel Monte Carlo simulation of escalation scenarios", after_help = EXAMPLES)]
@@ -95,7 +109,8 @@ enum Command {
         #[command(flatten)]
         report: ReportArgs,
     },
-    /// Print one run as a dated narrative: exactly run I of `sim run` with the same seed.
+    /// Print one run as a dated narrative: exactly run I of `sim run` with the same seed; with
+    /// --diff, run I of two scenarios side by side from the first step where they differ.
     Trace {
         file: PathBuf,
         /// Run index (0-based), as in `sim run`.
@@ -104,11 +119,25 @@ enum Command {
         /// Seed (default: the scenario's).
         #[arg(long)]
         seed: Option<u64>,
+        /// A scenario to compare run I with, side by side from the first step where they
+        /// differ (the baseline `sim run` pairs FILE with).
+        #[arg(long, value_name = "BASE")]
+        diff: Option<PathBuf>,
+        /// With --diff: the study's run count, which --run must be below (default: the
+        /// scenarios').
+        #[arg(long, requires = "diff")]
+        runs: Option<u64>,
     },
     /// Merge the partial results of `sim run --shard` into the outputs of a single run.
     Merge(sharding::MergeArgs),
+    /// Sweep a param or a trigger's probability (or a grid of two): the response of every
+    /// outcome, on common random numbers, and where it crosses --threshold.
+    Sweep(sweep::SweepArgs),
     /// Print the JSON Schema of scenario files (for editors; docs/scenario-format.md).
     Schema,
+    /// Judge the scenarios' `[[expect]]` claims on fresh runs (exit 8 if one fails, 9 if some
+    /// stay undecided; docs/ci.md).
+    Test(test::TestArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -117,8 +146,22 @@ struct RunArgs {
     #[arg(required = true)]
     files: Vec<String>,
     /// Number of runs (default: the scenario's `runs`, else 10000).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "precision")]
     runs: Option<u64>,
+    /// Simulate until every headline 95% interval (each outcome and rung at the horizon) has at
+    /// most this half-width, a probability (0.005: ±0.5 pp), checking at --min-runs and then
+    /// at each doubling, up to --max-runs (docs/cli.md).
+    #[arg(long, value_name = "HALF_WIDTH", conflicts_with = "shard")]
+    precision: Option<f64>,
+    /// With --precision: only these outcome or rung ids must be that precise (comma-separated).
+    #[arg(long, value_name = "IDS", value_delimiter = ',', requires = "precision")]
+    precision_on: Vec<String>,
+    /// With --precision: the first checkpoint.
+    #[arg(long, value_name = "N", requires = "precision", default_value_t = crate::precision::DEFAULT_MIN_RUNS)]
+    min_runs: u64,
+    /// With --precision: the most runs simulated, whether or not the target is met.
+    #[arg(long, value_name = "N", requires = "precision", default_value_t = crate::precision::DEFAULT_MAX_RUNS)]
+    max_runs: u64,
     /// Seed (default: the scenario's `seed`, else 1).
     #[arg(long)]
     seed: Option<u64>,
@@ -145,8 +188,22 @@ struct RunArgs {
     /// With --expect: store these results as the expected ones instead of comparing.
     #[arg(long, requires = "expect")]
     bless: bool,
+    /// Count the tables only, at the plain engine's speed: no sensitivity analysis
+    /// (`sensitivity.csv`, tornado charts). The tables are the same either way.
+    #[arg(long)]
+    no_analysis: bool,
     #[command(flatten)]
     report: ReportArgs,
+}
+
+impl RunArgs {
+    fn analysis(&self) -> crate::job::Analysis {
+        if self.no_analysis {
+            crate::job::Analysis::Off
+        } else {
+            crate::job::Analysis::Full
+        }
+    }
 }
 
 /// How the results are compared and printed (`run`, `compare`, `merge`).
@@ -324,11 +381,24 @@ fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(print_headline(&comparison, &report)?)
         }
         Command::Merge(args) => sharding::merge(args),
+        Command::Sweep(args) => sweep::sweep(args),
+        Command::Test(args) => test::test(args),
         Command::Schema => {
             print!("{}", crate::schema::scenario_schema());
             Ok(())
         }
-        Command::Trace { file, run, seed } => {
+        Command::Trace {
+            file,
+            run,
+            seed,
+            diff: Some(base),
+            runs,
+        } => {
+            let models = compile_all(&[file, base])?;
+            let text = trace_diff::trace_diff((&models[0].1, &models[1].1), seed, runs, run)?;
+            Ok(print_stdout(&text)?)
+        }
+        Command::Trace { file, run, seed, .. } => {
             let (_, model) = compile_all(std::slice::from_ref(&file))?.remove(0);
             Ok(print_stdout(&trace(&model, seed.unwrap_or(model.default_seed), run)?)?)
         }
@@ -455,53 +525,61 @@ fn thread_pool(threads: Option<usize>) -> Result<rayon::ThreadPool, Failure> {
 /// scenarios allow it), with a progress bar on a terminal, using the vector instructions
 /// `SIM_SIMD` names (default: the best this processor has).
 fn simulate_study(study: &Study, pool: &rayon::ThreadPool) -> Result<Vec<StudyResults>, Failure> {
-    let simd = match std::env::var("SIM_SIMD") {
-        Ok(name) => Simd::parse(&name).map_err(|why| Failure {
-            message: format!("error: {why}"),
-            code: exit::USAGE,
-        })?,
-        Err(_) => Simd::detect(),
-    };
+    let simd = simd_of_environment()?;
     let study = Study {
         jobs: study.jobs.iter().map(|job| Job { simd, ..job.clone() }).collect(),
         baseline: study.baseline,
     };
     let block = |job: &Job| job.block.end - job.block.start;
-    let paired = study.paired();
-    let runs = if paired {
+    let runs = if study.paired() {
         block(&study.jobs[study.baseline])
     } else {
         study.jobs.iter().map(block).sum()
     };
-    let bar = if std::io::stderr().is_terminal() && !QUIET.load(std::sync::atomic::Ordering::Relaxed) {
-        let bar = indicatif::ProgressBar::new(runs);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} runs ({rate}, eta {eta})")
-                .expect("valid template")
-                // indicatif's `{per_sec}` prints four decimals of a rate of thousands.
-                .with_key(
-                    "rate",
-                    |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{} runs/s", crate::format::thousands(state.per_sec().round() as u64));
-                    },
-                )
-                .progress_chars("=> "),
-        );
-        bar.set_message(match study.jobs.as_slice() {
-            [one] => one.model.info.id.clone(),
-            all if paired => format!("{} scenarios, paired", all.len()),
-            all => format!("{} scenarios", all.len()),
-        });
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(&study, runs);
     let results = pool.install(|| study.simulate(&|n| bar.inc(n))).map_err(|e| Failure {
         message: format!("error: {e}"),
         code: exit::SIMULATION,
     })?;
     bar.finish_and_clear();
     Ok(results)
+}
+
+/// The vector instructions `SIM_SIMD` names (default: the best this processor has).
+fn simd_of_environment() -> Result<Simd, Failure> {
+    match std::env::var("SIM_SIMD") {
+        Ok(name) => Simd::parse(&name).map_err(|why| Failure {
+            message: format!("error: {why}"),
+            code: exit::USAGE,
+        }),
+        Err(_) => Ok(Simd::detect()),
+    }
+}
+
+/// A progress bar of `runs` runs on a terminal (hidden elsewhere and with --quiet).
+fn progress_bar(study: &Study, runs: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() || QUIET.load(std::sync::atomic::Ordering::Relaxed) {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(runs);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg:>24} [{bar:40}] {pos}/{len} runs ({rate}, eta {eta})")
+            .expect("valid template")
+            // indicatif's `{per_sec}` prints four decimals of a rate of thousands.
+            .with_key(
+                "rate",
+                |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{} runs/s", crate::format::thousands(state.per_sec().round() as u64));
+                },
+            )
+            .progress_chars("=> "),
+    );
+    bar.set_message(match study.jobs.as_slice() {
+        [one] => one.model.info.id.clone(),
+        all if study.paired() => format!("{} scenarios, paired", all.len()),
+        all => format!("{} scenarios", all.len()),
+    });
+    bar
 }
 
 /// The study of `models` with their seeds and runs, the baseline chosen as the report chooses
@@ -571,15 +649,28 @@ fn run(args: RunArgs) -> Result<(), Failure> {
         &models,
         |model| {
             let (stored_seed, stored_runs) = expected.seed_and_runs(&model.info.id);
-            Job::new(model, args.seed.or(stored_seed), args.runs.or(stored_runs))
+            Job::new(model, args.seed.or(stored_seed), args.runs.or(stored_runs)).with_analysis(args.analysis())
         },
         &args.report,
     )?;
     if let Some(why) = study.unpairable().filter(|_| study.jobs.len() > 1) {
         note(&args.report, &format!("note: not paired with the baseline: {why}"));
     }
-    let results = simulate_study(&study, &pool)?;
-    let summaries = summaries_of(&study, &results);
+    let summaries = match precision::target(&args, &models)? {
+        None => {
+            let results = simulate_study(&study, &pool)?;
+            summaries_of(&study, &results)
+        }
+        Some(target) => {
+            let (stopped, results, stopping) = precision::simulate(&study, &target, &pool)?;
+            precision::report(&stopping, &args.report);
+            let mut summaries = summaries_of(&stopped, &results);
+            for summary in &mut summaries {
+                summary.stopping = Some(stopping.clone());
+            }
+            summaries
+        }
+    };
     write_results(&summaries, &args.out, &args.report)?;
     expected.check(&summaries, args.bless)
 }

@@ -8,7 +8,7 @@
 //! [`compile`] reads `[scenario]` and the ladder here and builds the model section by section,
 //! in the order that numbers the slots; the compiler's work is cut into submodules: `actors`
 //! (actors and their state variables), `params`, `triggers` (triggers and their effects),
-//! `outcomes`, `types` (the type checker, emitting postfix code), `lower` (postfix code to
+//! `outcomes`, `claims` (`[[expect]]`), `types` (the type checker, emitting postfix code), `lower` (postfix code to
 //! expression trees), `checks` (names, texts and the model limits) and `time` (step units,
 //! start dates, step labels). `lint` warns about likely mistakes in a model that compiles.
 
@@ -18,11 +18,13 @@ use crate::diagnostic::{Diagnostic, ScenarioError, Sources};
 use crate::eval::Node;
 use crate::load::LoadedScenario;
 use crate::model::{Model, OutcomeInfo, ScenarioInfo, VariantInfo};
+pub use claims::{than_span, unknown_than};
 use lower::Op;
 use time::{parse_start, step_labels, steps_per_year};
 
 mod actors;
 mod checks;
+mod claims;
 pub mod lint;
 mod lower;
 mod outcomes;
@@ -279,6 +281,7 @@ impl<'a> Compiler<'a> {
                 changes: v.changes.clone(),
             }),
         };
+        let claims = self.compile_claims(&raw.expect, &info);
         Some(Model {
             info,
             scenario_digest: raw.digest(),
@@ -294,6 +297,7 @@ impl<'a> Compiler<'a> {
             effects,
             outcomes,
             code: std::mem::take(&mut self.code),
+            claims,
         })
     }
 }

@@ -7,8 +7,11 @@
 //! Out: `out_dir/index.html`, every chart inlined, with no script, no network reference and no
 //! timestamp (the same summaries give the same bytes), and the headline numbers `sim run` prints
 //! at the end: [`headline_table`], fitted to a terminal width, or [`headline_json`]. The first
-//! summary is the baseline: the page opens with the comparison with it, then has one section per
-//! scenario, a variant's saying what it changes in its base.
+//! summary is the baseline: the page opens with the comparison with it (the table; when variants
+//! ran on the baseline's runs, the forest plots and what the pairing gains, from `pairing`; the
+//! overlays; each outcome's difference over time), then has one section per scenario, a
+//! variant's saying what it changes in its base and, when it was simulated paired with the
+//! baseline, in which runs its outcomes differ (`html/discordant`).
 
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -25,6 +28,10 @@ use crate::format::{
 use crate::output::write_atomic;
 use crate::plot::{render_comparison_svgs, render_svg_charts};
 
+mod discordant;
+mod pairing;
+mod sensitivity;
+pub mod sweep;
 mod why;
 
 /// Writes `out_dir/index.html` and returns its path.
@@ -77,10 +84,9 @@ fn rows(
             both: summaries
                 .iter()
                 .map(|s| {
-                    let baseline = summaries.first()?;
-                    let pairs = s.paired.as_ref().filter(|p| p.baseline == baseline.scenario.id)?;
+                    let pairs = s.paired_with(summaries.first()?)?;
                     let series = paired(pairs).iter().find(|series| series.id == id)?;
-                    Some((*series.both.last()?, s.runs)).filter(|_| s.runs == baseline.runs)
+                    Some((*series.both.last()?, s.runs))
                 })
                 .collect(),
         })
@@ -92,6 +98,16 @@ fn rows(
 /// simulated on the same runs (the exact difference of the counts then, which the interval
 /// contains, rather than that of the rounded probabilities).
 fn difference(row: &Row, index: usize) -> Option<String> {
+    let (diff, interval) = difference_parts(row, index)?;
+    Some(match interval {
+        Some(interval) => format!("{diff} {interval}"),
+        None => diff,
+    })
+}
+
+/// [`difference`] as the difference and, when paired, its interval apart, so that the page can
+/// put them on two lines.
+fn difference_parts(row: &Row, index: usize) -> Option<(String, Option<String>)> {
     if index == 0 {
         return None;
     }
@@ -102,13 +118,12 @@ fn difference(row: &Row, index: usize) -> Option<String> {
         let counts = PairedCounts::from_margins(both, other.count, base.count, runs)?;
         let d = paired_difference(counts);
         let exact = |count: u64| count as f64 / runs as f64;
-        Some(format!(
-            "{} {}",
+        Some((
             difference_pp(exact(other.count), exact(base.count), decimals),
-            difference_interval_pp(d.lo, d.hi, decimals)
+            Some(difference_interval_pp(d.lo, d.hi, decimals)),
         ))
     });
-    Some(paired.unwrap_or_else(|| difference_pp(other.p, base.p, decimals)))
+    Some(paired.unwrap_or_else(|| (difference_pp(other.p, base.p, decimals), None)))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -331,6 +346,11 @@ th{border-bottom:2px solid #ccc}
 .num{text-align:right;padding-left:12px;font-variant-numeric:tabular-nums;white-space:nowrap}
 th.num{white-space:normal}
 .diff{display:block;color:#555}
+.ci{display:block;font-size:82%;color:#555}
+.wide{overflow-x:auto;max-width:100%}
+.compare td,.compare th{padding:4px 8px 4px 0}
+.compare .num{padding-left:8px}
+.compare th.num{min-width:6.5em}
 .variant{background:#f6f6f6;border-left:4px solid #999;padding:6px 12px;margin:8px 0}
 .variant p{margin:2px 0}
 .variant ul{margin:4px 0;padding-left:20px}
@@ -422,8 +442,10 @@ fn write_scenario(page: &mut String, summary: &Summary, all: &[Summary]) -> Resu
     let horizon = escape(&horizon_label(info));
     writeln!(page, "<h3>Headline: by {horizon}</h3>")?;
     write_estimates(page, summary, "Outcome", summary.outcome_table(), &horizon)?;
+    sensitivity::write_sensitivity(page, summary)?;
     why::write_paths(page, summary)?;
     write_estimates(page, summary, "Rung reached", summary.rung_table(), &horizon)?;
+    discordant::write_discordant(page, summary, all)?;
     write_params(page, summary)?;
     writeln!(page, "<h3>Charts</h3>")?;
     for (name, svg) in render_svg_charts(summary)? {
@@ -561,7 +583,10 @@ fn write_comparison(page: &mut String, comparison: &Comparison) -> Result<()> {
         page,
         "<p>P(by {horizon}) with 95% intervals; below each other scenario's value, its difference \
          from the baseline, {baseline}, in percentage points{paired}.</p>",
-        paired = if summaries.iter().skip(1).any(|s| s.paired.is_some()) {
+        paired = if summaries
+            .split_first()
+            .is_some_and(|(base, rest)| rest.iter().any(|s| s.paired_with(base).is_some()))
+        {
             ", with its paired 95% interval where the scenario ran on the baseline's random numbers \
              run by run (<code>compare/differences.csv</code> has every step)"
         } else {
@@ -580,9 +605,17 @@ fn write_comparison(page: &mut String, comparison: &Comparison) -> Result<()> {
         "Rung reached",
         &rows(summaries, Summary::rung_table, |p| &p.rung_reached),
     )?;
-    for (name, svg) in render_comparison_svgs(comparison)? {
-        write_figure(page, &name, &svg)?;
+    let (differences, overlays): (Vec<_>, Vec<_>) = render_comparison_svgs(comparison)?
+        .into_iter()
+        .partition(|(name, _)| pairing::is_difference_chart(name));
+    pairing::write_pairing(page, summaries, &differences)?;
+    if !differences.is_empty() {
+        writeln!(page, "<h3>The scenarios side by side</h3>")?;
     }
+    for (name, svg) in &overlays {
+        write_figure(page, name, svg)?;
+    }
+    pairing::write_differences_over_time(page, &differences)?;
     writeln!(page, "</section>")?;
     Ok(())
 }
@@ -591,7 +624,12 @@ fn write_comparison_table(page: &mut String, summaries: &[Summary], what: &str, 
     if rows.is_empty() {
         return Ok(());
     }
-    write!(page, "<table>\n<thead><tr><th>{what}</th>")?;
+    // Each number on a line of its own, the intervals smaller: six scenarios side by side fit
+    // a 900-pixel window; a wider comparison scrolls inside its box, not the page.
+    write!(
+        page,
+        "<div class=\"wide\">\n<table class=\"compare\">\n<thead><tr><th>{what}</th>"
+    )?;
     for summary in summaries {
         write!(
             page,
@@ -608,15 +646,24 @@ fn write_comparison_table(page: &mut String, summaries: &[Summary], what: &str, 
                 write!(page, "<td class=\"num\">&ndash;</td>")?;
                 continue;
             };
-            write!(page, "<td class=\"num\">{}", estimate_text(estimate, *decimals))?;
-            if let Some(diff) = difference(row, i) {
-                write!(page, "<span class=\"diff\">{diff}</span>")?;
+            write!(
+                page,
+                "<td class=\"num\">{}<span class=\"ci\">{}</span>",
+                percent(estimate.p, *decimals),
+                interval_text(estimate, *decimals)
+            )?;
+            if let Some((diff, interval)) = difference_parts(row, i) {
+                write!(page, "<span class=\"diff\">{diff}")?;
+                if let Some(interval) = interval {
+                    write!(page, "<span class=\"ci\">{interval}</span>")?;
+                }
+                write!(page, "</span>")?;
             }
             write!(page, "</td>")?;
         }
         writeln!(page, "</tr>")?;
     }
-    writeln!(page, "</tbody>\n</table>")
+    writeln!(page, "</tbody>\n</table>\n</div>")
 }
 
 #[cfg(test)]

@@ -2,9 +2,9 @@
 //! simulates in; what the collectors counted out. `sim run`, `sim run --shard` and `sim merge`
 //! all go through it, so a study's seed and run count are settled in one place.
 //!
-//! [`Results`] are the collectors every run publishes (the tallies, the precursors, the paths
-//! and the lift); a new analysis adds a collector here, runs in the same pass, and merges like
-//! the others.
+//! [`Results`] are the collectors every run publishes (the tallies and the precursors, and
+//! unless the job's [`Analysis`] is off, the sensitivity, the paths and the lift); a new
+//! analysis adds a collector here, runs in the same pass, and merges like the others.
 
 use std::ops::Range;
 
@@ -12,11 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::lanes::Simd;
 use crate::model::Model;
-use crate::simulate::{self, Collector, SimError, Step};
+use crate::simulate::{self, Collector, Needs, SimError, Step};
 use crate::tally::lift::Lift;
 use crate::tally::paired::Paired;
 use crate::tally::paths::Paths;
 use crate::tally::precursors::Precursors;
+use crate::tally::sensitivity::Sensitivity;
 use crate::tally::{Shape, Tallies};
 
 /// What identifies a study besides its runs: the seed and the scenario as compiled.
@@ -25,8 +26,18 @@ pub struct RunIdentity {
     pub scenario_digest: String,
 }
 
+/// Whether a job counts the analyses beside the tables (`sim run --no-analysis` turns them
+/// off): the sensitivity of every outcome and rung to every uncertain param. Off, a job
+/// publishes the tables alone, at the plain engine's speed; the tables are the same either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Analysis {
+    #[default]
+    Full,
+    Off,
+}
+
 /// Runs `block` of a study of `runs` runs of `model` with `seed`, using the vector
-/// instructions `simd` (which change no result).
+/// instructions `simd` (which change no result), counting the analyses `analysis` asks for.
 #[derive(Clone, Debug)]
 pub struct Job<'m> {
     pub model: &'m Model,
@@ -34,6 +45,7 @@ pub struct Job<'m> {
     pub runs: u64,
     pub block: Range<u64>,
     pub simd: Simd,
+    pub analysis: Analysis,
 }
 
 impl<'m> Job<'m> {
@@ -46,7 +58,13 @@ impl<'m> Job<'m> {
             runs,
             block: 0..runs,
             simd: Simd::detect(),
+            analysis: Analysis::Full,
         }
+    }
+
+    /// The same job, counting the analyses `analysis` asks for.
+    pub fn with_analysis(self, analysis: Analysis) -> Self {
+        Job { analysis, ..self }
     }
 
     /// Only `block` of the study's runs (a shard's).
@@ -72,7 +90,7 @@ impl<'m> Job<'m> {
 
     /// Simulates the block into the published collectors.
     pub fn results(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Results, SimError> {
-        self.collect(&Results::empty(self.model), progress)
+        self.collect(&Results::new(self.model, self.analysis), progress)
     }
 
     /// Simulates the block into tallies only.
@@ -86,19 +104,34 @@ impl<'m> Job<'m> {
 pub struct Results {
     pub tallies: Tallies,
     pub precursors: Precursors,
-    pub paths: Paths,
-    pub lift: Lift,
+    /// Absent when the job's analysis is off.
+    pub sensitivity: Option<Sensitivity>,
+    /// Absent when the job's analysis is off.
+    pub paths: Option<Paths>,
+    /// Absent when the job's analysis is off.
+    pub lift: Option<Lift>,
 }
 
 impl Results {
-    /// No runs yet.
-    pub fn empty(model: &Model) -> Self {
-        let shape = Shape::of(model);
+    /// No runs yet, without the analyses (for adding up counts collected elsewhere).
+    pub fn empty(shape: Shape) -> Self {
         Results {
             tallies: Tallies::zero(shape),
             precursors: Precursors::new(shape),
-            paths: Paths::new(model),
-            lift: Lift::new(shape),
+            sensitivity: None,
+            paths: None,
+            lift: None,
+        }
+    }
+
+    /// No runs yet of `model`, with the analyses `analysis` asks for.
+    pub fn new(model: &Model, analysis: Analysis) -> Self {
+        let full = analysis == Analysis::Full;
+        Results {
+            sensitivity: full.then(|| Sensitivity::new(model)),
+            paths: full.then(|| Paths::new(model)),
+            lift: full.then(|| Lift::new(Shape::of(model))),
+            ..Results::empty(Shape::of(model))
         }
     }
 
@@ -117,30 +150,46 @@ impl Results {
                     t.runs,
                 )
             && p.is_well_formed()
-            && self.analysis_is_well_formed()
+            && self.sensitivity.as_ref().is_none_or(|s| sensitivity_fits(s, t))
+            && self.paths.as_ref().is_none_or(|p| paths_fit(p, t))
+            && self.lift.as_ref().is_none_or(|l| lift_fits(l, t))
     }
+}
 
-    /// True when the paths and lift counts have the tallies' shape and runs and add up.
-    fn analysis_is_well_formed(&self) -> bool {
-        let (shape, runs) = (self.tallies.shape, self.tallies.runs);
-        let (paths, lift) = (&self.paths, &self.lift);
-        (
-            paths.steps,
-            paths.triggers,
-            paths.outcomes.len(),
-            paths.runs,
-            paths.capacity,
-        ) == (
-            shape.steps,
-            shape.triggers,
-            shape.outcomes,
-            runs,
-            crate::tally::paths::capacity_for(shape.outcomes),
-        ) && paths.is_well_formed()
-            && (lift.steps, lift.outcomes, lift.triggers, lift.runs)
-                == (shape.steps, shape.outcomes, shape.triggers, runs)
-            && lift.is_well_formed()
-    }
+/// Whether the paths have the tallies' shape and count no more runs (only those in the sample).
+fn paths_fit(paths: &Paths, t: &Tallies) -> bool {
+    let shape = t.shape;
+    (paths.steps, paths.triggers, paths.outcomes.len()) == (shape.steps, shape.triggers, shape.outcomes)
+        && paths.runs <= t.runs
+        && paths.is_well_formed()
+}
+
+/// Whether the lift counts have the tallies' shape and runs and add up.
+fn lift_fits(lift: &Lift, t: &Tallies) -> bool {
+    let shape = t.shape;
+    (lift.steps, lift.outcomes, lift.triggers, lift.runs) == (shape.steps, shape.outcomes, shape.triggers, t.runs)
+        && lift.is_well_formed()
+}
+
+/// Whether the sensitivity counts add up and count the runs, outcomes and rungs the tallies
+/// count at the horizon.
+fn sensitivity_fits(s: &Sensitivity, t: &Tallies) -> bool {
+    let shape = t.shape;
+    let horizon = shape.steps;
+    let rungs_fit = s.rungs.iter().all(|&k| k < shape.levels);
+    s.is_well_formed()
+        && (s.steps, s.outcomes, s.runs) == (horizon, shape.outcomes, t.runs)
+        && rungs_fit
+        && (s.params.is_empty()
+            || (0..s.cells()).all(|c| {
+                let expected = if c < s.outcomes {
+                    t.outcome_by[horizon * shape.outcomes + c]
+                } else {
+                    let row = &t.max_level_at[horizon * shape.levels..(horizon + 1) * shape.levels];
+                    row[s.rungs[c - s.outcomes]..].iter().sum()
+                };
+                s.happened(c) == expected
+            }))
 }
 
 #[cfg(test)]
@@ -151,16 +200,12 @@ impl Results {
         let shape = tallies.shape;
         let mut precursors = Precursors::new(shape);
         precursors.runs = tallies.runs;
-        let mut paths = Paths::of_shape(shape);
-        paths.runs = tallies.runs;
-        let mut lift = Lift::new(shape);
-        lift.runs = tallies.runs;
-        lift.never = vec![tallies.runs; shape.triggers];
         Results {
             tallies,
             precursors,
-            paths,
-            lift,
+            sensitivity: None,
+            paths: None,
+            lift: None,
         }
     }
 }
@@ -170,31 +215,61 @@ impl Collector for Results {
         Results {
             tallies: self.tallies.empty(),
             precursors: self.precursors.empty(),
-            paths: self.paths.empty(),
-            lift: self.lift.empty(),
+            sensitivity: self.sensitivity.as_ref().map(Collector::empty),
+            paths: self.paths.as_ref().map(Collector::empty),
+            lift: self.lift.as_ref().map(Collector::empty),
         }
+    }
+
+    fn needs(&self) -> Needs {
+        self.sensitivity.as_ref().map_or(Needs::default(), Collector::needs)
     }
 
     #[inline]
     fn step(&mut self, step: &Step<'_>) {
         self.tallies.step(step);
         self.precursors.step(step);
-        self.paths.step(step);
-        self.lift.step(step);
+        if let Some(sensitivity) = &mut self.sensitivity {
+            sensitivity.step(step);
+        }
+        if let Some(paths) = &mut self.paths {
+            paths.step(step);
+        }
+        if let Some(lift) = &mut self.lift {
+            lift.step(step);
+        }
     }
 
     fn finish(&mut self, first_run: u64, lanes: u64) {
         self.tallies.finish(first_run, lanes);
         self.precursors.finish(first_run, lanes);
-        self.paths.finish(first_run, lanes);
-        self.lift.finish(first_run, lanes);
+        if let Some(sensitivity) = &mut self.sensitivity {
+            sensitivity.finish(first_run, lanes);
+        }
+        if let Some(paths) = &mut self.paths {
+            paths.finish(first_run, lanes);
+        }
+        if let Some(lift) = &mut self.lift {
+            lift.finish(first_run, lanes);
+        }
     }
 
     fn merge(&mut self, other: Self) {
         Collector::merge(&mut self.tallies, other.tallies);
         Collector::merge(&mut self.precursors, other.precursors);
-        Collector::merge(&mut self.paths, other.paths);
-        Collector::merge(&mut self.lift, other.lift);
+        merge_optional(&mut self.sensitivity, other.sensitivity);
+        merge_optional(&mut self.paths, other.paths);
+        merge_optional(&mut self.lift, other.lift);
+    }
+}
+
+/// Adds an optional analysis's counts; the two sides have it or lack it together (the job's
+/// [`Analysis`] decides, and shards of both kinds are refused together before merging).
+fn merge_optional<C: Collector>(mine: &mut Option<C>, theirs: Option<C>) {
+    match (mine, theirs) {
+        (Some(mine), Some(theirs)) => mine.merge(theirs),
+        (None, None) => {}
+        _ => panic!("merging results with and without the analysis"),
     }
 }
 
@@ -267,10 +342,10 @@ impl Study<'_> {
             .map(|(_, job)| job.model)
             .collect();
         let empty = (
-            Results::empty(base.model),
+            Results::new(base.model, base.analysis),
             variants
                 .iter()
-                .map(|v| (Results::empty(v), Paired::new(v, base.model)))
+                .map(|v| (Results::new(v, base.analysis), Paired::new(v, base.model)))
                 .collect::<Vec<_>>(),
         );
         let runs = (base.seed, base.block.start, base.block.end - base.block.start);

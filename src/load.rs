@@ -19,8 +19,8 @@ use crate::diagnostic::{Diagnostic, ScenarioError, Sources};
 use crate::input::{ReadError, ReadProblem, SCENARIO_FILE_LIMIT, read_text};
 use parse::parse_scenario;
 pub use raw::{
-    ExprSource, Literal, RawActor, RawDelay, RawEscalation, RawHeader, RawOutcome, RawParam, RawRepeat, RawScenario,
-    RawTrigger, RawVar, VariantOf,
+    ExprSource, Literal, RawActor, RawDelay, RawEscalation, RawExpect, RawHeader, RawOutcome, RawParam, RawRepeat,
+    RawScenario, RawTrigger, RawVar, VariantOf,
 };
 use variant::{apply_variant, describe_variant};
 

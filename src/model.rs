@@ -3,7 +3,9 @@
 //! In: nothing; `compile` builds these types from a scenario. Out: a [`Model`], whose state is
 //! one flat array of `f64` slots and whose expressions are [`Program`]s over those slots, so the
 //! simulation does no parsing, hashing, string lookup or allocation; and the [`ScenarioInfo`]
-//! that a summary, a partial result and every report carry to describe the scenario.
+//! that a summary, a partial result and every report carry to describe the scenario. The
+//! scenario's `[[expect]]` claims ride along as [`Claim`]s (`model/claim`) for `sim test`; the
+//! engine never reads them.
 //!
 //! [`ScenarioId`] is the one rule for scenario ids: they name directories in an output
 //! directory, so they never leave it nor take a name `sim` writes itself (`compare`).
@@ -13,6 +15,9 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use crate::eval::{Node, Program};
+
+mod claim;
+pub use claim::{Claim, ClaimKind, Test};
 
 /// `since.X` before X has ever fired: larger than any horizon, so `since.X > n` holds.
 pub const NEVER_FIRED_SINCE: f64 = 1_000_000.0;
@@ -120,6 +125,8 @@ pub struct Model {
     pub effects: Vec<Effect>,
     pub outcomes: Vec<OutcomeModel>,
     pub code: Vec<Node>,
+    /// The scenario's `[[expect]]` claims, for `sim test`; the engine never reads them.
+    pub claims: Vec<Claim>,
 }
 
 impl Distribution {

@@ -17,6 +17,7 @@ use crate::aggregate::{self, PairedTables, PrecursorTables, Series, ShareEstimat
 use crate::input::{RESULT_FILE_LIMIT, read_text};
 use crate::output::write_atomic;
 
+mod sensitivity;
 mod why;
 
 /// Serializes a summary: pretty JSON, stable key order, trailing newline.
@@ -61,6 +62,10 @@ pub fn write_tables(summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>> {
     files.push((dir.join("mean_firings.csv"), mean_firings_csv(summary)?));
     if let Some(precursors) = &summary.precursors {
         files.push((dir.join("precursors.csv"), precursors_csv(summary, precursors)?));
+    }
+    if let Some(tables) = &summary.sensitivity {
+        files.push((dir.join("sensitivity.csv"), sensitivity::sensitivity_csv(tables)?));
+        files.push((dir.join("swings.csv"), sensitivity::swings_csv(tables)?));
     }
     if let Some(paths) = &summary.paths {
         files.push((dir.join("paths.csv"), why::paths_csv(summary, paths)?));
@@ -223,12 +228,7 @@ pub fn write_differences(summaries: &[Summary], dir: &Path) -> Result<Option<Pat
     };
     let paired: Vec<(&Summary, &PairedTables)> = variants
         .iter()
-        .filter_map(|s| {
-            s.paired
-                .as_ref()
-                .filter(|p| p.baseline == baseline.scenario.id)
-                .map(|p| (s, p))
-        })
+        .filter_map(|s| s.paired_with(baseline).map(|p| (s, p)))
         .collect();
     if paired.is_empty() {
         return Ok(None);

@@ -25,11 +25,11 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{RESULT_FORMAT_VERSION, input_digest};
 use crate::job::{Results, RunIdentity};
 use crate::model::{ScenarioId, ScenarioInfo};
-use crate::simulate::Collector;
 use crate::tally::lift::Lift;
 use crate::tally::paired::Paired;
 use crate::tally::paths::Paths;
 use crate::tally::precursors::Precursors;
+use crate::tally::sensitivity::Sensitivity;
 use crate::tally::{Shape, Tallies};
 
 /// The `kind` of a partial-result file, so that other JSON files are refused by name.
@@ -168,6 +168,14 @@ pub fn from_scheduler(env: impl Fn(&str) -> Option<String>, count: Option<u64>) 
                 "--shard-count {count} disagrees with the Slurm array's {size} tasks; drop --shard-count"
             )));
         }
+        // `sbatch --array=3` to re-run shard 3 is a one-task array: read as shard 0 of 1, it
+        // would quietly simulate the whole study into a part no merge accepts.
+        if size == 1 && min != 0 {
+            return Err(ShardError(format!(
+                "Slurm task {id} is a job array of one task, which does not say how many shards the study has; \
+                 to re-run one shard, name it: --shard {id}/N (docs/cluster.md: export SHARD={id}/N)"
+            )));
+        }
         let index = id.checked_sub(min).filter(|&k| k < size).ok_or_else(|| {
             ShardError(format!(
                 "Slurm task {id} is not in a contiguous array of {size} tasks starting at {min}; submit with --array={min}-{}",
@@ -234,12 +242,25 @@ pub struct Partial {
     /// and their digest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<PartialPairs>,
-    /// Digest of `paths`, to detect a damaged file.
-    pub paths_digest: String,
-    pub paths: Paths,
-    /// Digest of `lift`, to detect a damaged file.
-    pub lift_digest: String,
-    pub lift: Lift,
+    /// The sensitivity counts and their digest; absent from a shard run with `--no-analysis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sensitivity: Option<PartialSensitivity>,
+    /// The escalation paths and their digest; absent from a shard run with `--no-analysis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Digested<Paths>>,
+    /// The trigger lift counts and their digest; absent from a shard run with `--no-analysis`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lift: Option<Digested<Lift>>,
+}
+
+/// A shard's sensitivity counts in a partial result.
+pub type PartialSensitivity = Digested<Sensitivity>;
+
+/// Counts in a partial result, with their digest to detect a damaged file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Digested<T> {
+    pub digest: String,
+    pub counts: T,
 }
 
 /// A variant's paired counts in a partial result.
@@ -269,6 +290,7 @@ impl Partial {
         let Results {
             tallies,
             precursors,
+            sensitivity,
             paths,
             lift,
         } = results;
@@ -298,10 +320,18 @@ impl Partial {
                 digest: counts.digest(),
                 counts,
             }),
-            paths_digest: paths.digest(),
-            paths,
-            lift_digest: lift.digest(),
-            lift,
+            sensitivity: sensitivity.map(|counts| Digested {
+                digest: counts.digest(),
+                counts,
+            }),
+            paths: paths.map(|counts| Digested {
+                digest: counts.digest(),
+                counts,
+            }),
+            lift: lift.map(|counts| Digested {
+                digest: counts.digest(),
+                counts,
+            }),
         }
     }
 
@@ -380,11 +410,18 @@ impl Partial {
             problems.push(problem);
         } else if self.precursors.digest() != self.precursors_digest {
             problems.push("its precursors do not match their digest (the file was changed or damaged)".into());
-        } else if self.paths.digest() != self.paths_digest {
+        } else if self.sensitivity.is_some() != self.paths.is_some() || self.paths.is_some() != self.lift.is_some() {
+            problems.push("it has some of the analyses (sensitivity, paths, lift) and not the others".into());
+        } else if self.paths.as_ref().is_some_and(|p| p.counts.digest() != p.digest) {
             problems.push("its paths do not match their digest (the file was changed or damaged)".into());
-        } else if self.lift.digest() != self.lift_digest {
+        } else if self.lift.as_ref().is_some_and(|l| l.counts.digest() != l.digest) {
             problems.push("its lift counts do not match their digest (the file was changed or damaged)".into());
-        } else if !self.results_are_consistent() {
+        } else if !self.results_are_consistent()
+            || self
+                .paths
+                .as_ref()
+                .is_some_and(|p| !p.counts.counts_block(self.first_run..self.end_run))
+        {
             problems.push(
                 "its precursors, paths or lift counts do not have the shape of its scenario or count runs its tallies do not have".into(),
             );
@@ -400,25 +437,55 @@ impl Partial {
                 problems.push("its paired counts do not match their digest (the file was changed or damaged)".into());
             } else if !fits {
                 problems.push("its paired counts do not fit its scenario and runs".into());
+            } else if let Some(problem) = self.discordant_problem(pairs) {
+                problems.push(problem);
+            }
+        }
+        if problems.is_empty()
+            && let Some(sensitivity) = &self.sensitivity
+        {
+            if sensitivity.counts.digest() != sensitivity.digest {
+                problems
+                    .push("its sensitivity counts do not match their digest (the file was changed or damaged)".into());
+            } else if !self.results_are_consistent() || !sensitivity_fits(&sensitivity.counts, info) {
+                problems.push(
+                    "its sensitivity counts do not add up, or count other runs, params, outcomes or rungs than its scenario"
+                        .into(),
+                );
             }
         }
         problems
     }
 
-    /// Whether the precursors, paths and lift have the tallies' shape and runs, and add up (a
-    /// clone: this runs once per part file, after the tallies were checked).
+    /// What is wrong with the discordant runs of its paired counts: they must lie in its block
+    /// and agree with its variant-only counts at the horizon (paired counts that fit).
+    fn discordant_problem(&self, pairs: &PartialPairs) -> Option<String> {
+        let (counts, tallies) = (&pairs.counts, &self.tallies);
+        let (horizon, outcomes) = (tallies.shape.steps, tallies.shape.outcomes);
+        let variant_only = |k: usize| {
+            let own = tallies.outcome_by[horizon * outcomes + counts.outcomes[k].0];
+            own.saturating_sub(counts.outcome_by[horizon * counts.outcomes.len() + k])
+        };
+        counts
+            .discordant
+            .problem(counts.outcomes.len(), self.first_run..self.end_run, variant_only)
+    }
+
+    /// Whether the precursors and the sensitivity counts have the tallies' shape and runs, and
+    /// add up (a clone: this runs once per part file, after the tallies were checked).
     fn results_are_consistent(&self) -> bool {
         Results {
             tallies: self.tallies.clone(),
             precursors: self.precursors.clone(),
-            paths: self.paths.clone(),
-            lift: self.lift.clone(),
+            sensitivity: self.sensitivity.as_ref().map(|s| s.counts.clone()),
+            paths: self.paths.as_ref().map(|p| p.counts.clone()),
+            lift: self.lift.as_ref().map(|l| l.counts.clone()),
         }
         .is_well_formed()
     }
 
     /// What must be equal for two parts to be pieces of the same run, as (field, value).
-    fn identity(&self) -> [(&'static str, String); 7] {
+    fn identity(&self) -> [(&'static str, String); 8] {
         [
             ("scenario_digest", self.scenario_digest.clone()),
             ("scenario_block_digest", self.scenario_block_digest.clone()),
@@ -431,8 +498,22 @@ impl Partial {
                 "paired_with",
                 self.paired.as_ref().map_or(String::new(), |p| p.baseline.clone()),
             ),
+            // Sensitivity counted or not (`--no-analysis`): parts with and without do not add up.
+            ("analysis", if self.sensitivity.is_some() { "on" } else { "off" }.into()),
         ]
     }
+}
+
+/// Whether sensitivity counts are of `info`'s uncertain params (a subsequence of its params)
+/// and of the rungs above its initial one.
+fn sensitivity_fits(counts: &Sensitivity, info: &ScenarioInfo) -> bool {
+    let mut names = info.params.iter().map(|p| p.name.as_str());
+    counts.params.iter().all(|name| names.any(|n| n == name))
+        && counts
+            .rungs
+            .iter()
+            .copied()
+            .eq(info.initial_level + 1..info.levels.len())
 }
 
 /// The first count that no run could produce: every step puts each run at exactly one level
@@ -567,7 +648,7 @@ pub fn merge(parts: Vec<(String, Partial)>) -> Result<Vec<Merged>, MergeError> {
 /// Merges the parts of one scenario id, or lists why they are not one complete run.
 fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> {
     let mut problems = Vec::new();
-    let mut tally: IndexMap<[(&str, String); 7], usize> = IndexMap::new();
+    let mut tally: IndexMap<[(&str, String); 8], usize> = IndexMap::new();
     for (_, part) in &group {
         *tally.entry(part.identity()).or_default() += 1;
     }
@@ -639,15 +720,26 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
             .as_ref()
             .map(|p| (p.counts.outcomes.clone(), p.counts.triggers.clone()))
     };
+    let sensitivity_of = |part: &Partial| part.sensitivity.as_ref().map(|s| s.counts.params.clone());
     for parts in by_index.values() {
         let (name, part) = &parts[0];
+        if sensitivity_of(part) != sensitivity_of(first) {
+            problems.push(format!(
+                "{name}: {} counts the sensitivity to other params than the other parts",
+                part.describe()
+            ));
+        }
         if pairs_of(part) != pairs_of(first) {
             problems.push(format!(
                 "{name}: {} pairs other outcomes or triggers with the baseline than the other parts",
                 part.describe()
             ));
         }
-        if !part.paths.counts_like(&first.paths) {
+        let paths_like = match (&part.paths, &first.paths) {
+            (Some(a), Some(b)) => a.counts.counts_like(&b.counts),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if !paths_like {
             problems.push(format!(
                 "{name}: {} counts paths through other triggers than the other parts",
                 part.describe()
@@ -657,19 +749,30 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
     if !problems.is_empty() {
         return Err(problems);
     }
-    let mut results = Results {
-        tallies: Tallies::zero(first.tallies.shape),
-        precursors: Precursors::new(first.tallies.shape),
-        paths: first.paths.empty(),
-        lift: first.lift.empty(),
-    };
+    let mut results = Results::empty(first.tallies.shape);
     let mut paired: Option<(String, Paired)> = None;
     for parts in by_index.values() {
         let part = &parts[0].1;
         results.tallies = results.tallies.merge(&part.tallies);
         results.precursors.add(&part.precursors);
-        results.paths.add(&part.paths);
-        results.lift.add(&part.lift);
+        if let Some(part) = &part.sensitivity {
+            match &mut results.sensitivity {
+                None => results.sensitivity = Some(part.counts.clone()),
+                Some(sum) => sum.add(&part.counts),
+            }
+        }
+        if let Some(part) = &part.paths {
+            match &mut results.paths {
+                None => results.paths = Some(part.counts.clone()),
+                Some(sum) => sum.add(&part.counts),
+            }
+        }
+        if let Some(part) = &part.lift {
+            match &mut results.lift {
+                None => results.lift = Some(part.counts.clone()),
+                Some(sum) => sum.add(&part.counts),
+            }
+        }
         if let Some(pairs) = &part.paired {
             match &mut paired {
                 None => paired = Some((pairs.baseline.clone(), pairs.counts.clone())),
@@ -688,261 +791,4 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_cover_every_run_once_and_differ_by_at_most_one() {
-        for total in [0, 1, 7, 10, 1000, 1234] {
-            for count in [1, 2, 3, 7, 16] {
-                let blocks: Vec<Range<u64>> = (0..count).map(|k| Shard::new(k, count).unwrap().runs(total)).collect();
-                assert_eq!(blocks[0].start, 0);
-                assert_eq!(blocks.last().unwrap().end, total);
-                for pair in blocks.windows(2) {
-                    assert_eq!(pair[0].end, pair[1].start);
-                }
-                let sizes: Vec<u64> = blocks.iter().map(|b| b.end - b.start).collect();
-                assert!(
-                    sizes.iter().max().unwrap() - sizes.iter().min().unwrap() <= 1,
-                    "{sizes:?}"
-                );
-            }
-        }
-        assert_eq!(Shard::new(2, 4).unwrap().runs(10_000), 5000..7500);
-        // No overflow near the top of u64.
-        assert_eq!(Shard::new(1, 2).unwrap().runs(u64::MAX).end, u64::MAX);
-    }
-
-    #[test]
-    fn parses_shards_and_refuses_bad_ones() {
-        assert_eq!("0/4".parse::<Shard>().unwrap(), Shard::new(0, 4).unwrap());
-        assert_eq!("auto".parse::<ShardRequest>().unwrap(), ShardRequest::Auto);
-        assert!(
-            "4/4"
-                .parse::<Shard>()
-                .unwrap_err()
-                .to_string()
-                .contains("0-based, 0 to 3")
-        );
-        assert!("1/0".parse::<Shard>().unwrap_err().to_string().contains("at least 1"));
-        assert!("3".parse::<Shard>().unwrap_err().to_string().contains("write K/N"));
-        assert_eq!(
-            Shard::new(2, 4).unwrap().file_name("baseline"),
-            "baseline.shard-2-of-4.json"
-        );
-    }
-
-    fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let vars: Vec<(String, String)> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
-    }
-
-    #[test]
-    fn reads_slurm_arrays_relative_to_their_first_task() {
-        let slurm = env(&[
-            ("SLURM_ARRAY_TASK_ID", "7"),
-            ("SLURM_ARRAY_TASK_MIN", "5"),
-            ("SLURM_ARRAY_TASK_COUNT", "4"),
-        ]);
-        assert_eq!(from_scheduler(&slurm, None).unwrap(), Shard::new(2, 4).unwrap());
-        assert!(
-            from_scheduler(&slurm, Some(3))
-                .unwrap_err()
-                .to_string()
-                .contains("disagrees")
-        );
-        let stepped = env(&[
-            ("SLURM_ARRAY_TASK_ID", "2"),
-            ("SLURM_ARRAY_TASK_COUNT", "4"),
-            ("SLURM_ARRAY_TASK_STEP", "2"),
-        ]);
-        assert!(
-            from_scheduler(stepped, None)
-                .unwrap_err()
-                .to_string()
-                .contains("contiguous")
-        );
-        let gap = env(&[("SLURM_ARRAY_TASK_ID", "9"), ("SLURM_ARRAY_TASK_COUNT", "3")]);
-        assert!(
-            from_scheduler(gap, None)
-                .unwrap_err()
-                .to_string()
-                .contains("--array=0-2")
-        );
-    }
-
-    #[test]
-    fn reads_kubernetes_index_with_count_from_flag_or_variable() {
-        let k8s = env(&[("JOB_COMPLETION_INDEX", "3"), (SHARD_COUNT_VAR, "8")]);
-        assert_eq!(from_scheduler(&k8s, None).unwrap(), Shard::new(3, 8).unwrap());
-        assert_eq!(from_scheduler(&k8s, Some(5)).unwrap(), Shard::new(3, 5).unwrap());
-        let no_count = env(&[("JOB_COMPLETION_INDEX", "3")]);
-        assert!(
-            from_scheduler(no_count, None)
-                .unwrap_err()
-                .to_string()
-                .contains("--shard-count")
-        );
-        assert!(
-            from_scheduler(env(&[]), None)
-                .unwrap_err()
-                .to_string()
-                .contains("no scheduler")
-        );
-    }
-
-    fn info() -> ScenarioInfo {
-        ScenarioInfo {
-            id: "tiny".into(),
-            name: "Tiny".into(),
-            description: String::new(),
-            steps: 1,
-            step_unit: "month".into(),
-            start: None,
-            step_labels: vec!["month 0".into(), "month 1".into()],
-            levels: vec!["calm".into(), "crisis".into()],
-            initial_level: 0,
-            params: vec![],
-            actors: vec![],
-            triggers: vec![],
-            outcomes: vec![],
-            variant: None,
-        }
-    }
-
-    /// A partial whose tallies put every run at level 0 at step 0 and level 1 at step 1.
-    fn part(index: u64, count: u64, total: u64, seed: u64) -> (String, Partial) {
-        let shard = Shard::new(index, count).unwrap();
-        let info = info();
-        let shape = Shape {
-            steps: 1,
-            levels: 2,
-            outcomes: 0,
-            triggers: 0,
-        };
-        let mut tallies = Tallies::zero(shape);
-        let runs = shard.runs(total);
-        tallies.runs = runs.end - runs.start;
-        tallies.level_at = vec![tallies.runs, 0, 0, tallies.runs];
-        tallies.max_level_at = tallies.level_at.clone();
-        let identity = RunIdentity {
-            seed,
-            scenario_digest: "d".into(),
-        };
-        let name = shard.file_name("tiny");
-        (
-            name,
-            Partial::new(&info, &identity, total, shard, Results::of_tallies(tallies), None),
-        )
-    }
-
-    #[test]
-    fn merges_complete_parts_in_any_order() {
-        let merged = merge(vec![part(2, 3, 10, 1), part(0, 3, 10, 1), part(1, 3, 10, 1)]).unwrap();
-        assert_eq!(merged.len(), 1);
-        assert_eq!(merged[0].results.tallies.runs, 10);
-        assert_eq!(merged[0].results.tallies.level_at, vec![10, 0, 0, 10]);
-        assert_eq!(merged[0].seed, 1);
-    }
-
-    #[test]
-    fn names_missing_duplicated_and_foreign_parts() {
-        let missing = merge(vec![
-            part(0, 4, 10_000, 1),
-            part(1, 4, 10_000, 1),
-            part(3, 4, 10_000, 1),
-        ])
-        .unwrap_err();
-        assert_eq!(missing.problems.len(), 1, "{missing}");
-        assert!(
-            missing.problems[0].contains("shard 2/4 of `tiny` is missing (runs 5000..7500"),
-            "{missing}"
-        );
-
-        let duplicated = merge(vec![part(0, 2, 10, 1), part(1, 2, 10, 1), part(1, 2, 10, 1)]).unwrap_err();
-        assert!(
-            duplicated.to_string().contains("shard 1/2 of `tiny` is given 2 times"),
-            "{duplicated}"
-        );
-
-        let (name, foreign) = part(1, 3, 10, 9);
-        let foreign = (format!("other-{name}"), foreign);
-        let refused = merge(vec![part(0, 3, 10, 1), foreign, part(2, 3, 10, 1)]).unwrap_err();
-        let text = refused.to_string();
-        assert!(text.contains("other-tiny.shard-1-of-3.json: shard 1/3"), "{text}");
-        assert!(
-            text.contains("seed is 9 here but 1 in tiny.shard-0-of-3.json"),
-            "{text}"
-        );
-        assert!(text.contains("shard 1/3 of `tiny` is missing"), "{text}");
-    }
-
-    #[test]
-    fn refuses_damaged_parts() {
-        let (name, mut damaged) = part(0, 1, 10, 1);
-        damaged.tallies.level_at[0] -= 1;
-        let text = merge(vec![(name, damaged.clone())]).unwrap_err().to_string();
-        assert!(text.contains("do not match their digest"), "{text}");
-        // Edited with its digest recomputed: counts no run could produce are still refused.
-        damaged.tallies_digest = damaged.tallies.digest();
-        let text = merge(vec![("forged".into(), damaged.clone())]).unwrap_err().to_string();
-        assert!(
-            text.contains("forged: its tallies `level_at` at step 0 do not add up to its 10 runs"),
-            "{text}"
-        );
-        damaged.tallies.level_at[0] += 1;
-        damaged.tallies.max_level_at[3] += 100;
-        damaged.tallies_digest = damaged.tallies.digest();
-        let text = merge(vec![("forged".into(), damaged)]).unwrap_err().to_string();
-        assert!(text.contains("`max_level_at` at step 1 do not add up"), "{text}");
-
-        // An unsafe id cannot be held by a `Partial`: a file with one is refused when read.
-        let (_, good) = part(0, 1, 10, 1);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("tiny.shard-0-of-1.json");
-        std::fs::write(&path, partial_json(&good).replace("\"tiny\"", "\"../elsewhere\"")).unwrap();
-        let text = format!("{:#}", read_partial(&path).unwrap_err());
-        assert!(
-            text.contains("is a damaged partial result: `../elsewhere` is not a valid scenario id: use lowercase"),
-            "{text}"
-        );
-        let (name, mut other_id) = part(0, 1, 10, 1);
-        other_id.scenario.id = "elsewhere".into();
-        let text = merge(vec![(name, other_id)]).unwrap_err().to_string();
-        assert!(text.contains("not a valid scenario id"), "{text}");
-
-        let (name, mut wrong_range) = part(0, 2, 10, 1);
-        wrong_range.end_run = 6;
-        let text = merge(vec![(name, wrong_range)]).unwrap_err().to_string();
-        assert!(
-            text.contains("covers runs 0..6, but shard 0/2 of 10 runs is runs 0..5"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn refuses_an_edited_or_differing_scenario_block() {
-        // Edited without its digest: the part names itself as damaged.
-        for edited in 0..2 {
-            let mut parts = vec![part(0, 2, 10, 1), part(1, 2, 10, 1)];
-            parts[edited].1.scenario.levels.reverse();
-            let text = merge(parts).unwrap_err().to_string();
-            assert!(
-                text.contains(&format!(
-                    "tiny.shard-{edited}-of-2.json: its scenario block does not match its digest"
-                )),
-                "{text}"
-            );
-        }
-        // Edited with a recomputed digest: the parts still do not agree.
-        let mut parts = vec![part(0, 2, 10, 1), part(1, 2, 10, 1)];
-        parts[1].1.scenario.name = "Renamed".into();
-        parts[1].1.scenario_block_digest = scenario_block_digest(&parts[1].1.scenario);
-        let text = merge(parts).unwrap_err().to_string();
-        assert!(
-            text.contains("tiny.shard-1-of-2.json: shard 1/2 of `tiny` (runs 5..10) does not belong")
-                && text.contains("its scenario block differs"),
-            "{text}"
-        );
-    }
-}
+mod tests;

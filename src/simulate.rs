@@ -73,6 +73,8 @@ impl std::error::Error for SimError {}
 /// nothing. (Counting over many runs is a [`Collector`]'s job.)
 pub trait Observer {
     fn param_drawn(&mut self, _param: usize, _value: f64) {}
+    /// Trigger `trigger` fired at `step`; its effects land at `landing_step` (`step` itself when
+    /// it has no delay), or never when that is past the horizon.
     fn fired(&mut self, _step: usize, _trigger: usize, _landing_step: Option<usize>) {}
     fn changed(&mut self, _step: usize, _trigger: usize, _slot: u32, _old: f64, _new: f64, _delayed: bool) {}
     fn step_done(&mut self, _step: usize, _slots: &[f64]) {}
@@ -240,6 +242,7 @@ mod tests {
     use crate::tally::lift::Lift;
     use crate::tally::paths::Paths;
     use crate::tally::precursors::Precursors;
+    use crate::tally::sensitivity::Sensitivity;
     use crate::tally::{Shape, Tallies};
 
     #[test]
@@ -447,7 +450,7 @@ when = "a.x > in_outcome"
     }
 
     /// Every collector there is, and the test's own.
-    pub(super) type Everything = (Tallies, (Precursors, (RunLog, (Paths, Lift))));
+    pub(super) type Everything = (Tallies, (Precursors, (Sensitivity, (RunLog, (Paths, Lift)))));
 
     pub(super) fn everything(model: &Model) -> Everything {
         let shape = Shape::of(model);
@@ -455,7 +458,10 @@ when = "a.x > in_outcome"
             Tallies::zero(shape),
             (
                 Precursors::new(shape),
-                (RunLog(Default::default()), (Paths::new(model), Lift::new(shape))),
+                (
+                    Sensitivity::new(model),
+                    (RunLog(Default::default()), (Paths::new(model), Lift::new(shape))),
+                ),
             ),
         )
     }

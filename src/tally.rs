@@ -8,17 +8,20 @@
 //! [`Tallies`] counts levels, outcomes and firings step by step; [`precursors::Precursors`]
 //! counts which triggers fired before each outcome first held; [`paths::Paths`], the chains of
 //! triggers that led to each outcome; [`lift::Lift`], how often each outcome happened with and
-//! without each trigger.
+//! without each trigger; [`sensitivity::Sensitivity`], each outcome and rung per fifth of each
+//! uncertain param's distribution.
 
 use serde::{Deserialize, Serialize};
 
 use crate::model::Model;
 use crate::simulate::{Collector, Step, lanes_of};
 
+pub mod discordant;
 pub mod lift;
 pub mod paired;
 pub mod paths;
 pub mod precursors;
+pub mod sensitivity;
 
 /// The shape of a scenario's tallies: every table is `(steps + 1) x width`, row `t` for step `t`
 /// (row 0 is the initial state).

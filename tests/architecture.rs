@@ -42,10 +42,10 @@ const LAYERS: &[&[&str]] = &[
     &["simulate"],
     &["tally"],
     &["job"],
-    &["aggregate", "verify"],
-    &["format", "comparable"],
+    &["aggregate", "verify", "claims"],
+    &["format", "comparable", "precision"],
     &["output"],
-    &["report", "plot", "html"],
+    &["report", "plot", "html", "sweep"],
     &["shard"],
     &["cli", "main", "lib"],
 ];

@@ -42,7 +42,7 @@ echo "$job"
 "#;
 
 /// The code block of docs/cluster.md introduced by "```bash <name>".
-fn doc_file(doc: &str, name: &str) -> String {
+pub fn doc_file(doc: &str, name: &str) -> String {
     let fence = format!("```bash {name}\n");
     let start = doc
         .find(&fence)

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::util::{Workspace, read_summary, sim, tree};
-use sim::job::{Job, Results};
+use sim::job::{Analysis, Job, Results};
 use sim::lanes::Simd;
 use sim::simulate::{Collector, Observer, Unobserved, replay};
 
@@ -227,15 +227,17 @@ fn replaying_one_run_gives_exactly_that_run_of_the_job() {
         let model = sim::compile::compile(&sim::load::load(&file).unwrap()).unwrap();
         let job = Job::new(&model, Some(3), Some(5000));
         for run in [0, 17, 511, 512, 4096] {
-            let mut alone = Results::empty(&model);
+            let mut alone = Results::new(&model, Analysis::Full);
             replay(&model, 3, run, &mut Unobserved, &mut alone).unwrap();
             let in_job = job.clone().with_block(run..run + 1).results(&|_| {}).unwrap();
             assert_eq!(alone, in_job, "{}: run {run}", model.info.id);
         }
-        // A block of runs is the sum of its runs, whatever the split.
+        // A block of runs is the sum of its runs, whatever the split: the sensitivity's sums too.
         let whole = job.clone().with_block(0..1500).results(&|_| {}).unwrap();
         let mut parts = job.clone().with_block(0..700).results(&|_| {}).unwrap();
-        parts.merge(job.clone().with_block(700..1500).results(&|_| {}).unwrap());
+        parts.merge(job.clone().with_block(700..1100).results(&|_| {}).unwrap());
+        parts.merge(job.clone().with_block(1100..1500).results(&|_| {}).unwrap());
+        assert!(whole.sensitivity.as_ref().is_some_and(|s| s.runs == 1500));
         assert_eq!(whole, parts, "{}", model.info.id);
     }
 }
@@ -286,4 +288,49 @@ effects = ["rok.arms = 'lethal'", "escalation += 1"]
     );
     assert!(text.contains("escalation: calm -> tense"), "{text}");
     assert!(text.contains("end 2025-09: escalation at `tense` (rung 1)"), "{text}");
+}
+
+/// A trigger whose delay is drawn from [0, 1] lands its effects at once when it draws 0: the
+/// trace says nothing of a landing then (it said they would land after the horizon).
+#[test]
+fn trace_tells_an_undelayed_landing_of_a_delayed_trigger_apart_from_one_past_the_horizon() {
+    let ws = Workspace::new();
+    let file = ws.file(
+        "maybe_late.toml",
+        r#"
+[scenario]
+name = "maybe late"
+steps = 4
+step_unit = "month"
+start = "2025-05"
+
+[escalation]
+levels = ["calm", "tense"]
+initial = "calm"
+
+[actors.rok]
+name = "Seoul"
+
+[[triggers]]
+id = "arms"
+label = "Seoul sends lethal arms to Kyiv"
+actor = "rok"
+when = "t == 2"
+probability = 1
+delay = [0, 1]
+effects = ["escalation += 1"]
+"#,
+    );
+    let (mut at_once, mut later) = (0, 0);
+    for run in 0..16 {
+        let output = sim()
+            .args(["trace", file.to_str().unwrap(), "--run", &run.to_string()])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        assert!(output.status.success() && !text.contains("after the horizon"), "{text}");
+        at_once += usize::from(text.contains("Seoul sends lethal arms to Kyiv [arms]\n"));
+        later += usize::from(text.contains("[arms] (effects land 2025-08 (step 3))"));
+    }
+    assert!(at_once > 0 && later > 0 && at_once + later == 16, "{at_once} {later}");
 }

@@ -1,6 +1,7 @@
 //! Every exit code documented in README.md and docs/cli.md, each produced by the real binary:
 //! 0 success, 1 invalid scenario, 2 usage, 3 invalid value in a run, 4 `--expect` differs,
-//! 5 I/O and unreadable files, 6 merge refused, 7 incomparable results, 130 SIGINT, 143 SIGTERM.
+//! 5 I/O and unreadable files, 6 merge refused, 7 incomparable results, 8 a claim failed and
+//! 9 claims undecided (`sim test`), 130 SIGINT, 143 SIGTERM.
 //! Standard output that goes away (`| head -1`) is not an error; a full disk is.
 
 use std::io::Read;
@@ -241,6 +242,41 @@ fn exit_7_incomparable_results() {
         .assert()
         .code(7)
         .stderr(predicates::str::contains("horizons differ"));
+}
+
+/// The small scenario with one claim: `sim test` of it, 250 runs to start, at most 1,000.
+fn sim_test(ws: &Workspace, claim: &str) -> assert_cmd::assert::Assert {
+    let text = format!("{}\n[[expect]]\n{claim}\n", read(&small_scenario()));
+    let file = ws.file("small.toml", &text);
+    sim()
+        .arg("test")
+        .arg(&file)
+        .args(["--runs", "250", "--max-runs", "1000"])
+        .timeout(Duration::from_secs(120))
+        .assert()
+}
+
+#[test]
+fn exit_8_a_claim_failed_and_9_claims_undecided() {
+    let ws = Workspace::new();
+    sim_test(&ws, "rung = \"tension\"\nbetween = [0, 1]").code(0);
+    sim_test(&ws, "rung = \"tension\"\nbelow = 0.001")
+        .code(8)
+        .stderr(predicates::str::contains("1 claim failed"));
+    // A tension probability cannot be decided against itself: the bound is the estimate.
+    let out = sim()
+        .arg("run")
+        .arg(small_scenario())
+        .args(["--runs", "1000", "--quiet", "--out"])
+        .arg(ws.out())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let summary = crate::util::read_summary(&ws.out().join("small/summary.json"));
+    let tension = summary.tables.rung_reached[0].points[12].count as f64 / 1000.0;
+    sim_test(&ws, &format!("rung = \"tension\"\nbelow = {tension}"))
+        .code(9)
+        .stderr(predicates::str::contains("undecided at --max-runs 1000"));
 }
 
 #[cfg(unix)]

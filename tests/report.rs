@@ -40,7 +40,8 @@ fn two_scenarios_give_charts_comparison_and_report() {
         }
     }
 
-    // One overlay per shared outcome and per rung above the initial one, plus the bar chart.
+    // One overlay per shared outcome and per rung above the initial one, plus the bar chart;
+    // the variant ran on the baseline's runs: the forest plots and each outcome's difference.
     let mut expected: Vec<String> = baseline
         .tables
         .outcome_by
@@ -55,6 +56,14 @@ fn two_scenarios_give_charts_comparison_and_report() {
                 .map(|s| format!("compare_rung_{}", s.id)),
         )
         .chain(["compare_horizon".to_string()])
+        .chain(["forest_outcomes".to_string(), "forest_rungs".to_string()])
+        .chain(
+            baseline
+                .tables
+                .outcome_by
+                .iter()
+                .map(|s| format!("difference_outcome_{}", s.id)),
+        )
         .flat_map(|name| [format!("{name}.png"), format!("{name}.svg"), format!("{name}.csv")])
         .chain(["differences.csv".to_string()])
         .collect();
@@ -159,7 +168,7 @@ fn every_interval_of_every_table_contains_its_data() {
         .assert()
         .success();
     let (mut probability_rows, mut mean_rows, mut share_rows, mut difference_rows) = (0, 0, 0, 0);
-    let mut lift_rows = 0;
+    let (mut lift_rows, mut swing_rows) = (0, 0);
     for path in csv_files(&out) {
         let mut reader = csv::Reader::from_path(&path).unwrap();
         let headers = reader.headers().unwrap().clone();
@@ -203,6 +212,14 @@ fn every_interval_of_every_table_contains_its_data() {
                 }
                 // A difference of two probabilities: its interval contains the exact difference
                 // of the paired counts.
+                // A swing: its interval contains the exact difference of the two fifths.
+                (None, None) if column("swing").is_some() => {
+                    let exact = number("count_top_fifth") / number("runs_top_fifth")
+                        - number("count_bottom_fifth") / number("runs_bottom_fifth");
+                    let (lo, swing, hi) = (number("lo95"), number("swing"), number("hi95"));
+                    assert!(lo <= exact && exact <= hi && lo <= swing && swing <= hi, "{}", where_());
+                    swing_rows += 1;
+                }
                 (None, None) if column("diff").is_some() => {
                     let exact = (number("variant_only") - number("baseline_only")) / number("runs");
                     let (lo, diff, hi) = (number("lo95"), number("diff"), number("hi95"));
@@ -241,6 +258,7 @@ fn every_interval_of_every_table_contains_its_data() {
             && lift_rows > 100,
         "{probability_rows} {mean_rows} {share_rows} {difference_rows} {lift_rows}"
     );
+    assert!(swing_rows > 1000, "{swing_rows} rows of swings.csv");
 
     for scenario in shipped_scenarios() {
         let id = scenario.file_stem().unwrap().to_string_lossy().into_owned();

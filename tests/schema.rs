@@ -66,6 +66,15 @@ fn invalid_scenarios_fail_validation_and_check() {
             "probability = \"p_kyiv_asks\"\ndelay = [1, 2, 3]",
         ),
         ("repeat = 4", "repeat = 0"),
+        ("below = 0.05", "below = 1.3"),
+        ("below = 0.05", "bellow = 0.05"),
+        ("between = [0.05, 0.4]", "between = [0.05, 0.4, 0.5]"),
+        ("below = 0.05", "below = 0.05\nabove = 0.01"),
+        (
+            "outcome = \"regional_war\"\nbelow",
+            "rung = \"regional_war\"\noutcome = \"regional_war\"\nbelow",
+        ),
+        ("above = 0\n", "above = 0\nstep = 3\ndate = \"2026-05\"\n"),
     ];
     let dir = tempfile::tempdir().unwrap();
     for (from, to) in cases {

@@ -238,3 +238,38 @@ fn a_part_whose_scenario_block_was_edited_is_refused() {
         assert!(!out.exists(), "a refused merge wrote output");
     }
 }
+
+/// A shard simulated with `--no-analysis` has no sensitivity counts: it does not add up with
+/// shards that have them, and shards that all lack them merge into a run without them.
+#[test]
+fn shards_with_and_without_the_analysis_are_not_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (with, without) = (dir.path().join("with"), dir.path().join("without"));
+    let shard = |k: u64, parts: &Path, extra: &[&str]| {
+        sim()
+            .arg("run")
+            .arg(small_scenario())
+            .args(["--runs", "400", "--seed", "3", "--shard", &format!("{k}/2"), "--out"])
+            .arg(parts)
+            .args(extra)
+            .assert()
+            .success();
+    };
+    shard(0, &with, &[]);
+    shard(0, &without, &["--no-analysis"]);
+    shard(1, &without, &["--no-analysis"]);
+    let mixed = merge(
+        &[shard_file(&with, "small", 0, 2), shard_file(&without, "small", 1, 2)],
+        &dir.path().join("mixed"),
+    )
+    .code(6);
+    let stderr = String::from_utf8_lossy(&mixed.get_output().stderr).into_owned();
+    assert!(stderr.contains("analysis is off here but on in"), "{stderr}");
+    let out = dir.path().join("plain");
+    merge(
+        &[shard_file(&without, "small", 0, 2), shard_file(&without, "small", 1, 2)],
+        &out,
+    )
+    .success();
+    assert!(out.join("small/summary.json").exists() && !out.join("small/sensitivity.csv").exists());
+}

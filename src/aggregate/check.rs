@@ -4,7 +4,7 @@
 //! [`summary_problems`] before anything uses it: a changed or damaged file is refused with what
 //! is wrong in it, never trusted into a panic or a nonsense chart.
 
-use super::{Estimate, PairedTables, PrecursorTables, Summary};
+use super::{DiscordantRuns, Estimate, PairedTables, PrecursorTables, Stopping, Summary};
 use crate::compile::MAX_STEPS;
 
 /// Most decimal places a summary read back may ask for.
@@ -135,12 +135,62 @@ pub fn summary_problems(summary: &Summary) -> Vec<String> {
     if let Some(paths) = &summary.paths
         && problems.is_empty()
     {
-        problems.extend(super::paths::path_problems(paths, info, runs));
+        problems.extend(super::paths::path_problems(paths, &summary.scenario, summary.runs));
     }
     if let Some(lift) = &summary.lift
         && problems.is_empty()
     {
-        problems.extend(super::lift::lift_problems(lift, info, runs));
+        problems.extend(super::lift::lift_problems(lift, &summary.scenario, summary.runs));
+    }
+    if let Some(sensitivity) = &summary.sensitivity
+        && problems.is_empty()
+    {
+        problems.extend(super::sensitivity::problems(sensitivity, summary));
+    }
+    if let Some(stopping) = &summary.stopping {
+        problems.extend(stopping_problems(stopping, summary.runs));
+    }
+    problems
+}
+
+/// A `--precision` record must describe a stop at this summary's run count, by the rule of
+/// `precision` (checkpoints from `min_runs`, doubling, capped at `max_runs`).
+fn stopping_problems(stopping: &Stopping, runs: u64) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !(stopping.half_width > 0.0 && stopping.half_width < 0.5) {
+        problems.push(format!(
+            "`stopping.half_width` is {}, not between 0 and 0.5",
+            stopping.half_width
+        ));
+    }
+    let rule_ok = stopping.min_runs >= 1
+        && stopping.min_runs <= stopping.max_runs
+        && stopping.checkpoints.first() == Some(&stopping.min_runs)
+        && stopping
+            .checkpoints
+            .windows(2)
+            .all(|w| w[1] == w[0].saturating_mul(2).min(stopping.max_runs) && w[0] < w[1]);
+    if !rule_ok {
+        problems.push(format!(
+            "`stopping.checkpoints` {:?} do not double from `min_runs` {} up to `max_runs` {}",
+            stopping.checkpoints, stopping.min_runs, stopping.max_runs
+        ));
+    }
+    if stopping.checkpoints.last() != Some(&runs) {
+        problems.push(format!(
+            "`stopping` stopped at {:?} runs, but the summary has {runs}",
+            stopping.checkpoints.last()
+        ));
+    }
+    if !stopping.reached && runs != stopping.max_runs {
+        problems.push("`stopping.reached` is false before `max_runs`".to_string());
+    }
+    let widest = stopping.widest.half_width;
+    if !(0.0..0.5).contains(&widest) || stopping.reached != (widest <= stopping.half_width) {
+        problems.push(format!(
+            "`stopping.widest.half_width` {widest} disagrees with the target {} and `reached`",
+            stopping.half_width
+        ));
     }
     problems
 }
@@ -252,12 +302,64 @@ fn paired_problems(paired: &PairedTables, summary: &Summary) -> Vec<String> {
             }
         }
     }
+    if let Some(discordant) = &paired.discordant
+        && problems.is_empty()
+    {
+        problems.extend(discordant_problems(discordant, paired, summary));
+    }
+    problems
+}
+
+/// What is wrong with a variant's discordant runs: one entry per paired outcome, in order; each
+/// list ascending run indices below `runs`, at most `kept`; the variant-only list holding the
+/// lowest `kept` of the runs the counts say (own count by the horizon minus the paired one:
+/// empty exactly when there are none); the baseline-only list at most the runs where the
+/// variant's outcome did not hold, and sharing no run with the variant-only list.
+fn discordant_problems(discordant: &DiscordantRuns, paired: &PairedTables, summary: &Summary) -> Vec<String> {
+    let runs = summary.runs;
+    let kept = discordant.kept;
+    let found: Vec<&str> = discordant.outcomes.iter().map(|o| o.id.as_str()).collect();
+    let expected: Vec<&str> = paired.outcome_by.iter().map(|s| s.id.as_str()).collect();
+    if !(1..=1000).contains(&kept) || found != expected {
+        return vec![format!(
+            "`paired.discordant` must keep 1 to 1000 runs for each outcome of `paired.outcome_by` ([{}]), in its order; it has {kept} for [{}]",
+            expected.join(", "),
+            found.join(", ")
+        )];
+    }
+    let mut problems = Vec::new();
+    let tables = &summary.tables.outcome_by;
+    for (outcome, pair) in discordant.outcomes.iter().zip(&paired.outcome_by) {
+        let ascending =
+            |list: &[u64]| list.len() <= kept && list.windows(2).all(|w| w[0] < w[1]) && list.iter().all(|&r| r < runs);
+        let own = tables
+            .iter()
+            .find(|s| s.id == pair.id)
+            .and_then(|s| s.points.last())
+            .map_or(0, |e| e.count);
+        let both = pair.both.last().copied().unwrap_or(0);
+        let variant_only = own.saturating_sub(both).min(kept as u64);
+        let fits = ascending(&outcome.variant_only)
+            && ascending(&outcome.baseline_only)
+            && outcome.variant_only.len() as u64 == variant_only
+            && outcome.baseline_only.len() as u64 <= runs - own.min(runs)
+            && !outcome
+                .variant_only
+                .iter()
+                .any(|r| outcome.baseline_only.binary_search(r).is_ok());
+        if !fits {
+            problems.push(format!(
+                "`paired.discordant` of `{}`: `variant_only` must hold the lowest {variant_only} of its runs and `baseline_only` at most {kept}, each ascending, below {runs}, and no run in both",
+                outcome.id
+            ));
+        }
+    }
     problems
 }
 
 /// A count of at most `runs`, and finite probabilities in [0, 1] with `lo <= hi`. (Not
 /// `lo <= p`: a rounded `p` of a rare event may fall below an interval written unrounded.)
-fn estimate_is_valid(e: &Estimate, runs: u64) -> bool {
+pub(super) fn estimate_is_valid(e: &Estimate, runs: u64) -> bool {
     let unit = 0.0..=1.0;
     e.count <= runs && unit.contains(&e.p) && unit.contains(&e.lo) && unit.contains(&e.hi) && e.lo <= e.hi
 }
@@ -323,6 +425,13 @@ mod tests {
         // in one of each.
         results.precursors.first_held = vec![0, 1, 2];
         results.precursors.fired_before = vec![0, 1, 1];
+        // Paths and lift that count the runs but no outcome: their own checks are in their
+        // modules; here they must be present to be tampered with.
+        results.paths = Some(crate::tally::paths::Paths::of_shape(shape, 10));
+        let mut lift = crate::tally::lift::Lift::new(shape);
+        lift.runs = 10;
+        lift.never = vec![10];
+        results.lift = Some(lift);
         summarize(&info, &identity, &results)
     }
 
@@ -435,7 +544,7 @@ mod tests {
                 Box::new(|s| s.paths.as_mut().unwrap().outcomes.clear()),
             ),
             (
-                "`paths` of `war`: `triggers` must be the scenario's, and `runs` and `other_runs` at most 10",
+                "`paths` of `war`: `triggers` must be the scenario's, and `runs` at most `sample_runs`, 10",
                 Box::new(|s| s.paths.as_mut().unwrap().outcomes[0].runs = 11),
             ),
             (
@@ -457,6 +566,121 @@ mod tests {
         ];
         for (expected, tamper) in cases {
             let mut tampered = summary();
+            tamper(&mut tampered);
+            let problems = summary_problems(&tampered).join("; ");
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+    }
+
+    /// A `--precision` stop at the summary's 10 runs: checkpoints 5 and 10.
+    fn stopped() -> Summary {
+        let mut summary = summary();
+        summary.stopping = Some(crate::aggregate::Stopping {
+            half_width: 0.3,
+            on: vec![],
+            min_runs: 5,
+            max_runs: 100,
+            checkpoints: vec![5, 10],
+            reached: true,
+            widest: crate::aggregate::Widest {
+                scenario: "tiny".into(),
+                id: "war".into(),
+                half_width: 0.29,
+            },
+        });
+        summary
+    }
+
+    /// `summary()` as a variant: `war` held by the horizon in 2 of its 3 runs in the baseline
+    /// too, so in 1 run in the variant only (run 4); in run 7 in the baseline only.
+    fn paired_summary() -> Summary {
+        use crate::aggregate::{DiscordantOutcome, PairedSeries};
+        let mut summary = summary();
+        let series = |id: &str, both: Vec<u64>| PairedSeries { id: id.into(), both };
+        summary.paired = Some(PairedTables {
+            baseline: "base".into(),
+            outcome_by: vec![series("war", vec![0, 1, 2])],
+            outcome_holds: vec![series("war", vec![0, 1, 1])],
+            rung_reached: vec![],
+            trigger_fired_by: vec![series("shot", vec![0, 3, 5])],
+            discordant: Some(DiscordantRuns {
+                kept: 10,
+                outcomes: vec![DiscordantOutcome {
+                    id: "war".into(),
+                    variant_only: vec![4],
+                    baseline_only: vec![7],
+                }],
+            }),
+        });
+        summary
+    }
+
+    #[test]
+    fn stopping_records_are_held_to_the_rule() {
+        assert_eq!(summary_problems(&stopped()), Vec::<String>::new());
+        type Tamper = Box<dyn Fn(&mut crate::aggregate::Stopping)>;
+        let cases: Vec<(&str, Tamper)> = vec![
+            ("`stopping.half_width` is 1.3", Box::new(|s| s.half_width = 1.3)),
+            (
+                "do not double from `min_runs`",
+                Box::new(|s| s.checkpoints = vec![5, 7, 10]),
+            ),
+            ("do not double from `min_runs`", Box::new(|s| s.min_runs = 4)),
+            (
+                "stopped at Some(5) runs, but the summary has 10",
+                Box::new(|s| s.checkpoints = vec![5]),
+            ),
+            (
+                "`stopping.reached` is false before `max_runs`",
+                Box::new(|s| s.reached = false),
+            ),
+            ("disagrees with the target", Box::new(|s| s.widest.half_width = 0.31)),
+        ];
+        for (expected, tamper) in cases {
+            let mut tampered = stopped();
+            tamper(tampered.stopping.as_mut().unwrap());
+            let problems = summary_problems(&tampered).join("; ");
+            assert!(problems.contains(expected), "{expected}: {problems}");
+        }
+    }
+
+    fn discordant(s: &mut Summary) -> &mut DiscordantRuns {
+        s.paired.as_mut().unwrap().discordant.as_mut().unwrap()
+    }
+
+    #[test]
+    fn discordant_runs_must_fit_the_paired_counts() {
+        assert_eq!(summary_problems(&paired_summary()), Vec::<String>::new());
+        type Tamper = Box<dyn Fn(&mut Summary)>;
+        let cases: Vec<(&str, Tamper)> = vec![
+            (
+                "the lowest 1 of its runs",
+                Box::new(|s| discordant(s).outcomes[0].variant_only.clear()),
+            ),
+            (
+                "the lowest 1 of its runs",
+                Box::new(|s| discordant(s).outcomes[0].variant_only = vec![4, 5]),
+            ),
+            (
+                "below 10",
+                Box::new(|s| discordant(s).outcomes[0].baseline_only = vec![10]),
+            ),
+            (
+                "ascending",
+                Box::new(|s| discordant(s).outcomes[0].baseline_only = vec![8, 7]),
+            ),
+            (
+                "no run in both",
+                Box::new(|s| discordant(s).outcomes[0].baseline_only = vec![4]),
+            ),
+            (
+                "for each outcome of `paired.outcome_by` ([war])",
+                Box::new(|s| discordant(s).outcomes.clear()),
+            ),
+            ("keep 1 to 1000 runs", Box::new(|s| discordant(s).kept = 0)),
+        ];
+        for (expected, tamper) in cases {
+            let mut tampered = paired_summary();
             tamper(&mut tampered);
             let problems = summary_problems(&tampered).join("; ");
             assert!(problems.contains(expected), "{expected}: {problems}");

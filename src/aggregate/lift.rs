@@ -57,7 +57,7 @@ pub fn lift_tables(info: &ScenarioInfo, lift: &Lift, decimals: u32) -> LiftTable
             let groups: Vec<_> = (0..lift.triggers).map(|i| lift.groups(o, i)).collect();
             let exact: Vec<_> = groups
                 .iter()
-                .map(|&((n1, x1), (n2, x2))| independent_difference(x1, n1, x2, n2))
+                .map(|&((n1, x1), (n2, x2))| (n1 > 0 && n2 > 0).then(|| independent_difference(x1, n1, x2, n2)))
                 .collect();
             let mut strongest: Vec<(f64, usize)> = exact
                 .iter()

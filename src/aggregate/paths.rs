@@ -4,9 +4,9 @@
 //!
 //! Paths are ranked by runs, ties by the path's own order (shorter first, then by the
 //! triggers' declaration order), so the ranking is the same for any thread count and shard
-//! split. When an outcome had more distinct paths than are counted (`tally::paths`), the runs
-//! on the others are `other_runs`; a path outside the kept ones took at most that many runs, so
-//! the ranking is certain (`ranking_certain`) when the last path shown took at least as many.
+//! split. Every distinct path of the runs counted (`sample_runs`: the first
+//! [`crate::tally::paths::SAMPLE_RUNS`], or all of a smaller study) is counted exactly, so the
+//! ranking is that of those runs; the share's interval is over them.
 
 use serde::{Deserialize, Serialize};
 
@@ -20,8 +20,9 @@ pub const TOP_PATHS: usize = 10;
 /// Each outcome's most frequent paths.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PathTables {
-    /// Distinct paths counted exactly per outcome.
-    pub capacity: usize,
+    /// The runs paths are counted in: runs `0..sample_runs`, all of them when the study has no
+    /// more.
+    pub sample_runs: u64,
     /// Triggers kept of a path; a longer one ends in "more".
     pub max_len: usize,
     /// One entry per outcome, in declaration order.
@@ -35,14 +36,10 @@ pub struct OutcomePathTable {
     pub triggers: Vec<String>,
     /// True when none does, so every trigger counts.
     pub all_triggers: bool,
-    /// Runs in which the outcome happened.
+    /// Runs in which the outcome happened, of the `sample_runs`.
     pub runs: u64,
-    /// Of those, the runs on a path not counted (past the bound on distinct paths).
-    pub other_runs: u64,
-    /// Distinct paths counted.
+    /// Distinct paths they took.
     pub distinct: usize,
-    /// Whether no path left uncounted could rank among `top`.
-    pub ranking_certain: bool,
     /// The most frequent paths, most frequent first.
     pub top: Vec<PathEstimate>,
 }
@@ -93,9 +90,6 @@ pub fn path_tables(info: &ScenarioInfo, paths: &Paths) -> PathTables {
                     }
                 })
                 .collect();
-            let other_runs = counted.other();
-            let ranking_certain =
-                other_runs == 0 || (top.len() == TOP_PATHS && top.last().is_some_and(|p| p.share.count >= other_runs));
             OutcomePathTable {
                 outcome: outcome.id.clone(),
                 triggers: counted
@@ -105,15 +99,13 @@ pub fn path_tables(info: &ScenarioInfo, paths: &Paths) -> PathTables {
                     .collect(),
                 all_triggers: counted.fallback,
                 runs: counted.reached,
-                other_runs,
                 distinct: counted.paths.len(),
-                ranking_certain,
                 top,
             }
         })
         .collect();
     PathTables {
-        capacity: paths.capacity,
+        sample_runs: paths.runs,
         max_len: MAX_LEN,
         outcomes,
     }
@@ -155,12 +147,20 @@ pub(super) fn path_problems(tables: &PathTables, info: &ScenarioInfo, runs: u64)
         ));
         return problems;
     }
+    if tables.sample_runs > runs {
+        problems.push(format!(
+            "`paths.sample_runs` is {}, more than the {runs} runs",
+            tables.sample_runs
+        ));
+        return problems;
+    }
     let is_trigger = |id: &String| info.triggers.iter().any(|t| &t.id == id);
     for o in &tables.outcomes {
         let name = &o.outcome;
-        if !o.triggers.iter().all(is_trigger) || o.runs > runs || o.other_runs > o.runs {
+        if !o.triggers.iter().all(is_trigger) || o.runs > tables.sample_runs {
             problems.push(format!(
-                "`paths` of `{name}`: `triggers` must be the scenario's, and `runs` and `other_runs` at most {runs} and `runs`"
+                "`paths` of `{name}`: `triggers` must be the scenario's, and `runs` at most `sample_runs`, {}",
+                tables.sample_runs
             ));
             continue;
         }

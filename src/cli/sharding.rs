@@ -57,7 +57,7 @@ pub(super) fn run_shard(
     let study = study_of(
         models,
         |model| {
-            let job = Job::new(model, args.seed, args.runs);
+            let job = Job::new(model, args.seed, args.runs).with_analysis(args.analysis());
             let block = shard.runs(job.runs);
             job.with_block(block)
         },

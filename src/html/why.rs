@@ -21,11 +21,21 @@ pub(super) fn write_paths(page: &mut String, summary: &Summary) -> std::fmt::Res
         return Ok(());
     }
     writeln!(page, "<h3>How each outcome came about</h3>")?;
+    // Past the sample, say which runs the paths come from (the lift counts every run).
+    let sample = if paths.sample_runs < summary.runs {
+        format!(
+            " (paths are counted in runs 0 to {}, the first {})",
+            thousands(paths.sample_runs - 1),
+            thousands(paths.sample_runs)
+        )
+    } else {
+        String::new()
+    };
     writeln!(
         page,
         "<p class=\"meta\">The most frequent paths to each outcome: the triggers that move the ladder or what the \
          outcome reads, in the order they first fired, with their typical (median) dates; the share is of the runs \
-         in which the outcome happened, with its 95% interval. <code>paths.csv</code> has the top ten; the trigger lift chart \
+         in which the outcome happened, with its 95% interval{sample}. <code>paths.csv</code> has the top ten; the trigger lift chart \
          and <code>lift.csv</code> show how much more often each outcome happened where a trigger fired on the way \
          (an association, not a cause).</p>"
     )?;
@@ -43,14 +53,6 @@ pub(super) fn write_paths(page: &mut String, summary: &Summary) -> std::fmt::Res
             escape(&info.label),
             thousands(outcome.runs)
         )?;
-        // Past the bound on distinct paths, a path not counted could outrank those shown.
-        if !outcome.ranking_certain {
-            write!(
-                page,
-                "; {} on paths not counted, so a longer path may be missing",
-                thousands(outcome.other_runs)
-            )?;
-        }
         write!(page, "</span></td><td><ol>")?;
         for path in outcome.top.iter().take(SHOWN) {
             let share = &path.share;

@@ -34,7 +34,7 @@ pub(super) fn parse_scenario(padded: &str, base: usize) -> Result<RawScenario, V
     let mut errors = Vec::new();
     for (key, value) in document.get_ref() {
         let pieces: Vec<Spanned<DeValue>> = match (key.get_ref().as_ref(), value.get_ref()) {
-            ("triggers" | "outcomes", DeValue::Array(items)) => items
+            ("triggers" | "outcomes" | "expect", DeValue::Array(items)) => items
                 .iter()
                 .map(|item| Spanned::new(value.span(), DeValue::Array(std::iter::once(item.clone()).collect())))
                 .collect(),

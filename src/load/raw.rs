@@ -57,6 +57,10 @@ pub struct RawScenario {
     #[serde(default)]
     #[schemars(with = "Vec<RawOutcome>")]
     pub outcomes: Vec<Spanned<RawOutcome>>,
+    /// Claims `sim test` checks, `[[expect]]` (docs/ci.md). Not inherited by a variant, and not part of the digest: they state what the results should show and change none of them.
+    #[serde(default, skip_serializing)]
+    #[schemars(with = "Vec<RawExpect>")]
+    pub expect: Vec<Spanned<RawExpect>>,
     /// Set by [`load`](super::load) on a variant: its base and what it changes. Not part of the digest:
     /// the merged scenario alone determines the numbers.
     #[serde(skip)]
@@ -211,6 +215,62 @@ pub struct RawOutcome {
     /// Boolean expression, evaluated on the state at the end of every step (required).
     #[schemars(with = "Option<ExprSource>")]
     pub when: Option<Spanned<ExprSource>>,
+}
+
+/// A claim, `[[expect]]`: what `sim test` checks in the results, judged by its 95% interval. It names one of `outcome`, `rung` or `trigger`, optionally a `step` or `date` (default: the horizon), and one of `below`, `above`, `between`, `difference_above`, `difference_below`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[schemars(
+    rename = "Expect",
+    extend("allOf" = [
+        { "oneOf": [{ "required": ["outcome"] }, { "required": ["rung"] }, { "required": ["trigger"] }] },
+        { "oneOf": [
+            { "required": ["below"] },
+            { "required": ["above"] },
+            { "required": ["between"] },
+            { "required": ["difference_above", "than"] },
+            { "required": ["difference_below", "than"] }
+        ] },
+        { "not": { "required": ["step", "date"] } }
+    ])
+)]
+#[serde(deny_unknown_fields)]
+pub struct RawExpect {
+    /// An outcome's id: the claim is on P(the outcome held at some step up to `step`).
+    #[schemars(with = "Option<String>")]
+    pub outcome: Option<Spanned<String>>,
+    /// A level of the ladder above the initial one: P(that rung or higher reached by `step`).
+    #[schemars(with = "Option<String>")]
+    pub rung: Option<Spanned<String>>,
+    /// A trigger's id: P(the trigger fired at some step up to `step`).
+    #[schemars(with = "Option<String>")]
+    pub trigger: Option<Spanned<String>>,
+    /// The step the claim is about, 0 to the horizon (default: the horizon).
+    #[schemars(with = "Option<i64>", range(min = 0))]
+    pub step: Option<Spanned<i64>>,
+    /// The step the claim is about, as its date in the tables (e.g. "2027-05").
+    #[schemars(with = "Option<String>")]
+    pub date: Option<Spanned<String>>,
+    /// Passes when the whole 95% interval of the probability is below this.
+    #[schemars(with = "Option<f64>", range(min = 0.0, max = 1.0))]
+    pub below: Option<Spanned<f64>>,
+    /// Passes when the whole 95% interval of the probability is above this.
+    #[schemars(with = "Option<f64>", range(min = 0.0, max = 1.0))]
+    pub above: Option<Spanned<f64>>,
+    /// [low, high]: passes when the whole 95% interval of the probability is inside.
+    #[schemars(with = "Option<[f64; 2]>", inner(range(min = 0.0, max = 1.0)))]
+    pub between: Option<Spanned<Vec<f64>>>,
+    /// Passes when the whole 95% interval of P(this scenario) - P(`than`) is above this.
+    #[schemars(with = "Option<f64>", range(min = -1.0, max = 1.0))]
+    pub difference_above: Option<Spanned<f64>>,
+    /// Passes when the whole 95% interval of P(this scenario) - P(`than`) is below this.
+    #[schemars(with = "Option<f64>", range(min = -1.0, max = 1.0))]
+    pub difference_below: Option<Spanned<f64>>,
+    /// With a difference claim: the id of the scenario compared with, among the files of the same `sim test`.
+    #[schemars(with = "Option<String>")]
+    pub than: Option<Spanned<String>>,
+    /// Why the claim should hold, printed when it does not.
+    #[schemars(with = "Option<String>")]
+    pub note: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -73,3 +73,22 @@ fn the_header_is_located_for_problems_with_missing_keys() {
     let span = loaded.raw.header_span.unwrap();
     assert_eq!(loaded.sources.text(&span), "scenario");
 }
+
+#[test]
+fn a_variant_states_its_own_claims_and_inherits_none() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let base = load(&dir.join("baseline.toml")).unwrap();
+    assert!(base.raw.expect.len() > 1, "the baseline has claims");
+    let variant = load(&dir.join("seoul_arms_kyiv.toml")).unwrap();
+    let claims: Vec<Option<&str>> = variant
+        .raw
+        .expect
+        .iter()
+        .map(|e| e.get_ref().than.as_ref().map(|t| t.get_ref().as_str()))
+        .collect();
+    assert_eq!(claims, [Some("baseline")], "only the variant's own claim");
+    // Claims are not part of what determines the numbers.
+    let mut without = base.raw.clone();
+    without.expect.clear();
+    assert_eq!(without.digest(), base.raw.digest());
+}

@@ -84,6 +84,8 @@ pub(super) fn apply_variant(base: &mut RawScenario, variant: RawScenario) -> Res
             None => base.outcomes.push(outcome),
         }
     }
+    // Claims are not inherited: what a variant should show differs from what its base should.
+    base.expect = variant.expect;
     if errors.is_empty() { Ok(()) } else { Err(errors) }
 }
 

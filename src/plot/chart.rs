@@ -14,7 +14,12 @@ use super::data::{
     BarGroup, PlotPoint, PlotSeries, compare_outcome_series, compare_rung_series, escalation_series, find,
     horizon_groups, ladder_series, outcome_series, shared_outcome_ids, shared_rungs, trigger_bars,
 };
+use super::difference::{DiffGroup, DiffSeries};
 use super::style::{SeriesStyle, categorical, categorical_styles, comparison_styles, severity_styles};
+
+mod forest;
+
+pub(super) use forest::DiffScale;
 
 /// The step axis: one label per step and the steps that get a tick.
 #[derive(Clone, Debug, PartialEq)]
@@ -100,6 +105,22 @@ pub(super) enum Body {
         groups: Vec<BarGroup>,
         styles: Vec<SeriesStyle>,
         decimals: u32,
+    },
+    /// A forest plot: per group (outcome or rung), each paired variant's difference from the
+    /// baseline at the horizon with its paired 95% interval; `variants` gives every paired
+    /// variant's id and style, in the order of the rows within a group.
+    Forest {
+        groups: Vec<DiffGroup>,
+        variants: Vec<(String, SeriesStyle)>,
+        scale: DiffScale,
+        decimals: u32,
+    },
+    /// Differences from the baseline over steps with their paired 95% bands, around a zero line.
+    DiffLines {
+        axis: StepAxis,
+        series: Vec<DiffSeries>,
+        styles: Vec<SeriesStyle>,
+        scale: DiffScale,
     },
 }
 
@@ -205,6 +226,8 @@ impl Chart {
         match &self.body {
             Body::Lines { series, .. } | Body::Stacked { series, .. } => series.is_empty(),
             Body::Bars { groups, .. } => groups.is_empty(),
+            Body::Forest { groups, .. } => groups.is_empty(),
+            Body::DiffLines { series, .. } => series.is_empty(),
         }
     }
 }
@@ -508,6 +531,7 @@ pub(super) fn comparison_charts(summaries: &[Summary], baseline: usize) -> Vec<C
         csv_keys: CsvKeys::OutcomeScenario,
         ..comparison.chart("compare_horizon".into(), title, Mark::Area, body)
     });
+    charts.extend(comparison.difference_charts());
     charts
 }
 
@@ -520,6 +544,9 @@ pub(super) fn comparison_charts(summaries: &[Summary], baseline: usize) -> Vec<C
 /// table (the interval outward, so that it holds `count / runs`).
 pub(super) fn chart_csv(chart: &Chart) -> Result<String> {
     use crate::report::spreadsheet_safe;
+    if matches!(chart.body, Body::Forest { .. } | Body::DiffLines { .. }) {
+        return forest::difference_csv(chart);
+    }
     let mut out = csv::Writer::from_writer(Vec::new());
     let keys: &[&str] = match chart.csv_keys {
         CsvKeys::Series => &["id", "label"],
@@ -584,6 +611,7 @@ pub(super) fn chart_csv(chart: &Chart) -> Result<String> {
                 }
             }
         }
+        Body::Forest { .. } | Body::DiffLines { .. } => {}
     }
     Ok(String::from_utf8(out.into_inner()?)?)
 }

@@ -3,8 +3,8 @@
 //! plotters draws the SVG; resvg rasterizes that SVG into the PNG, so a chart's PNG shows
 //! exactly what its SVG shows. Both use only the embedded Noto Sans. Layout that depends on text
 //! size (wrapped titles, legends, bar labels) is decided here, where text can be measured. Apart
-//! from the tests, only this module and [`super::style`] import plotters, and only this one
-//! imports resvg.
+//! from the tests, only this module, [`super::tornado_render`] (which draws tornado charts the
+//! same way) and [`super::style`] import plotters, and only this one imports resvg.
 
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
@@ -23,10 +23,14 @@ use super::chart::{Body, Chart, LegendEntry, Mark, StepAxis};
 use super::data::{Bar, BarGroup, PlotPoint, PlotSeries};
 use super::style::*;
 
+mod forest;
+
+pub(super) use forest::chart_size;
+
 /// The family every chart text asks for. The embedded Noto Sans is registered under this whole
 /// name, and SVG writes it as the `font-family` list, so that viewers pick Noto Sans or a face
 /// of similar width before falling back to whatever their `sans-serif` is.
-const FONT: &str = "Noto Sans, Arial, Helvetica, sans-serif";
+pub(super) const FONT: &str = "Noto Sans, Arial, Helvetica, sans-serif";
 
 /// Registers the embedded Noto Sans once as plotters' [`FONT`]: plotters' `ab_glyph` feature
 /// knows only registered fonts, and the machine may have none.
@@ -68,7 +72,7 @@ pub(super) fn render_svg(chart: &Chart) -> Result<String> {
     register_font()?;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, CHART_SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, chart_size(chart)).into_drawing_area();
         draw(&root, chart).map_err(|e| anyhow!("cannot draw chart `{}`: {e}", chart.name))?;
     }
     Ok(svg)
@@ -188,6 +192,18 @@ fn draw<DB: DrawingBackend>(root: &Area<DB>, chart: &Chart) -> Drawn<DB> {
             styles,
             decimals,
         } => draw_bars(&plot, chart, groups, styles, *decimals)?,
+        Body::Forest {
+            groups,
+            variants,
+            scale,
+            decimals,
+        } => forest::draw_forest(&plot, chart, groups, variants, scale, *decimals)?,
+        Body::DiffLines {
+            axis,
+            series,
+            styles,
+            scale,
+        } => forest::draw_diff_lines(&plot, chart, axis, series, styles, scale)?,
     }
     if chart.is_empty() {
         draw_empty_note(&plot, &chart.empty_note)?;

@@ -87,6 +87,8 @@ pub(crate) fn synthetic_summary(id: &str, name: &str, steps: usize, boost: f64) 
     Summary {
         precursors: None,
         paired: None,
+        stopping: None,
+        sensitivity: None,
         paths: None,
         lift: None,
         format_version: crate::aggregate::RESULT_FORMAT_VERSION,

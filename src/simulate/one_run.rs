@@ -131,7 +131,7 @@ impl Run<'_> {
             let trigger = &model.triggers[i];
             let delay = delay_of(trigger, &mut self.rng, self.run, t);
             if delay == 0 {
-                observer.fired(t, i, None);
+                observer.fired(t, i, Some(t));
                 self.apply(t, i, false, observer)?;
             } else {
                 let landing = t + delay;

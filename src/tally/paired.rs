@@ -6,10 +6,12 @@
 //! give the four paired counts (both, variant only, base only, neither) of every cell, from
 //! which `aggregate` computes the difference with its paired interval. Outcomes and triggers
 //! are paired by id (a variant may add or drop some); the ladder is the same in both, since a
-//! variant keeps its base's.
+//! variant keeps its base's. At the horizon it also keeps, per outcome, the lowest runs where
+//! the two disagree ([`Discordant`]), for a reader to follow with `sim trace --diff`.
 
 use serde::{Deserialize, Serialize};
 
+use super::discordant::Discordant;
 use crate::model::Model;
 use crate::simulate::{BaseStep, PairCollector, Step, lanes_of};
 
@@ -33,6 +35,8 @@ pub struct Paired {
     pub lower_max_level_at: Vec<u64>,
     /// Runs in which the trigger of pair `k` fired at some step `0..=t` in both.
     pub trigger_fired_by: Vec<u64>,
+    /// Per outcome pair, the lowest runs where it held by the horizon in one model only.
+    pub discordant: Discordant,
 }
 
 impl Paired {
@@ -56,6 +60,7 @@ impl Paired {
             outcome_holds: vec![0; rows * outcomes.len()],
             lower_max_level_at: vec![0; rows * variant.levels],
             trigger_fired_by: vec![0; rows * triggers.len()],
+            discordant: Discordant::new(outcomes.len()),
             outcomes,
             triggers,
         }
@@ -82,6 +87,7 @@ impl Paired {
                 hasher.update(&n.to_le_bytes());
             }
         }
+        self.discordant.hash_into(&mut hasher);
         hasher.finalize().to_hex().to_string()
     }
 
@@ -123,6 +129,7 @@ impl PairCollector for Paired {
         for table in empty.tables_mut() {
             table.fill(0);
         }
+        empty.discordant = self.discordant.empty();
         empty
     }
 
@@ -134,6 +141,15 @@ impl PairCollector for Paired {
         for (k, &(v, b)) in self.outcomes.iter().enumerate() {
             self.outcome_by[row + k] += count(variant.outcome_seen[v] & base.outcome_seen[b]);
             self.outcome_holds[row + k] += count(variant.outcome_holds[v] & base.outcome_holds[b]);
+        }
+        if t == self.steps {
+            for (k, &(v, b)) in self.outcomes.iter().enumerate() {
+                let (mine, theirs) = (variant.outcome_seen[v] & lanes, base.outcome_seen[b] & lanes);
+                if mine != theirs {
+                    self.discordant
+                        .add_masks(k, variant.first_run, mine & !theirs, theirs & !mine);
+                }
+            }
         }
         for lane in lanes_of(lanes) {
             let lower = variant.max_level[lane].min(base.max_level[lane]);
@@ -174,6 +190,7 @@ impl Paired {
                 *a += b;
             }
         }
+        self.discordant.add(&other.discordant);
     }
 }
 
@@ -243,6 +260,16 @@ mod tests {
                 };
                 expected.lower_max_level_at[t * levels + top(&v).min(top(&b))] += 1;
             }
+            let h = variant.steps;
+            for (k, &(i, j)) in expected.outcomes.iter().enumerate() {
+                let (mine, theirs) = (v.outcome_by[h * vo + i], b.outcome_by[h * bo + j]);
+                let lists = &mut expected.discordant.runs[k];
+                for (list, discordant) in lists.iter_mut().zip([mine > theirs, theirs > mine]) {
+                    if discordant && list.len() < crate::tally::discordant::KEPT {
+                        list.push(run);
+                    }
+                }
+            }
             expected.runs += 1;
         }
         expected
@@ -275,6 +302,12 @@ mod tests {
             .unwrap();
             let (variant_tallies, paired) = variants.remove(0);
             assert_eq!(paired, reference(&variant, &base, 7, runs), "{simd}");
+            assert!(
+                paired.discordant.runs[0][0].len() == crate::tally::discordant::KEPT
+                    && paired.discordant.runs[0][1].is_empty(),
+                "x fired in the variant only in many runs, never in the base only: {:?}",
+                paired.discordant
+            );
             let alone = |model: &Model| {
                 crate::simulate::collect(model, (7, 0, runs), &Tallies::zero(shape), simd, &|_| {}).unwrap()
             };
@@ -291,6 +324,31 @@ mod tests {
                 &|_| {},
             );
             assert_eq!(variant_tallies, alone_variant.unwrap());
+        }
+    }
+
+    /// Blocks of runs simulated apart (as shards are) and added give the counts and the lowest
+    /// discordant runs of the whole.
+    #[test]
+    fn blocks_add_up_to_the_whole_with_the_same_discordant_runs() {
+        let base = one_trigger("base", 0.05, 12, "");
+        let variant = one_trigger("variant", 0.06, 12, "");
+        let empty = (
+            Tallies::zero(Shape::of(&base)),
+            vec![(Tallies::zero(Shape::of(&variant)), Paired::new(&variant, &base))],
+        );
+        let pairs = |first, count| {
+            let (_, mut variants) =
+                collect_paired(&base, &[&variant], (5, first, count), &empty, Simd::detect(), &|_| {}).unwrap();
+            variants.remove(0).1
+        };
+        let whole = pairs(0, 2000);
+        let lists = &whole.discordant.runs[0];
+        assert!(lists[0].len() == 10 && lists[0][9] > 200, "{lists:?}");
+        for split in [1, 64, 200, 1999] {
+            let mut sum = pairs(split, 2000 - split);
+            sum.add(&pairs(0, split));
+            assert_eq!(sum, whole, "split at {split}");
         }
     }
 
@@ -314,6 +372,7 @@ mod tests {
         .unwrap();
         let (same_tallies, paired) = variants.remove(0);
         assert_eq!(same_tallies, base_tallies);
+        assert_eq!(paired.discordant, crate::tally::discordant::Discordant::new(2));
         for (k, &(v, b)) in paired.outcomes.iter().enumerate() {
             for t in 0..=base.steps {
                 let both = paired.outcome_by[t * paired.outcomes.len() + k];

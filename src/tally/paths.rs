@@ -13,16 +13,13 @@
 //!
 //! A path keeps its first [`MAX_LEN`] elements; a longer one is counted as those and "more".
 //!
-//! Memory is bounded whatever the run count: each outcome keeps at most `capacity` distinct
-//! paths ([`capacity_for`]: at most [`MAX_PATHS`] per outcome and [`MAX_KEPT`] over all
-//! outcomes), and a path's timing at most one count per element and step, over at most
-//! [`TIMING_STEPS`] steps (a longer horizon counts every [`timing_stride`]-th step). Paths are ordered by
-//! length, then by their triggers' declaration order; when more distinct paths occur than fit,
-//! the `capacity` first paths in that order are kept, and every run on another path is counted
-//! only in the outcome's total. Since the order is fixed before any run, a path is kept if and
-//! only if fewer than `capacity` smaller paths occur in all the runs, whichever work saw them:
-//! so the kept paths, and their counts, which are exact, are the same for any thread count,
-//! chunking or shard split, and merging is adding then keeping the `capacity` smallest.
+//! Paths are counted in the runs of index below [`SAMPLE_RUNS`] (all runs of a smaller study):
+//! every distinct path of those runs, exactly, with its timing. A fixed set of run indices, not
+//! "the first runs seen", so the counts are the same for any thread count, chunking or shard
+//! split, and merging is adding. That bounds memory whatever the run count: at most
+//! `SAMPLE_RUNS` distinct paths per outcome, each with at most one timing count per element and
+//! step, over at most [`TIMING_STEPS`] steps (a longer horizon counts every
+//! [`timing_stride`]-th step). Past the sample a batch costs one comparison.
 //!
 //! Per lane the collector keeps, in scratch allocated once, the step at which each trigger
 //! first fired: a path is put together only when an outcome first holds, once per run and
@@ -39,12 +36,8 @@ use crate::simulate::{Collector, Step, lanes_of};
 /// Elements kept of a path; a longer one ends in "more".
 pub const MAX_LEN: usize = 12;
 
-/// Distinct paths kept per outcome.
-pub const MAX_PATHS: usize = 1024;
-
-/// Distinct paths kept over all outcomes of a scenario (each at most [`MAX_LEN`] triggers,
-/// and at most `MAX_LEN x` [`TIMING_STEPS`] timing counts).
-pub const MAX_KEPT: usize = 10_000;
+/// Paths are counted in the runs of index `0..SAMPLE_RUNS`.
+pub const SAMPLE_RUNS: u64 = 100_000;
 
 /// Distinct steps at which an element's timing is counted: for a horizon of more steps, a step
 /// is counted as the multiple of [`timing_stride`] at or below it.
@@ -55,9 +48,9 @@ pub fn timing_stride(steps: usize) -> usize {
     (steps + 1).div_ceil(TIMING_STEPS).max(1)
 }
 
-/// Distinct paths kept per outcome for a model of `outcomes` outcomes.
-pub fn capacity_for(outcomes: usize) -> usize {
-    (MAX_KEPT / outcomes.max(1)).clamp(1, MAX_PATHS)
+/// How many runs of `block` fall in the sample of runs `0..sample` paths are counted in.
+pub fn sampled_in(block: std::ops::Range<u64>, sample: u64) -> u64 {
+    block.end.min(sample).saturating_sub(block.start)
 }
 
 /// Per outcome, the triggers its paths are made of (ascending), and whether that is every
@@ -164,33 +157,12 @@ pub struct OutcomePaths {
 }
 
 impl OutcomePaths {
-    /// Runs on a path that was not kept.
-    pub fn other(&self) -> u64 {
-        self.reached - self.paths.values().map(|p| p.runs).sum::<u64>()
-    }
-
-    /// Counts `runs` runs on `key`, keeping the `capacity` smallest paths.
-    fn count(&mut self, key: &PathKey, runs: u64, timing: impl Iterator<Item = (u16, u32, u64)>, capacity: usize) {
+    /// Counts `runs` runs on `key`.
+    fn count(&mut self, key: &PathKey, runs: u64, timing: impl Iterator<Item = (u16, u32, u64)>) {
         self.reached += runs;
-        if let Some(count) = self.paths.get_mut(key) {
-            count.runs += runs;
-            timing.for_each(|(e, s, n)| count.add_timing(e, s, n));
-            return;
-        }
-        if self.paths.len() >= capacity {
-            match self.paths.last_key_value() {
-                Some((largest, _)) if largest > key => {
-                    self.paths.pop_last();
-                }
-                _ => return,
-            }
-        }
-        let mut count = PathCount {
-            runs,
-            timing: Vec::new(),
-        };
+        let count = self.paths.entry(*key).or_default();
+        count.runs += runs;
         timing.for_each(|(e, s, n)| count.add_timing(e, s, n));
-        self.paths.insert(*key, count);
     }
 }
 
@@ -211,9 +183,9 @@ struct Scratch {
 pub struct Paths {
     pub steps: usize,
     pub triggers: usize,
-    /// Distinct paths kept per outcome.
-    pub capacity: usize,
-    /// Runs finished.
+    /// Paths are counted in the runs `0..sample_runs` ([`SAMPLE_RUNS`]; smaller in tests).
+    pub sample_runs: u64,
+    /// Runs of the sample finished.
     pub runs: u64,
     pub outcomes: Vec<OutcomePaths>,
     scratch: Scratch,
@@ -221,8 +193,14 @@ pub struct Paths {
 
 impl PartialEq for Paths {
     fn eq(&self, other: &Self) -> bool {
-        (self.steps, self.triggers, self.capacity, self.runs, &self.outcomes)
-            == (other.steps, other.triggers, other.capacity, other.runs, &other.outcomes)
+        (self.steps, self.triggers, self.sample_runs, self.runs, &self.outcomes)
+            == (
+                other.steps,
+                other.triggers,
+                other.sample_runs,
+                other.runs,
+                &other.outcomes,
+            )
     }
 }
 
@@ -239,22 +217,17 @@ impl Paths {
                 ..Default::default()
             })
             .collect();
-        Self::with_outcomes(
-            model.steps,
-            model.triggers.len(),
-            capacity_for(model.outcomes.len()),
-            outcomes,
-        )
+        Self::with_outcomes(model.steps, model.triggers.len(), SAMPLE_RUNS, outcomes)
     }
 
-    fn with_outcomes(steps: usize, triggers: usize, capacity: usize, outcomes: Vec<OutcomePaths>) -> Self {
+    fn with_outcomes(steps: usize, triggers: usize, sample_runs: u64, outcomes: Vec<OutcomePaths>) -> Self {
         let mut watched: Vec<u16> = outcomes.iter().flat_map(|o| o.relevant.iter().copied()).collect();
         watched.sort_unstable();
         watched.dedup();
         Paths {
             steps,
             triggers,
-            capacity,
+            sample_runs,
             runs: 0,
             scratch: Scratch {
                 seen: vec![0; triggers],
@@ -269,19 +242,17 @@ impl Paths {
 
     /// True when the counts could come from runs of this shape: relevant triggers exist and
     /// are ascending, every path is made of distinct relevant triggers, is stored as its key
-    /// says, its timing adds up to its runs at steps of the horizon, no more than `capacity`
-    /// are kept and no outcome counts more runs than there are (guards merged shard files).
+    /// says, its timing adds up to its runs at steps of the horizon, and no outcome counts more
+    /// runs than there are (guards merged shard files).
     pub fn is_well_formed(&self) -> bool {
-        self.capacity >= 1
-            && self.capacity <= MAX_PATHS
+        self.runs <= self.sample_runs
             && self.outcomes.iter().all(|o| {
                 let relevant_ok = o.relevant.windows(2).all(|w| w[0] < w[1])
                     && o.relevant.iter().all(|&i| usize::from(i) < self.triggers);
                 let kept: Option<u64> = o.paths.values().try_fold(0u64, |sum, p| sum.checked_add(p.runs));
                 relevant_ok
                     && o.reached <= self.runs
-                    && kept.is_some_and(|kept| kept <= o.reached)
-                    && o.paths.len() <= self.capacity
+                    && kept == Some(o.reached)
                     && o.paths
                         .iter()
                         .all(|(key, count)| self.path_is_well_formed(o, key, count))
@@ -315,11 +286,16 @@ impl Paths {
         len_ok && distinct && timing_ok
     }
 
-    /// Whether `other` counts paths of the same length through the same triggers, so the two
-    /// can be added.
+    /// Whether these are the counts of a block of runs: the runs of the block in the sample.
+    pub fn counts_block(&self, block: std::ops::Range<u64>) -> bool {
+        self.runs == sampled_in(block, self.sample_runs)
+    }
+
+    /// Whether `other` counts paths of the same length through the same triggers in the same
+    /// sample of runs, so the two can be added.
     pub fn counts_like(&self, other: &Paths) -> bool {
-        (self.steps, self.triggers, self.capacity, self.outcomes.len())
-            == (other.steps, other.triggers, other.capacity, other.outcomes.len())
+        (self.steps, self.triggers, self.sample_runs, self.outcomes.len())
+            == (other.steps, other.triggers, other.sample_runs, other.outcomes.len())
             && self
                 .outcomes
                 .iter()
@@ -332,14 +308,10 @@ impl Paths {
         self.absorb(other.clone());
     }
 
-    /// Adds another set of counts of the same shape, taking it: the kept paths of both are
-    /// merged in order, in one pass, and the `capacity` smallest stay.
+    /// Adds another set of counts of the same shape, taking it: the paths of both are merged in
+    /// order, in one pass.
     fn absorb(&mut self, other: Paths) {
-        assert!(
-            (self.steps, self.triggers, self.capacity, self.outcomes.len())
-                == (other.steps, other.triggers, other.capacity, other.outcomes.len()),
-            "merging paths of different shapes"
-        );
+        assert!(self.counts_like(&other), "merging paths of different shapes");
         self.runs += other.runs;
         for (mine, theirs) in self.outcomes.iter_mut().zip(other.outcomes) {
             assert_eq!(mine.relevant, theirs.relevant, "merging paths of different triggers");
@@ -365,7 +337,7 @@ impl Paths {
                 (None, _) => b.next(),
             });
             // Both maps are in path order, so the merged sequence is too.
-            mine.paths = merged.take(self.capacity).collect();
+            mine.paths = merged.collect();
         }
     }
 
@@ -375,9 +347,10 @@ impl Paths {
         let mut put = |n: u64| {
             hasher.update(&n.to_le_bytes());
         };
-        for n in [self.steps, self.triggers, self.capacity, self.outcomes.len()] {
+        for n in [self.steps, self.triggers, self.outcomes.len()] {
             put(n as u64);
         }
+        put(self.sample_runs);
         put(self.runs);
         for o in &self.outcomes {
             put(o.relevant.len() as u64);
@@ -399,21 +372,18 @@ impl Paths {
         hasher.finalize().to_hex().to_string()
     }
 
-    /// Paths made of every trigger of a model of shape `shape`, for tests that write tallies
-    /// by hand.
+    /// Paths made of every trigger of a model of shape `shape` that count `runs` runs in which
+    /// no outcome happened, for tests that write tallies by hand.
     #[cfg(test)]
-    pub(crate) fn of_shape(shape: super::Shape) -> Self {
+    pub(crate) fn of_shape(shape: super::Shape, runs: u64) -> Self {
         let all = OutcomePaths {
             relevant: (0..shape.triggers as u16).collect(),
             fallback: true,
             ..Default::default()
         };
-        Self::with_outcomes(
-            shape.steps,
-            shape.triggers,
-            capacity_for(shape.outcomes),
-            vec![all; shape.outcomes],
-        )
+        let mut paths = Self::with_outcomes(shape.steps, shape.triggers, SAMPLE_RUNS, vec![all; shape.outcomes]);
+        paths.runs = runs;
+        paths
     }
 
     /// The triggers of a kept path, and whether it was cut at [`MAX_LEN`].
@@ -434,11 +404,15 @@ impl Collector for Paths {
                 ..Default::default()
             })
             .collect();
-        Self::with_outcomes(self.steps, self.triggers, self.capacity, outcomes)
+        Self::with_outcomes(self.steps, self.triggers, self.sample_runs, outcomes)
     }
 
     #[inline]
     fn step(&mut self, step: &Step<'_>) {
+        let lanes = step.lanes & sample_lanes(step.first_run, self.sample_runs);
+        if lanes == 0 {
+            return;
+        }
         let scratch = &mut self.scratch;
         if step.t == 0 {
             // A new batch: no trigger fires at step 0.
@@ -447,7 +421,7 @@ impl Collector for Paths {
         }
         for &i in &scratch.watched {
             let i = usize::from(i);
-            let new = step.fired[i] & step.lanes & !scratch.seen[i];
+            let new = step.fired[i] & lanes & !scratch.seen[i];
             if new != 0 {
                 scratch.seen[i] |= new;
                 for lane in lanes_of(new) {
@@ -457,7 +431,7 @@ impl Collector for Paths {
         }
         for (o, &first) in step.outcome_first.iter().enumerate() {
             // An outcome first holds once per run: most steps have nothing to count.
-            let first = first & step.lanes;
+            let first = first & lanes;
             if first == 0 {
                 continue;
             }
@@ -485,17 +459,27 @@ impl Collector for Paths {
                     .iter()
                     .enumerate()
                     .map(|(e, &(s, _))| (e as u16, s / stride * stride, 1));
-                outcome.count(&scratch.key, 1, timing, self.capacity);
+                outcome.count(&scratch.key, 1, timing);
             }
         }
     }
 
-    fn finish(&mut self, _first_run: u64, lanes: u64) {
+    fn finish(&mut self, first_run: u64, lanes: u64) {
+        let lanes = lanes & sample_lanes(first_run, self.sample_runs);
         self.runs += u64::from(lanes.count_ones());
     }
 
     fn merge(&mut self, other: Self) {
         self.absorb(other);
+    }
+}
+
+/// The lanes of a batch from `first_run` whose runs are in the sample `0..sample`.
+fn sample_lanes(first_run: u64, sample: u64) -> u64 {
+    match sample.saturating_sub(first_run) {
+        0 => 0,
+        n if n >= LANES as u64 => u64::MAX,
+        n => (1 << n) - 1,
     }
 }
 
@@ -546,7 +530,7 @@ fn merge_timing(a: &[(u16, u32, u64)], b: &[(u16, u32, u64)]) -> Vec<(u16, u32, 
 struct PathsFile {
     steps: usize,
     triggers: usize,
-    capacity: usize,
+    sample_runs: u64,
     runs: u64,
     outcomes: Vec<OutcomeFile>,
 }
@@ -582,7 +566,7 @@ impl Serialize for Paths {
         PathsFile {
             steps: self.steps,
             triggers: self.triggers,
-            capacity: self.capacity,
+            sample_runs: self.sample_runs,
             runs: self.runs,
             outcomes: self
                 .outcomes
@@ -626,8 +610,7 @@ impl<'de> Deserialize<'de> for Paths {
                     .collect(),
             })
             .collect();
-        let mut paths = Paths::with_outcomes(file.steps, file.triggers, file.capacity.min(MAX_PATHS), outcomes);
-        paths.capacity = file.capacity;
+        let mut paths = Paths::with_outcomes(file.steps, file.triggers, file.sample_runs, outcomes);
         paths.runs = file.runs;
         Ok(paths)
     }
@@ -648,12 +631,12 @@ mod tests {
         key_of(triggers, false)
     }
 
-    /// Counts each path of `runs` (one run each) into a table of `capacity` paths.
-    fn table(runs: &[&[u16]], capacity: usize) -> OutcomePaths {
+    /// Counts each path of `runs` (one run each).
+    fn table(runs: &[&[u16]]) -> OutcomePaths {
         let mut o = outcome(&[0, 1, 2, 3]);
         for path in runs {
             let timing = (0..path.len() as u16).map(|e| (e, u32::from(e) + 1, 1));
-            o.count(&key(path), 1, timing, capacity);
+            o.count(&key(path), 1, timing);
         }
         o
     }
@@ -667,10 +650,10 @@ mod tests {
         assert!(key_of(&[0; MAX_LEN], true) > key(&[3; MAX_LEN]));
     }
 
-    /// Past the bound the smallest paths are kept with exact counts, whatever order the runs
-    /// come in and however they are split and merged.
+    /// Every path is counted exactly, whatever order the runs come in and however they are
+    /// split and merged.
     #[test]
-    fn kept_paths_do_not_depend_on_order_or_split() {
+    fn counts_do_not_depend_on_order_or_split() {
         let runs: Vec<&[u16]> = vec![
             &[2, 1],
             &[0],
@@ -683,34 +666,51 @@ mod tests {
             &[1, 0, 3],
             &[0],
         ];
-        let whole = table(&runs, 3);
+        let whole = table(&runs);
         assert_eq!(whole.reached, 10);
-        let kept: Vec<(PathKey, u64)> = whole.paths.iter().map(|(k, c)| (*k, c.runs)).collect();
-        assert_eq!(kept, [(key(&[0]), 3), (key(&[1]), 1), (key(&[3]), 1)]);
-        assert_eq!(whole.other(), 5);
+        let counted: Vec<(PathKey, u64)> = whole.paths.iter().map(|(k, c)| (*k, c.runs)).collect();
+        assert_eq!(
+            counted,
+            [
+                (key(&[0]), 3),
+                (key(&[1]), 1),
+                (key(&[3]), 1),
+                (key(&[2, 1]), 3),
+                (key(&[1, 0, 3]), 1),
+                (key(&[3, 2, 1]), 1)
+            ]
+        );
         let mut reversed = runs.clone();
         reversed.reverse();
-        assert_eq!(table(&reversed, 3), whole);
+        assert_eq!(table(&reversed), whole);
         for split in 0..=runs.len() {
             let (a, b) = runs.split_at(split);
-            let mut paths = Paths::with_outcomes(5, 4, 3, vec![table(a, 3)]);
-            paths.add(&Paths::with_outcomes(5, 4, 3, vec![table(b, 3)]));
+            let mut paths = Paths::with_outcomes(5, 4, SAMPLE_RUNS, vec![table(a)]);
+            paths.add(&Paths::with_outcomes(5, 4, SAMPLE_RUNS, vec![table(b)]));
             assert_eq!(paths.outcomes[0], whole, "split at {split}");
         }
-        // Under the bound, every path is kept.
-        assert_eq!(table(&runs, 100).other(), 0);
-        assert_eq!(table(&runs, 100).paths[&key(&[2, 1])].runs, 3);
     }
 
-    /// A shipped scenario with far more distinct paths than a table of 5 keeps: the same kept
-    /// paths and counts for one piece of work or three merged in any order, on one thread or
-    /// two.
     #[test]
-    fn bounded_tables_are_the_same_for_any_split_and_thread_count() {
+    fn the_lanes_of_a_batch_in_the_sample() {
+        assert_eq!(sample_lanes(0, 1000), u64::MAX);
+        assert_eq!(sample_lanes(960, 1000), (1 << 40) - 1);
+        assert_eq!(sample_lanes(1000, 1000), 0);
+        assert_eq!(sample_lanes(5000, 1000), 0);
+        assert_eq!(sampled_in(900..1100, 1000), 100);
+        assert_eq!(sampled_in(1100..1200, 1000), 0);
+        assert_eq!(sampled_in(0..10, 1000), 10);
+    }
+
+    /// A shipped scenario with paths counted in a sample of 1,000 runs: the runs past it add
+    /// nothing, and the counts are the same for one piece of work or blocks (that cross the
+    /// sample's end mid-batch) merged in any order, on one thread or two.
+    #[test]
+    fn the_sample_is_the_same_for_any_split_and_thread_count() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/baseline.toml");
         let model = crate::compile::compile(&crate::load::load(std::path::Path::new(path)).unwrap()).unwrap();
         let mut empty = Paths::new(&model);
-        empty.capacity = 5;
+        empty.sample_runs = 1000;
         let simd = crate::lanes::Simd::detect();
         let collect = |first: u64, count: u64, threads: usize| {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -718,10 +718,18 @@ mod tests {
                 .unwrap()
         };
         let whole = collect(0, 3000, 1);
-        assert!(whole.outcomes.iter().any(|o| o.other() > 0), "the bound is reached");
-        assert!(whole.outcomes.iter().all(|o| o.paths.len() <= 5));
+        assert_eq!(whole.runs, 1000);
+        assert_eq!(collect(0, 1000, 1), whole, "runs past the sample count nothing");
+        assert!(
+            whole.outcomes.iter().any(|o| o.paths.len() > 5),
+            "{:?}",
+            whole.outcomes.iter().map(|o| o.paths.len()).collect::<Vec<_>>()
+        );
         assert_eq!(collect(0, 3000, 2), whole);
-        let blocks = [collect(0, 1000, 2), collect(1000, 1100, 1), collect(2100, 900, 2)];
+        let blocks = [collect(0, 990, 2), collect(990, 1110, 1), collect(2100, 900, 2)];
+        assert!(
+            blocks[0].counts_block(0..990) && blocks[1].counts_block(990..2100) && blocks[2].counts_block(2100..3000)
+        );
         for order in [[0, 1, 2], [2, 0, 1], [1, 2, 0]] {
             let mut merged = empty.empty();
             for k in order {
@@ -745,9 +753,9 @@ mod tests {
 
     #[test]
     fn damaged_counts_are_not_well_formed() {
-        let mut o = table(&[&[0, 1], &[2]], 10);
+        let mut o = table(&[&[0, 1], &[2]]);
         o.relevant = vec![0, 1, 2];
-        let mut paths = Paths::with_outcomes(5, 4, 10, vec![o]);
+        let mut paths = Paths::with_outcomes(5, 4, SAMPLE_RUNS, vec![o]);
         paths.runs = 2;
         assert!(paths.is_well_formed());
         let mut more = paths.clone();
@@ -769,5 +777,8 @@ mod tests {
         let count = repeated.outcomes[0].paths.pop_first().unwrap().1;
         repeated.outcomes[0].paths.insert(key(&[1, 1]), count);
         assert!(!repeated.is_well_formed(), "a trigger twice in a path");
+        let mut dropped = paths.clone();
+        dropped.outcomes[0].paths.pop_first();
+        assert!(!dropped.is_well_formed(), "a run that reached the outcome on no path");
     }
 }
