@@ -26,6 +26,7 @@ pub(super) fn paths_csv(summary: &Summary, paths: &PathTables) -> Result<String>
         "lo95",
         "hi95",
         "sentence",
+        "sample_runs",
     ])?;
     let labels = &summary.scenario.step_labels;
     for outcome in &paths.outcomes {
@@ -47,6 +48,7 @@ pub(super) fn paths_csv(summary: &Summary, paths: &PathTables) -> Result<String>
                 path.share.lo.to_string(),
                 path.share.hi.to_string(),
                 spreadsheet_safe(&path.sentence),
+                paths.sample_runs.to_string(),
             ])?;
         }
     }

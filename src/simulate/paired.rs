@@ -160,23 +160,28 @@ pub fn collect_paired<C: Collector, P: PairCollector>(
             empty.1.iter().map(|(c, p)| (c.empty(), p.empty())).collect(),
         )
     };
+    // One accumulator per piece of rayon's work, not per chunk: collectors that build tables
+    // (paths) are filled in place across chunks and merged once per piece.
     (0..chunks)
         .into_par_iter()
-        .map_init(
+        .fold(
             || {
                 let batches: Vec<Batch> = std::iter::once(base)
                     .chain(variants.iter().copied())
                     .zip(&plans)
                     .map(|(model, plan)| Batch::new(model, plan, seed, simd))
                     .collect();
-                (batches, BaseRecord::new(base))
+                (batches, BaseRecord::new(base), Ok(fresh()))
             },
-            |(batches, record), chunk| {
+            |(mut batches, mut record, collected), chunk| {
+                let Ok(mut results) = collected else {
+                    // A piece stops at its first failure: its later chunks are later runs.
+                    return (batches, record, collected);
+                };
                 let start = first + chunk * CHUNK_RUNS;
                 let end = (start + CHUNK_RUNS).min(first + count);
-                let mut results = fresh();
                 if start > lowest_failure.load(Ordering::Relaxed) {
-                    return Ok(results);
+                    return (batches, record, Ok(results));
                 }
                 let mut run = start;
                 while run < end {
@@ -186,14 +191,14 @@ pub fn collect_paired<C: Collector, P: PairCollector>(
                     let mut outcome = if variants.is_empty() {
                         base_batch.run(base, &plans[0], run, lanes, &mut results.0)
                     } else {
-                        base_batch.run(base, &plans[0], run, lanes, &mut Both(&mut results.0, record))
+                        base_batch.run(base, &plans[0], run, lanes, &mut Both(&mut results.0, &mut record))
                     };
                     for (v, batch) in variant_batches.iter_mut().enumerate() {
                         if outcome.is_err() {
                             break;
                         }
                         let (collector, pair) = &mut results.1[v];
-                        let mut against = AgainstBase { pair, base: record };
+                        let mut against = AgainstBase { pair, base: &record };
                         outcome = batch.run(
                             variants[v],
                             &plans[1 + v],
@@ -204,14 +209,15 @@ pub fn collect_paired<C: Collector, P: PairCollector>(
                     }
                     if let Err(error) = outcome {
                         lowest_failure.fetch_min(error.run, Ordering::Relaxed);
-                        return Err(error);
+                        return (batches, record, Err(error));
                     }
                     run += lanes as u64;
                 }
                 progress(end - start);
-                Ok(results)
+                (batches, record, Ok(results))
             },
         )
+        .map(|(_, _, collected)| collected)
         .reduce(
             || Ok(fresh()),
             |a, b| match (a, b) {
