@@ -31,4 +31,5 @@ mod shipped_scenarios;
 #[cfg(unix)]
 mod slurm;
 mod sweep;
+mod sweep_shard;
 mod util;
