@@ -189,7 +189,7 @@ fn part_files(arguments: &[String]) -> Result<Vec<PathBuf>, Failure> {
         if found.is_empty() {
             return Err(Failure {
                 message: format!(
-                    "error: {} holds no partial results (<id>.shard-K-of-N.json files written by `sim run --shard`)",
+                    "error: {} holds no partial results (<id>.shard-K-of-N.json files written by `sim run --shard`, or <id>.sweep.shard-K-of-N.json by `sim sweep --shard`)",
                     path.display()
                 ),
                 code: exit::OTHER,
