@@ -128,7 +128,8 @@ enum Command {
         #[arg(long, requires = "diff")]
         runs: Option<u64>,
     },
-    /// Merge the partial results of `sim run --shard` into the outputs of a single run.
+    /// Merge the partial results of `sim run --shard` (or `sim sweep --shard`) into the outputs of
+    /// a single process.
     Merge(sharding::MergeArgs),
     /// Sweep a param or a trigger's probability (or a grid of two): the response of every
     /// outcome, on common random numbers, and where it crosses --threshold.

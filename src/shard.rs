@@ -12,6 +12,8 @@
 //! another scenario version, seed, run count, shard count or engine. The `scenario` block a part
 //! carries (the labels and order the merged tables are published under) is covered by a digest
 //! and must be identical in every part.
+//!
+//! A sweep's runs are split the same way; its parts and their merge are in [`sweep`].
 
 use std::fmt;
 use std::ops::Range;
@@ -789,6 +791,8 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
         paired,
     })
 }
+
+pub mod sweep;
 
 #[cfg(test)]
 mod tests;

@@ -108,6 +108,61 @@ fn slurm_scripts_of_the_docs_run_and_merge() {
 }
 
 #[test]
+fn slurm_sweep_scripts_of_the_docs_run_and_merge() {
+    let doc = read(&repo("docs/cluster.md"));
+    let dir = tempfile::tempdir().unwrap();
+    let work = dir.path().join("work");
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(work.join("scenarios")).unwrap();
+    std::fs::create_dir_all(&bin).unwrap();
+    for name in ["sim-sweep.sbatch", "sim-merge.sbatch", "submit-sweep.sh"] {
+        std::fs::write(work.join(name), doc_file(&doc, name)).unwrap();
+    }
+    std::fs::copy(small_scenario(), work.join("scenarios/small.toml")).unwrap();
+    std::fs::write(bin.join("sbatch"), FAKE_SBATCH).unwrap();
+    std::os::unix::fs::symlink(sim_path(), bin.join("sim")).unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(bin.join("sbatch"))
+        .status()
+        .unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let sweep = ["--param", "p_rise=0.05..0.3:3", "--threshold", "0.25"];
+    let output = Command::new("bash")
+        .args(["submit-sweep.sh", "scenarios/small.toml", "600", "3", "5"])
+        .args(sweep)
+        .current_dir(&work)
+        .env("PATH", path)
+        .env_remove("SLURM_ARRAY_TASK_ID")
+        .env_remove("JOB_COMPLETION_INDEX")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "submit-sweep.sh failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        crate::util::file_names(&work.join("parts/small-sweep-seed5-runs600")).len(),
+        3,
+        "one part per array task"
+    );
+    let single = dir.path().join("single");
+    sim()
+        .arg("sweep")
+        .arg(small_scenario())
+        .args(sweep)
+        .args(["--runs", "600", "--seed", "5", "--quiet", "--out"])
+        .arg(&single)
+        .assert()
+        .success();
+    assert!(
+        crate::util::tree(&work.join("output/small-sweep")) == crate::util::tree(&single.join("small-sweep")),
+        "the Slurm sweep recipe does not reproduce the single-process sweep"
+    );
+}
+
+#[test]
 fn kubernetes_commands_of_the_docs_run_and_merge() {
     let doc = read(&repo("docs/cluster.md"));
     let commands: Vec<Vec<String>> = doc

@@ -1,8 +1,9 @@
 //! The Slurm recipe of docs/cluster.md on a real Slurm cluster: a single-node cluster started by
 //! `.ci/slurm-start` (Debian's slurm-wlm and munge, installed when missing), the job-array
 //! scripts of the docs submitted unchanged with the real `sbatch`, and the merged result held to
-//! a single-process run. Also what `scancel` does to an array task: no partial part is left, and
-//! the task submitted again completes the set.
+//! a single-process run; likewise a sweep spread over an array and merged, held to a
+//! single-process sweep file by file. Also what `scancel` does to an array task: no partial part
+//! is left, and the task submitted again completes the set.
 //!
 //! Ignored by a plain `cargo test`, because it needs root and installs system packages; CI runs
 //! it with `cargo test --test integration slurm -- --ignored`. It never passes without a cluster: when
@@ -13,7 +14,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::cluster_docs::doc_file;
-use crate::util::{leftovers, read, repo, sim, sim_path};
+use crate::util::{leftovers, read, repo, sim, sim_path, tree};
 
 /// The longest the test waits for one job (array) to end.
 const JOB_TIMEOUT: Duration = Duration::from_secs(150);
@@ -31,7 +32,7 @@ fn start_cluster() {
     );
 }
 
-/// A directory with the three files of docs/cluster.md's Slurm section, a scenario, and a
+/// A directory with the files of docs/cluster.md's Slurm section, a scenario, and a
 /// `bin/` holding `sim`, which the job scripts find on the `PATH` that `--export=ALL` passes on.
 struct Study {
     _dir: tempfile::TempDir,
@@ -47,7 +48,13 @@ impl Study {
         std::fs::create_dir_all(work.join("scenarios")).unwrap();
         std::fs::create_dir_all(&bin).unwrap();
         let doc = read(&repo("docs/cluster.md"));
-        for name in ["sim-shard.sbatch", "sim-merge.sbatch", "submit-study.sh"] {
+        for name in [
+            "sim-shard.sbatch",
+            "sim-merge.sbatch",
+            "submit-study.sh",
+            "sim-sweep.sbatch",
+            "submit-sweep.sh",
+        ] {
             std::fs::write(work.join(name), doc_file(&doc, name)).unwrap();
         }
         std::fs::copy(scenario, work.join("scenarios").join(scenario.file_name().unwrap())).unwrap();
@@ -240,4 +247,57 @@ fn a_task_cancelled_with_scancel_leaves_no_part_and_its_resubmission_completes_t
         read(&study.work.join("output/baseline/summary.json")) == read(&out.join("baseline/summary.json")),
         "the study completed by the resubmitted task differs from the single-process summary"
     );
+}
+
+#[test]
+#[ignore = "needs root and a real Slurm cluster: CI runs it with `cargo test --test integration slurm -- --ignored`"]
+fn a_sweep_spread_over_a_slurm_array_merges_into_the_single_process_sweep() {
+    start_cluster();
+    let scenario = repo("tests/fixtures/small.toml");
+    let study = Study::new(&scenario);
+    let sweep = ["--param", "p_rise=0.05..0.3:3", "--threshold", "0.25"];
+
+    let mut args = vec!["submit-sweep.sh", "scenarios/small.toml", "6000", "3", "7"];
+    args.extend(sweep);
+    let printed = study.run("bash", &args);
+    let merge_job = printed.trim().split(';').next().unwrap().to_string();
+    let states = wait_for(&merge_job, &study);
+    assert_eq!(
+        states,
+        ["COMPLETED"],
+        "the merge job did not complete; logs:\n{}",
+        study.logs()
+    );
+    let parts = study.work.join("parts/small-sweep-seed7-runs6000");
+    assert_eq!(
+        crate::util::file_names(&parts),
+        (0..3)
+            .map(|k| format!("small.sweep.shard-{k}-of-3.json"))
+            .collect::<Vec<_>>(),
+        "one part per array task"
+    );
+
+    let single = study.work.join("single");
+    sim()
+        .arg("sweep")
+        .arg(&scenario)
+        .args(sweep)
+        .args(["--runs", "6000", "--seed", "7", "--quiet", "--out"])
+        .arg(&single)
+        .assert()
+        .success();
+    let (merged, single) = (
+        tree(&study.work.join("output/small-sweep")),
+        tree(&single.join("small-sweep")),
+    );
+    let names = |t: &[(PathBuf, Vec<u8>)]| t.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&merged), names(&single));
+    assert!(names(&single).iter().any(|n| n.ends_with("thresholds.csv")));
+    for ((name, mine), (_, theirs)) in merged.iter().zip(&single) {
+        assert!(
+            mine == theirs,
+            "{} of the sweep merged on Slurm differs from the single-process sweep",
+            name.display()
+        );
+    }
 }

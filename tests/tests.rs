@@ -32,4 +32,5 @@ mod shipped_scenarios;
 #[cfg(unix)]
 mod slurm;
 mod sweep;
+mod sweep_shard;
 mod util;

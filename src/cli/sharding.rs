@@ -3,7 +3,8 @@
 //! In: compiled models and a shard (`--shard K/N` or `auto`), or the partial-result files of
 //! every shard. Out: `<out>/<id>.shard-K-of-N.json` per scenario, or, after `shard::merge` has
 //! checked the parts, the same `out/<id>/` files a single-process `sim run` writes, through the
-//! same `write_results`.
+//! same `write_results`. Parts of `sim sweep --shard` (told apart by their `kind`) are merged by
+//! `shard::sweep::merge` and written by `cli/sweep` as a single-process sweep is.
 
 use std::path::PathBuf;
 
@@ -13,12 +14,14 @@ use super::{Failure, RunArgs, exit, expand, simulate_study, study_of, write_resu
 use crate::aggregate::summarize;
 use crate::job::Job;
 use crate::model::Model;
-use crate::shard::{Partial, ShardRequest, from_scheduler, read_partial, write_partial};
+use crate::shard::sweep::{AnyPart, read_any_part};
+use crate::shard::{MergeError, Partial, Shard, ShardRequest, from_scheduler, write_partial};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct MergeArgs {
-    /// Partial results of `sim run --shard`: files, quoted globs, or directories holding
-    /// `*.shard-K-of-N.json` files. Parts of several scenarios are merged per scenario.
+    /// Partial results of `sim run --shard` (or of `sim sweep --shard`): files, quoted globs,
+    /// or directories holding `*.shard-K-of-N.json` files. Parts of several scenarios are
+    /// merged per scenario.
     #[arg(required = true)]
     parts: Vec<String>,
     /// Output directory.
@@ -38,21 +41,7 @@ pub(super) fn run_shard(
     request: ShardRequest,
     pool: &rayon::ThreadPool,
 ) -> Result<(), Failure> {
-    let shard = match request {
-        ShardRequest::Fixed(shard) if args.shard_count.is_some_and(|n| n != shard.count()) => {
-            return Err(Failure {
-                message: format!("error: --shard-count disagrees with --shard {shard}; drop --shard-count"),
-                code: exit::USAGE,
-            });
-        }
-        ShardRequest::Fixed(shard) => shard,
-        ShardRequest::Auto => {
-            from_scheduler(|name| std::env::var(name).ok(), args.shard_count).map_err(|e| Failure {
-                message: format!("error: {e}"),
-                code: exit::USAGE,
-            })?
-        }
-    };
+    let shard = resolve_shard(request, args.shard_count)?;
     // As in `run`: everything is simulated before anything is written.
     let study = study_of(
         models,
@@ -94,14 +83,24 @@ pub(super) fn run_shard(
     Ok(())
 }
 
-/// Checks and merges partial results, then writes them like a single-process run.
-pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {
-    let files = part_files(&args.parts)?;
-    let mut parts = Vec::new();
-    for file in &files {
-        parts.push((file.display().to_string(), read_partial(file)?));
+/// The shard this process is: `--shard K/N` (which `--shard-count` must agree with), or with
+/// `auto` the scheduler's (`shard::from_scheduler`). For `sim run` and `sim sweep` alike.
+pub(super) fn resolve_shard(request: ShardRequest, shard_count: Option<u64>) -> Result<Shard, Failure> {
+    match request {
+        ShardRequest::Fixed(shard) if shard_count.is_some_and(|n| n != shard.count()) => Err(Failure {
+            message: format!("error: --shard-count disagrees with --shard {shard}; drop --shard-count"),
+            code: exit::USAGE,
+        }),
+        ShardRequest::Fixed(shard) => Ok(shard),
+        ShardRequest::Auto => from_scheduler(|name| std::env::var(name).ok(), shard_count).map_err(|e| Failure {
+            message: format!("error: {e}"),
+            code: exit::USAGE,
+        }),
     }
-    let merged = crate::shard::merge(parts).map_err(|refused| Failure {
+}
+
+fn refused(refused: MergeError) -> Failure {
+    Failure {
         message: refused
             .problems
             .iter()
@@ -109,7 +108,41 @@ pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {
             .collect::<Vec<_>>()
             .join("\n"),
         code: exit::PARTS_REFUSED,
-    })?;
+    }
+}
+
+/// Checks and merges partial results, then writes them like a single-process run (or, parts of
+/// `sim sweep --shard`, like a single-process sweep).
+pub(super) fn merge(args: MergeArgs) -> Result<(), Failure> {
+    let files = part_files(&args.parts)?;
+    let (mut parts, mut sweeps) = (Vec::new(), Vec::new());
+    for file in &files {
+        match read_any_part(file)? {
+            AnyPart::Run(part) => parts.push((file.display().to_string(), *part)),
+            AnyPart::Sweep(part) => sweeps.push((file.display().to_string(), *part)),
+        }
+    }
+    if let (Some((run, _)), Some((sweep, _))) = (parts.first(), sweeps.first()) {
+        return Err(refused(MergeError {
+            problems: vec![format!(
+                "{sweep} is a part of a sweep (`sim sweep --shard`) but {run} is a part of `sim run --shard`; \
+                 merge each study's parts on their own (give every study its own parts directory)"
+            )],
+        }));
+    }
+    if !sweeps.is_empty() {
+        if args.expect.is_some() {
+            return Err(Failure {
+                message: "error: --expect compares the summaries of `sim run`; a sweep has none".into(),
+                code: exit::USAGE,
+            });
+        }
+        for sweep in crate::shard::sweep::merge(sweeps).map_err(refused)? {
+            super::sweep::write_merged(&sweep, &args.out, args.report.quiet)?;
+        }
+        return Ok(());
+    }
+    let merged = crate::shard::merge(parts).map_err(refused)?;
     let summaries: Vec<_> = merged
         .iter()
         .map(|one| {
@@ -156,7 +189,7 @@ fn part_files(arguments: &[String]) -> Result<Vec<PathBuf>, Failure> {
         if found.is_empty() {
             return Err(Failure {
                 message: format!(
-                    "error: {} holds no partial results (<id>.shard-K-of-N.json files written by `sim run --shard`)",
+                    "error: {} holds no partial results (<id>.shard-K-of-N.json files written by `sim run --shard`, or <id>.sweep.shard-K-of-N.json by `sim sweep --shard`)",
                     path.display()
                 ),
                 code: exit::OTHER,
@@ -193,6 +226,8 @@ mod tests {
     #[test]
     fn recognizes_the_names_it_writes() {
         assert!(is_shard_file_name(&Shard::new(3, 8).unwrap().file_name("baseline")));
+        // A sweep's parts, `<id>.sweep.shard-K-of-N.json`, are found in directories too.
+        assert!(is_shard_file_name("baseline.sweep.shard-3-of-8.json"));
         assert!(!is_shard_file_name("summary.json"));
         assert!(!is_shard_file_name("baseline.shard-1-of-x.json"));
         assert!(!is_shard_file_name(".sim-tmp-abc"));

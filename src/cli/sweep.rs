@@ -1,19 +1,22 @@
 //! `sim sweep`: arguments in; the sweep's points compiled, simulated on common random numbers,
 //! written to `<out>/<id>-sweep/` (sweep.csv, thresholds.csv, a response curve per outcome and
-//! for a grid a heat map per outcome) and printed, out.
+//! for a grid a heat map per outcome, index.html) and printed, out. With `--shard K/N` only
+//! block K of the runs is simulated, at every point, into a part file (`shard::sweep`); `sim
+//! merge` writes the merged parts through the same [`write_merged`].
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Failure, QUIET, compile_all, exit, simulate_study, thread_pool};
 use crate::aggregate::{Summary, estimate, summarize};
 use crate::compile::compile;
-use crate::format::{percent_decimals, thousands};
+use crate::format::thousands;
 use crate::html::sweep::{SweepPage, sweep_report};
 use crate::job::{Analysis, Job, Study};
 use crate::load::load_text;
 use crate::model::Model;
 use crate::output::{Staging, check_writable, write_atomic};
+use crate::shard::sweep::{MergedSweep, PartAxis, SweepDefinition, SweepPart, write_part};
 use crate::sweep::{Axis, Cell, Crossing, Target, cells, crossings, points, table_csv};
 
 #[derive(clap::Args, Debug)]
@@ -43,6 +46,15 @@ pub(crate) struct SweepArgs {
     /// Print nothing but errors.
     #[arg(long, short)]
     quiet: bool,
+    /// Simulate only block K of N (K = 0..N-1) of the runs, at every point, and write a part
+    /// `<out>/<id>.sweep.shard-K-of-N.json` for `sim merge`; `auto` reads K and N from a Slurm
+    /// job array or a Kubernetes indexed Job.
+    #[arg(long, value_name = "K/N|auto")]
+    shard: Option<crate::shard::ShardRequest>,
+    /// With `--shard auto` in a Kubernetes indexed Job: the number of shards (the Job's
+    /// `completions`; default: $SIM_SHARD_COUNT).
+    #[arg(long, value_name = "N", requires = "shard")]
+    shard_count: Option<u64>,
 }
 
 fn usage(message: String) -> Failure {
@@ -88,18 +100,25 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<(), Failure> {
 
     let pool = thread_pool(args.threads)?;
     check_writable(&args.out)?;
+    let shard = args
+        .shard
+        .map(|request| super::sharding::resolve_shard(request, args.shard_count))
+        .transpose()?;
     QUIET.store(args.quiet, std::sync::atomic::Ordering::Relaxed);
+    let (seed, runs) = (
+        args.seed.unwrap_or(base.default_seed),
+        args.runs.unwrap_or(base.default_runs),
+    );
     let study = Study {
         jobs: models
             .iter()
             .map(|m| {
-                Job::new(
-                    m,
-                    args.seed.or(Some(base.default_seed)),
-                    args.runs.or(Some(base.default_runs)),
-                )
-                // A sweep publishes each point's probabilities only: no per-point sensitivity.
-                .with_analysis(Analysis::Off)
+                let job = Job::new(m, Some(seed), Some(runs))
+                    // A sweep publishes each point's probabilities only: no per-point sensitivity.
+                    .with_analysis(Analysis::Off);
+                // A shard: its block of runs at every point, so the points stay paired.
+                let block = shard.map_or(0..runs, |shard| shard.runs(runs));
+                job.with_block(block)
             })
             .collect(),
         baseline: 0,
@@ -112,51 +131,91 @@ pub(crate) fn sweep(args: SweepArgs) -> Result<(), Failure> {
         .map(|(job, result)| summarize(&job.model.info, &job.identity(), &result.results))
         .collect();
     let cells = cells(&points, &summaries);
-    let names: Vec<&str> = args.axes.iter().map(|a| a.name.as_str()).collect();
+    if let Some(shard) = shard {
+        let point_digests: Vec<&str> = models.iter().map(|m| m.scenario_digest.as_str()).collect();
+        let definition = SweepDefinition {
+            info,
+            scenario_digest: &base.scenario_digest,
+            point_digests: &point_digests,
+            axes: axes.iter().map(|(axis, target)| PartAxis::new(axis, *target)).collect(),
+            thresholds: &args.threshold,
+            seed,
+            runs,
+        };
+        let part = SweepPart::new(definition, shard, &cells);
+        let path = write_part(&part, &args.out)?;
+        if !args.quiet {
+            eprintln!(
+                "wrote {} (shard {shard}: runs {}..{} of {} at each of {} points, seed {seed})",
+                path.display(),
+                part.first_run,
+                part.end_run,
+                runs,
+                points.len()
+            );
+        }
+        return Ok(());
+    }
+    let sweep = MergedSweep {
+        info: info.clone(),
+        axes: args.axes.iter().map(|a| (a.name.clone(), a.values.clone())).collect(),
+        thresholds: args.threshold.clone(),
+        seed: summaries[0].seed,
+        runs: summaries[0].runs,
+        engine: summaries[0].engine.clone(),
+        cells,
+    };
+    write_merged(&sweep, &args.out, args.quiet)
+}
 
-    let dir = args.out.join(format!("{}-sweep", info.id));
+/// Writes a whole sweep, simulated here or merged from parts, to `<out>/<id>-sweep/` (staged,
+/// published as a whole) and prints it unless `quiet`.
+pub(super) fn write_merged(sweep: &MergedSweep, out: &Path, quiet: bool) -> Result<(), Failure> {
+    let MergedSweep {
+        info,
+        cells,
+        thresholds,
+        runs,
+        seed,
+        ..
+    } = sweep;
+    let names: Vec<&str> = sweep.axes.iter().map(|(name, _)| name.as_str()).collect();
+    let dir = out.join(format!("{}-sweep", info.id));
     let staging = Staging::new(dir.clone())?;
-    write_atomic(&staging.path().join("sweep.csv"), table_csv(&names, &cells).as_bytes())?;
-    if !args.threshold.is_empty() {
+    write_atomic(&staging.path().join("sweep.csv"), table_csv(&names, cells).as_bytes())?;
+    if !thresholds.is_empty() {
         write_atomic(
             &staging.path().join("thresholds.csv"),
-            thresholds_csv(&names, &cells, &args.threshold).as_bytes(),
+            thresholds_csv(&names, cells, thresholds).as_bytes(),
         )?;
     }
     // The report embeds the SVGs just drawn, not copies read back from the files.
-    let svgs = crate::plot::write_sweep_charts(
-        info,
-        &names,
-        &cells,
-        &args.threshold,
-        (summaries[0].runs, summaries[0].seed),
-        staging.path(),
-    )?;
+    let svgs = crate::plot::write_sweep_charts(info, &names, cells, thresholds, (*runs, *seed), staging.path())?;
     let page = SweepPage {
         info,
-        axes: args
+        axes: sweep
             .axes
             .iter()
-            .map(|a| {
+            .map(|(name, values)| {
                 (
-                    a.name.as_str(),
-                    a.values[0],
-                    *a.values.last().expect("2 points at least"),
-                    a.values.len(),
+                    name.as_str(),
+                    values[0],
+                    *values.last().expect("2 points at least"),
+                    values.len(),
                 )
             })
             .collect(),
-        levels: &args.threshold,
-        runs: summaries[0].runs,
-        seed: summaries[0].seed,
-        engine: &summaries[0].engine,
+        levels: thresholds,
+        runs: *runs,
+        seed: *seed,
+        engine: &sweep.engine,
         svgs: &svgs,
     };
-    let html = sweep_report(&page, &cells).map_err(anyhow::Error::from)?;
+    let html = sweep_report(&page, cells).map_err(anyhow::Error::from)?;
     write_atomic(&staging.path().join("index.html"), html.as_bytes())?;
     staging.publish()?;
-    if !args.quiet {
-        print!("{}", printed(info, &names, &cells, &args.threshold, &summaries[0]));
+    if !quiet {
+        print!("{}", printed(info, &names, cells, thresholds, *runs, *seed));
         eprintln!("wrote {}", dir.display());
     }
     Ok(())
@@ -247,17 +306,18 @@ fn printed(
     names: &[&str],
     cells: &[Cell],
     levels: &[f64],
-    first: &Summary,
+    runs: u64,
+    seed: u64,
 ) -> String {
-    let runs = first.runs;
     let decimals = crate::aggregate::decimals_for(runs);
-    let digits = percent_decimals(first) as usize;
+    // As `format::percent_decimals` of a summary of these runs.
+    let digits = decimals.saturating_sub(2) as usize;
     let mut text = format!(
         "Sweep of {} over {} ({} runs per point, seed {}; P by the horizon, 95% interval)\n",
         info.id,
         names.join(" x "),
         thousands(runs),
-        first.seed
+        seed
     );
     for outcome in &info.outcomes {
         let _ = writeln!(text, "\n{}", outcome.label);
