@@ -1,7 +1,7 @@
 //! Escalation paths and trigger lift with known answers: a chain that can only go one way, a
 //! trigger unrelated to the outcome, and triggers without which the outcome cannot happen.
 
-use crate::util::{Workspace, read};
+use crate::util::{Workspace, read, read_summary, sim, tree};
 
 /// `a` then `b` (only once `a` fired) set `a.stage` to 1 then 2, and the outcome is stage 2;
 /// `coin` fires at step 1 with probability one half and touches nothing the outcome reads;
@@ -118,4 +118,67 @@ fn a_chain_that_can_only_go_one_way_is_the_only_path_and_lift_has_known_answers(
         lift_csv.lines().any(|l| l.starts_with("o,b,") && l.contains(",0,0,0,")),
         "P(o | b never fired) is 0 in lift.csv:\n{lift_csv}"
     );
+}
+
+/// Past 100,000 runs, paths are counted in runs 0 to 99,999 and the lift in every run; three
+/// shards, one of them wholly past the sample, merge into the single process's files.
+#[test]
+fn paths_are_counted_in_the_first_100000_runs_for_any_shard_split() {
+    let ws = Workspace::new();
+    let file = ws.file("chain.toml", CHAIN);
+    let runs = 130_000;
+    let summary = ws.run(&file, runs, 2);
+    let paths = summary.paths.as_ref().unwrap();
+    assert_eq!(paths.sample_runs, 100_000);
+    let reached_all = summary.tables.outcome_by[0].points[24].count;
+    let reached_sample = paths.outcomes[0].runs;
+    assert!(
+        reached_sample < reached_all && reached_sample * 13 > reached_all * 9,
+        "{reached_sample} of the first 100,000 runs against {reached_all} of {runs}"
+    );
+    let lift = summary.lift.as_ref().unwrap();
+    assert_eq!(lift.outcomes[0].fired_with[0], reached_all, "the lift counts every run");
+    let dir = ws.out().join("chain");
+    let csv = read(&dir.join("paths.csv"));
+    assert!(csv.lines().next().unwrap().ends_with(",sample_runs"), "{csv}");
+    assert!(csv.lines().nth(1).unwrap().ends_with(",100000"), "{csv}");
+    let html = read(&ws.out().join("index.html"));
+    assert!(
+        html.contains("paths are counted in runs 0 to 99,999"),
+        "the report says which runs"
+    );
+
+    // Shards of 43,334, 43,333 and 43,333 runs: the third lies wholly past the sample.
+    let parts = ws.path().join("parts");
+    for k in 0..3 {
+        sim()
+            .arg("run")
+            .arg(&file)
+            .args([
+                "--runs",
+                &runs.to_string(),
+                "--seed",
+                "2",
+                "--shard",
+                &format!("{k}/3"),
+                "--out",
+            ])
+            .arg(&parts)
+            .assert()
+            .success();
+    }
+    let merged = ws.path().join("merged");
+    sim()
+        .arg("merge")
+        .arg(&parts)
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success();
+    assert_eq!(
+        read_summary(&merged.join("chain/summary.json")),
+        summary,
+        "merged shards give the single process's summary"
+    );
+    assert_eq!(tree(&merged.join("chain")), tree(&dir), "and its files, byte for byte");
 }

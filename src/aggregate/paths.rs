@@ -111,6 +111,15 @@ pub fn path_tables(info: &ScenarioInfo, paths: &Paths) -> PathTables {
     }
 }
 
+/// A label as it reads after "then": an opening article in lower case ("then a clash"), any
+/// other word as written, since labels open with names ("then Moscow answers").
+fn mid_sentence(label: &str) -> String {
+    match label.split_once(' ') {
+        Some((first, rest)) if ["A", "An", "The"].contains(&first) => format!("{} {rest}", first.to_lowercase()),
+        _ => label.to_string(),
+    }
+}
+
 /// A path in words, from the trigger labels and the step labels.
 fn sentence(info: &ScenarioInfo, triggers: &[u16], steps: &[usize], more: bool) -> String {
     if triggers.is_empty() {
@@ -123,7 +132,7 @@ fn sentence(info: &ScenarioInfo, triggers: &[u16], steps: &[usize], more: bool) 
         if k == 0 {
             text.push_str(&format!("{label} (typically {when})"));
         } else {
-            text.push_str(&format!(", then {label} ({when})"));
+            text.push_str(&format!(", then {} ({when})", mid_sentence(label)));
         }
     }
     if more {
@@ -185,4 +194,17 @@ pub(super) fn path_problems(tables: &PathTables, info: &ScenarioInfo, runs: u64)
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mid_sentence;
+
+    #[test]
+    fn a_label_after_then_keeps_its_names_and_lowers_its_article() {
+        assert_eq!(mid_sentence("A show-of-force crisis"), "a show-of-force crisis");
+        assert_eq!(mid_sentence("The clash spreads"), "the clash spreads");
+        assert_eq!(mid_sentence("Moscow answers"), "Moscow answers");
+        assert_eq!(mid_sentence("Annexation"), "Annexation");
+    }
 }

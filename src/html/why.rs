@@ -49,9 +49,10 @@ pub(super) fn write_paths(page: &mut String, summary: &Summary) -> std::fmt::Res
         }
         write!(
             page,
-            "<tr><td>{}<br><span class=\"meta\">{} runs",
+            "<tr><td>{}<br><span class=\"meta\">in {} of {} runs",
             escape(&info.label),
-            thousands(outcome.runs)
+            thousands(outcome.runs),
+            thousands(paths.sample_runs)
         )?;
         write!(page, "</span></td><td><ol>")?;
         for path in outcome.top.iter().take(SHOWN) {
