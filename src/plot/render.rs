@@ -91,7 +91,30 @@ pub(super) fn rasterize(svg: &str) -> Result<Vec<u8>> {
         .ok_or_else(|| anyhow!("a chart of {}x{} pixels cannot be drawn", size.width(), size.height()))?;
     pixmap.fill(resvg::tiny_skia::Color::WHITE);
     resvg::render(&tree, resvg::tiny_skia::Transform::identity(), &mut pixmap.as_mut());
-    Ok(pixmap.encode_png()?)
+    encode_png(&pixmap)
+}
+
+/// The pixmap as an RGB PNG. Charts are drawn on opaque white, so every pixel's alpha is 255 and
+/// its premultiplied colour is its colour: the alpha channel carries nothing. Deflate level 1:
+/// at the default level (6) encoding took most of a chart's time, for files a third smaller
+/// (measured on the shipped scenarios' charts: 0.6x the process's CPU time at 1,000 runs, and
+/// 1.5x the bytes).
+fn encode_png(pixmap: &resvg::tiny_skia::Pixmap) -> Result<Vec<u8>> {
+    debug_assert!(pixmap.data().chunks_exact(4).all(|p| p[3] == 255), "charts are opaque");
+    let rgb: Vec<u8> = pixmap
+        .data()
+        .chunks_exact(4)
+        .flat_map(|pixel| [pixel[0], pixel[1], pixel[2]])
+        .collect();
+    let mut png_bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png_bytes, pixmap.width(), pixmap.height());
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    encoder.set_deflate_compression(png::DeflateCompression::Level(1));
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&rgb)?;
+    writer.finish()?;
+    Ok(png_bytes)
 }
 
 #[cfg(test)]
