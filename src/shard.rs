@@ -13,7 +13,9 @@
 //! carries (the labels and order the merged tables are published under) is covered by a digest
 //! and must be identical in every part.
 //!
-//! A sweep's runs are split the same way; its parts and their merge are in [`sweep`].
+//! A sweep's runs are split the same way; its parts and their merge are in [`sweep`]. Which parts
+//! make up complete wholes (grouping, the most common identity, missing and repeated shards) is
+//! decided for both kinds in `sets`.
 
 use std::fmt;
 use std::ops::Range;
@@ -21,7 +23,6 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use anyhow::{Context, Result};
-use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::aggregate::{RESULT_FORMAT_VERSION, input_digest};
@@ -621,110 +622,70 @@ pub struct MergeError {
 /// Merges partial results, each named by where it came from (a file name, for messages).
 /// Parts are grouped by scenario id, in order of first appearance; each group must be one run
 /// (same scenario digest, seed, runs, shard count and engine: the most common combination is
-/// taken as the run, the others are reported as foreign) with every shard present once.
+/// taken as the run, the others are reported as foreign) with every shard present once
+/// ([`sets::merge_parts`]).
 pub fn merge(parts: Vec<(String, Partial)>) -> Result<Vec<Merged>, MergeError> {
-    let mut problems = Vec::new();
-    let mut groups: IndexMap<ScenarioId, Vec<(String, Partial)>> = IndexMap::new();
-    for (name, part) in parts {
-        let own = part.problems();
-        if own.is_empty() {
-            groups.entry(part.scenario_id.clone()).or_default().push((name, part));
-        } else {
-            problems.extend(own.into_iter().map(|p| format!("{name}: {p}")));
+    sets::merge_parts(parts, merge_scenario)
+}
+
+impl sets::Part for Partial {
+    fn scenario_id(&self) -> &ScenarioId {
+        &self.scenario_id
+    }
+
+    fn shard(&self) -> (u64, u64) {
+        (self.shard, self.shards)
+    }
+
+    fn runs_and_seed(&self) -> (u64, u64) {
+        (self.runs, self.seed)
+    }
+
+    fn describe(&self) -> String {
+        Partial::describe(self)
+    }
+
+    fn problems(&self) -> Vec<String> {
+        Partial::problems(self)
+    }
+
+    fn identity(&self) -> Vec<(&'static str, String)> {
+        Partial::identity(self).to_vec()
+    }
+
+    fn explain(field: &str) -> Option<&'static str> {
+        match field {
+            "scenario_digest" => Some("scenario_digest differs (the scenario was changed between the shards)"),
+            "scenario_block_digest" => {
+                Some("its scenario block differs (labels, ids or order of outcomes, triggers or steps)")
+            }
+            _ => None,
         }
     }
-    let mut merged = Vec::new();
-    for (_, group) in groups {
-        match merge_scenario(group) {
-            Ok(one) => merged.push(one),
-            Err(more) => problems.extend(more),
-        }
+
+    fn whole(&self) -> String {
+        format!("`{}`", self.scenario_id)
     }
-    if problems.is_empty() {
-        Ok(merged)
-    } else {
-        Err(MergeError { problems })
+
+    fn command_for(&self, index: u64) -> String {
+        format!(
+            "sim run <scenario> --runs {} --seed {} --shard {index}/{}",
+            self.runs, self.seed, self.shards
+        )
     }
 }
 
-/// Merges the parts of one scenario id, or lists why they are not one complete run.
-fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> {
+/// Merges the parts of one run, one per shard, or lists why their counts do not add up.
+fn merge_scenario(parts: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> {
     let mut problems = Vec::new();
-    let mut tally: IndexMap<[(&str, String); 8], usize> = IndexMap::new();
-    for (_, part) in &group {
-        *tally.entry(part.identity()).or_default() += 1;
-    }
-    // The most common identity is the run; ties go to the part given first.
-    let mut reference = None;
-    for (identity, &n) in &tally {
-        if reference.as_ref().is_none_or(|(_, best)| n > *best) {
-            reference = Some((identity.clone(), n));
-        }
-    }
-    let (reference, _) = reference.expect("groups are never empty");
-    let reference_name = &group
-        .iter()
-        .find(|(_, part)| part.identity() == reference)
-        .expect("the reference comes from the group")
-        .0;
-
-    let mut by_index: IndexMap<u64, Vec<&(String, Partial)>> = IndexMap::new();
-    for entry in &group {
-        let (name, part) = entry;
-        let identity = part.identity();
-        if identity != reference {
-            let differences: Vec<String> = identity
-                .iter()
-                .zip(&reference)
-                .filter(|(mine, theirs)| mine.1 != theirs.1)
-                .map(|((field, mine), (_, theirs))| match *field {
-                    "scenario_digest" => "scenario_digest differs (the scenario was changed between the shards)".into(),
-                    "scenario_block_digest" => {
-                        "its scenario block differs (labels, ids or order of outcomes, triggers or steps)".into()
-                    }
-                    _ => format!("{field} is {mine} here but {theirs} in {reference_name}"),
-                })
-                .collect();
-            problems.push(format!(
-                "{name}: {} does not belong with {reference_name}: {}",
-                part.describe(),
-                differences.join("; ")
-            ));
-        } else {
-            by_index.entry(part.shard).or_default().push(entry);
-        }
-    }
-    let first = &by_index.values().next().expect("the reference has at least one part")[0].1;
-    let shards = first.shards;
-    for index in 0..shards {
-        match by_index.get(&index).map(Vec::as_slice) {
-            None | Some([]) => {
-                let runs = Shard::new(index, shards).expect("index < shards").runs(first.runs);
-                problems.push(format!(
-                    "shard {index}/{shards} of `{}` is missing (runs {}..{} of {}, seed {}); run it with `sim run <scenario> --runs {} --seed {} --shard {index}/{shards}`",
-                    first.scenario_id, runs.start, runs.end, first.runs, first.seed, first.runs, first.seed
-                ));
-            }
-            Some([_]) => {}
-            Some(several) => {
-                let names: Vec<&str> = several.iter().map(|(name, _)| name.as_str()).collect();
-                problems.push(format!(
-                    "shard {index}/{shards} of `{}` is given {} times: {}; pass each shard once",
-                    first.scenario_id,
-                    several.len(),
-                    names.join(", ")
-                ));
-            }
-        }
-    }
+    let first = &parts[0].1;
     let pairs_of = |part: &Partial| {
         part.paired
             .as_ref()
             .map(|p| (p.counts.outcomes.clone(), p.counts.triggers.clone()))
     };
     let sensitivity_of = |part: &Partial| part.sensitivity.as_ref().map(|s| s.counts.params.clone());
-    for parts in by_index.values() {
-        let (name, part) = &parts[0];
+    for (name, part) in &parts {
         if sensitivity_of(part) != sensitivity_of(first) {
             problems.push(format!(
                 "{name}: {} counts the sensitivity to other params than the other parts",
@@ -753,8 +714,7 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
     }
     let mut results = Results::empty(first.tallies.shape);
     let mut paired: Option<(String, Paired)> = None;
-    for parts in by_index.values() {
-        let part = &parts[0].1;
+    for (_, part) in &parts {
         results.tallies = results.tallies.merge(&part.tallies);
         results.precursors.add(&part.precursors);
         if let Some(part) = &part.sensitivity {
@@ -792,6 +752,7 @@ fn merge_scenario(group: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
     })
 }
 
+mod sets;
 pub mod sweep;
 
 #[cfg(test)]

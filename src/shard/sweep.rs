@@ -23,7 +23,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use super::{MergeError, Partial, Shard, read_partial, scenario_block_digest};
@@ -377,112 +376,66 @@ pub struct MergedSweep {
 /// id in order of first appearance; each group must be one sweep with every shard once (the
 /// most common definition is the sweep, parts of another are reported as foreign).
 pub fn merge(parts: Vec<(String, SweepPart)>) -> Result<Vec<MergedSweep>, MergeError> {
-    let mut problems = Vec::new();
-    let mut groups: IndexMap<ScenarioId, Vec<(String, SweepPart)>> = IndexMap::new();
-    for (name, part) in parts {
-        let own = part.problems();
-        if own.is_empty() {
-            groups.entry(part.scenario_id.clone()).or_default().push((name, part));
-        } else {
-            problems.extend(own.into_iter().map(|p| format!("{name}: {p}")));
+    super::sets::merge_parts(parts, merge_sweep)
+}
+
+impl super::sets::Part for SweepPart {
+    fn scenario_id(&self) -> &ScenarioId {
+        &self.scenario_id
+    }
+
+    fn shard(&self) -> (u64, u64) {
+        (self.shard, self.shards)
+    }
+
+    fn runs_and_seed(&self) -> (u64, u64) {
+        (self.runs, self.seed)
+    }
+
+    fn describe(&self) -> String {
+        SweepPart::describe(self)
+    }
+
+    fn problems(&self) -> Vec<String> {
+        SweepPart::problems(self)
+    }
+
+    fn identity(&self) -> Vec<(&'static str, String)> {
+        SweepPart::identity(self).to_vec()
+    }
+
+    fn explain(field: &str) -> Option<&'static str> {
+        match field {
+            "scenario_digest" => Some("scenario_digest differs (the scenario was changed between the shards)"),
+            "points_digest" => Some("its sweep points compile to other scenarios (a file they extend was changed)"),
+            "scenario_block_digest" => Some("its scenario block differs (labels, ids or order of outcomes or rungs)"),
+            _ => None,
         }
     }
-    let mut merged = Vec::new();
-    for group in groups.into_values() {
-        match merge_sweep(group) {
-            Ok(one) => merged.push(one),
-            Err(more) => problems.extend(more),
-        }
+
+    fn whole(&self) -> String {
+        format!("the sweep of `{}`", self.scenario_id)
     }
-    if problems.is_empty() {
-        Ok(merged)
-    } else {
-        Err(MergeError { problems })
+
+    fn command_for(&self, index: u64) -> String {
+        format!(
+            "sim sweep <scenario> {} --runs {} --seed {} --shard {index}/{}",
+            self.arguments(),
+            self.runs,
+            self.seed,
+            self.shards
+        )
     }
 }
 
-fn merge_sweep(group: Vec<(String, SweepPart)>) -> Result<MergedSweep, Vec<String>> {
-    let mut tally: IndexMap<[(&str, String); 9], usize> = IndexMap::new();
-    for (_, part) in &group {
-        *tally.entry(part.identity()).or_default() += 1;
-    }
-    // The most common identity is the sweep; ties go to the part given first.
-    let mut reference: Option<(&[(&str, String); 9], usize)> = None;
-    for (identity, &n) in &tally {
-        if reference.is_none_or(|(_, best)| n > best) {
-            reference = Some((identity, n));
-        }
-    }
-    let reference = reference.expect("groups are never empty").0.clone();
-    let (reference_name, first) = group
-        .iter()
-        .find(|(_, part)| part.identity() == reference)
-        .expect("the reference comes from the group");
-
+/// Merges the parts of one sweep, one per shard, or lists why their counts do not add up.
+fn merge_sweep(parts: Vec<(String, SweepPart)>) -> Result<MergedSweep, Vec<String>> {
     let mut problems = Vec::new();
-    let mut by_index: IndexMap<u64, Vec<&(String, SweepPart)>> = IndexMap::new();
-    for entry in &group {
-        let (name, part) = entry;
-        let identity = part.identity();
-        if identity == reference {
-            by_index.entry(part.shard).or_default().push(entry);
-            continue;
-        }
-        let differences: Vec<String> = identity
-            .iter()
-            .zip(&reference)
-            .filter(|(mine, theirs)| mine.1 != theirs.1)
-            .map(|((field, mine), (_, theirs))| match *field {
-                "scenario_digest" => "scenario_digest differs (the scenario was changed between the shards)".into(),
-                "points_digest" => {
-                    "its sweep points compile to other scenarios (a file they extend was changed)".into()
-                }
-                "scenario_block_digest" => {
-                    "its scenario block differs (labels, ids or order of outcomes or rungs)".into()
-                }
-                _ => format!("{field} is {mine} here but {theirs} in {reference_name}"),
-            })
-            .collect();
-        problems.push(format!(
-            "{name}: {} does not belong with {reference_name}: {}",
-            part.describe(),
-            differences.join("; ")
-        ));
-    }
-    let shards = first.shards;
-    for index in 0..shards {
-        match by_index.get(&index).map(Vec::as_slice) {
-            None | Some([]) => {
-                let runs = Shard::new(index, shards).expect("index < shards").runs(first.runs);
-                problems.push(format!(
-                    "shard {index}/{shards} of the sweep of `{}` is missing (runs {}..{} of {}, seed {}); run it with \
-                     `sim sweep <scenario> {} --runs {} --seed {} --shard {index}/{shards}`",
-                    first.scenario_id,
-                    runs.start,
-                    runs.end,
-                    first.runs,
-                    first.seed,
-                    first.arguments(),
-                    first.runs,
-                    first.seed
-                ));
-            }
-            Some([_]) => {}
-            Some(several) => {
-                let names: Vec<&str> = several.iter().map(|(name, _)| name.as_str()).collect();
-                problems.push(format!(
-                    "shard {index}/{shards} of the sweep of `{}` is given {} times: {}; pass each shard once",
-                    first.scenario_id,
-                    several.len(),
-                    names.join(", ")
-                ));
-            }
-        }
-    }
+    let (reference_name, first) = &parts[0];
     // Parts of one definition have the same cells (each was checked against it) but for the
     // labels, which come from the points' scenarios.
     let labels = |part: &SweepPart| part.cells.iter().map(|c| c.label.clone()).collect::<Vec<_>>();
-    for (name, part) in by_index.values().map(|parts| parts[0]) {
+    for (name, part) in &parts {
         if labels(part) != labels(first) {
             problems.push(format!(
                 "{name}: {} labels its outcomes or rungs otherwise than {reference_name}",
@@ -505,8 +458,8 @@ fn merge_sweep(group: Vec<(String, SweepPart)>) -> Result<MergedSweep, Vec<Strin
             runs: first.runs,
         })
         .collect();
-    for parts in by_index.values() {
-        for (sum, cell) in cells.iter_mut().zip(&parts[0].1.cells) {
+    for (_, part) in &parts {
+        for (sum, cell) in cells.iter_mut().zip(&part.cells) {
             sum.count += cell.count;
         }
     }
