@@ -3,7 +3,9 @@
 //! `cargo bench --bench scale` simulates generated models (the TOML text is built here and
 //! compiled with `sim::load::load_text` and `sim::compile::compile`, as `sim run` would) into
 //! the tallies, on 1 thread:
-//! - `triggers`: 10, 100 and 1,000 triggers, 36 steps, 3 outcomes;
+//! - `triggers`: 10, 100 and 1,000 triggers, 36 steps, 3 outcomes, the state growing with the
+//!   triggers (`Coupling::Local`); `triggers_shared`: the same with ten variables and the
+//!   ladder read by every trigger (`Coupling::Shared`);
 //! - `steps`: 12, 100 and 1,000 steps, 20 triggers, 3 outcomes;
 //!
 //! with criterion's "elements" counting trigger-steps (runs x triggers x steps), so that its
@@ -31,15 +33,29 @@ fn test_mode() -> bool {
 /// The size of a generated model: triggers, steps, outcomes.
 type Size = (usize, usize, usize);
 
-/// Numeric state variables of a generated model.
-const VARIABLES: usize = 10;
+/// How the triggers of a generated model share its state.
+#[derive(Clone, Copy, PartialEq)]
+enum Coupling {
+    /// One variable per two triggers (at least ten): each variable is read by about four
+    /// triggers whatever the size, and only the triggers that move the ladder read it.
+    Local,
+    /// Ten variables whatever the size, and every trigger's condition reads the ladder: a
+    /// firing makes a share of all the triggers' conditions and probabilities stale, so the
+    /// work per firing grows with the model.
+    Shared,
+}
 
 /// A model of `triggers` triggers, `steps` monthly steps and `outcomes` outcomes: two drawn
-/// params, ten bounded variables of one actor and a three-rung ladder. Trigger `i` raises
-/// variable `i % 10` and lowers the next one, so the state keeps moving; its condition and its
-/// probability read the state, and one trigger in five moves the ladder. Most triggers repeat,
-/// with cooldowns of 0 to 2 steps; one in ten acts after a delay of 1 or 2 steps.
-fn generated(triggers: usize, steps: usize, outcomes: usize) -> String {
+/// params, bounded variables of one actor (see [`Coupling`]) and a three-rung ladder. Trigger
+/// `i` raises variable `i % variables` and lowers the next one, so the state keeps moving; its
+/// condition and its probability read both, and one trigger in five moves the ladder. Most
+/// triggers repeat, with cooldowns of 0 to 2 steps; one in ten acts after a delay of 1 or 2
+/// steps. Outcomes read two variables each.
+fn generated((triggers, steps, outcomes): Size, coupling: Coupling) -> String {
+    let variables = match coupling {
+        Coupling::Local => (triggers / 2).max(10),
+        Coupling::Shared => 10,
+    };
     let mut toml = format!(
         "[scenario]\nname = \"Generated: {triggers} triggers, {steps} steps, {outcomes} outcomes\"\n\
          steps = {steps}\nstep_unit = \"month\"\nseed = 1\n\n\
@@ -47,28 +63,28 @@ fn generated(triggers: usize, steps: usize, outcomes: usize) -> String {
          [params]\np = {{ uniform = [0.01, 0.05] }}\nq = {{ pert = [0.1, 0.2, 0.4] }}\n\n\
          [actors.a]\nname = \"A\"\n"
     );
-    for v in 0..VARIABLES {
+    for v in 0..variables {
         toml += &format!("x{v} = {{ initial = {}, min = 0, max = 5 }}\n", v % 3);
     }
     for i in 0..triggers {
-        let (v, next) = (i % VARIABLES, (i + 1) % VARIABLES);
-        let ladder = match i % 10 {
-            0 => ", \"escalation += 1\"",
-            5 => ", \"escalation -= 1\"",
-            _ => "",
+        let (v, next) = (i % variables, (i + 1) % variables);
+        let (ladder, when) = match (i % 10, coupling) {
+            (0, _) => (", \"escalation += 1\"", format!("a.x{v} < 5 && escalation < 'high'")),
+            (5, _) => (", \"escalation -= 1\"", format!("a.x{v} < 5 && escalation > 'low'")),
+            (_, Coupling::Shared) => ("", format!("a.x{v} < 5 && (escalation < 'high' || a.x{next} >= 1)")),
+            (_, Coupling::Local) => ("", format!("a.x{v} < 5 && a.x{next} < 5")),
         };
         let repeat = if i % 7 == 6 { "repeat = 3" } else { "repeat = true" };
         let delay = if i % 10 == 3 { "delay = [1, 2]\n" } else { "" };
         toml += &format!(
-            "\n[[triggers]]\nid = \"t{i}\"\nlabel = \"trigger {i}\"\nactor = \"a\"\n\
-             when = \"a.x{v} < 5 && (escalation < 'high' || a.x{next} >= 1)\"\n\
+            "\n[[triggers]]\nid = \"t{i}\"\nlabel = \"trigger {i}\"\nactor = \"a\"\nwhen = \"{when}\"\n\
              probability = \"min(1, p * (1 + 0.2 * a.x{next}) + q * 0.01 * a.x{v})\"\n\
              {repeat}\ncooldown = {}\n{delay}effects = [\"a.x{v} += 1\", \"a.x{next} -= 1\"{ladder}]\n",
             i % 3
         );
     }
     for o in 0..outcomes {
-        let (v, next) = (o % VARIABLES, (o + 3) % VARIABLES);
+        let (v, next) = (o % variables, (o + 3) % variables);
         toml += &format!(
             "\n[[outcomes]]\nid = \"o{o}\"\nlabel = \"outcome {o}\"\nwhen = \"a.x{v} + a.x{next} >= {}\"\n",
             3 + o % 4
@@ -119,19 +135,24 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 
 fn scale(c: &mut Criterion) {
     let one = pool(1);
-    let sizes: [(&str, [Size; 3]); 3] = [
-        ("triggers", [(10, 36, 3), (100, 36, 3), (1000, 36, 3)]),
-        ("steps", [(20, 12, 3), (20, 100, 3), (20, 1000, 3)]),
-        ("outcomes", [(20, 36, 1), (20, 36, 10), (20, 36, 100)]),
+    let sizes: [(&str, Coupling, [Size; 3]); 4] = [
+        ("triggers", Coupling::Local, [(10, 36, 3), (100, 36, 3), (1000, 36, 3)]),
+        (
+            "triggers_shared",
+            Coupling::Shared,
+            [(10, 36, 3), (100, 36, 3), (1000, 36, 3)],
+        ),
+        ("steps", Coupling::Local, [(20, 12, 3), (20, 100, 3), (20, 1000, 3)]),
+        ("outcomes", Coupling::Local, [(20, 36, 1), (20, 36, 10), (20, 36, 100)]),
     ];
-    for (axis, points) in sizes {
+    for (axis, coupling, points) in sizes {
         let mut group = c.benchmark_group(axis);
         for (triggers, steps, outcomes) in points {
-            let name = format!("generated-{triggers}-{steps}-{outcomes}.toml");
-            let model = compile(&name, generated(triggers, steps, outcomes));
+            let name = format!("{axis}-{triggers}-{steps}-{outcomes}.toml");
+            let model = compile(&name, generated((triggers, steps, outcomes), coupling));
             let runs = runs_for(triggers, steps);
             let size = match axis {
-                "triggers" => triggers,
+                "triggers" | "triggers_shared" => triggers,
                 "steps" => steps,
                 _ => outcomes,
             };
