@@ -98,7 +98,7 @@ fn generated((triggers, steps, outcomes): Size, coupling: Coupling) -> String {
         let (v, next) = (o % variables, (o + 3) % variables);
         toml += &format!(
             "\n[[outcomes]]\nid = \"o{o}\"\nlabel = \"outcome {o}\"\nwhen = \"a.x{v} + a.x{next} >= {}\"\n",
-            3 + o % 4
+            2 + o % 4
         );
     }
     toml
