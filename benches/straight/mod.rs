@@ -16,6 +16,7 @@
 pub mod baseline;
 pub mod repeating;
 
+use rayon::prelude::*;
 use sim::model::{Model, SLOT_ESCALATION};
 use sim::tally::Tallies;
 
@@ -165,4 +166,58 @@ pub fn roll<R: rand::Rng>(rng: &mut R, p: f64) -> bool {
     use rand::RngExt;
     assert!((0.0..=1.0).contains(&p), "probability {p} outside [0, 1]");
     rng.random::<f64>() < p
+}
+
+/// Headline counts of a set of runs of a model of `O` outcomes and `L` rungs.
+#[derive(Clone, Copy)]
+pub struct Counts<const O: usize, const L: usize> {
+    pub runs: u64,
+    pub outcome_by: [u64; O],
+    pub rung_reached: [u64; L],
+}
+
+impl<const O: usize, const L: usize> Counts<O, L> {
+    fn zero() -> Self {
+        Counts {
+            runs: 0,
+            outcome_by: [0; O],
+            rung_reached: [0; L],
+        }
+    }
+
+    fn add(mut self, other: Self) -> Self {
+        self.runs += other.runs;
+        for (mine, theirs) in self.outcome_by.iter_mut().zip(other.outcome_by) {
+            *mine += theirs;
+        }
+        for (mine, theirs) in self.rung_reached.iter_mut().zip(other.rung_reached) {
+            *mine += theirs;
+        }
+        self
+    }
+}
+
+/// Runs `0..runs` of a model on the current rayon pool, the plain way: `run(index, pending,
+/// counts)` simulates one run into `counts`, with `pending` a scratch list of its delayed effects
+/// (landing step, trigger) that each piece of work reuses.
+pub fn simulate_runs<const O: usize, const L: usize>(
+    runs: u64,
+    run: impl Fn(u64, &mut Vec<(u32, usize)>, &mut Counts<O, L>) + Sync,
+) -> Headline {
+    let counts = (0..runs)
+        .into_par_iter()
+        .fold(
+            || (Counts::zero(), Vec::with_capacity(8)),
+            |(mut counts, mut pending), index| {
+                run(index, &mut pending, &mut counts);
+                (counts, pending)
+            },
+        )
+        .map(|(counts, _)| counts)
+        .reduce(Counts::zero, Counts::add);
+    Headline {
+        runs: counts.runs,
+        outcome_by: counts.outcome_by.to_vec(),
+        rung_reached: counts.rung_reached.to_vec(),
+    }
 }

@@ -3,7 +3,6 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Beta, Distribution, Uniform};
-use rayon::prelude::*;
 
 use super::{Fired, Headline, Pert, monthly, roll};
 
@@ -305,33 +304,7 @@ fn delay(i: usize, rng: &mut ChaCha8Rng) -> u32 {
     }
 }
 
-#[derive(Clone, Copy)]
-struct Counts {
-    runs: u64,
-    outcome_by: [u64; OUTCOMES],
-    rung_reached: [u64; LEVELS],
-}
-
-impl Counts {
-    fn zero() -> Self {
-        Counts {
-            runs: 0,
-            outcome_by: [0; OUTCOMES],
-            rung_reached: [0; LEVELS],
-        }
-    }
-
-    fn add(mut self, other: Counts) -> Self {
-        self.runs += other.runs;
-        for (mine, theirs) in self.outcome_by.iter_mut().zip(other.outcome_by) {
-            *mine += theirs;
-        }
-        for (mine, theirs) in self.rung_reached.iter_mut().zip(other.rung_reached) {
-            *mine += theirs;
-        }
-        self
-    }
-}
+type Counts = super::Counts<OUTCOMES, LEVELS>;
 
 pub struct Repeating {
     seed: u64,
@@ -352,22 +325,7 @@ impl Repeating {
 
     /// Runs `0..runs` on the current rayon pool.
     pub fn simulate(&self, runs: u64) -> Headline {
-        let counts = (0..runs)
-            .into_par_iter()
-            .fold(
-                || (Counts::zero(), Vec::with_capacity(8)),
-                |(mut counts, mut pending), run| {
-                    self.run(run, &mut pending, &mut counts);
-                    (counts, pending)
-                },
-            )
-            .map(|(counts, _)| counts)
-            .reduce(Counts::zero, Counts::add);
-        Headline {
-            runs: counts.runs,
-            outcome_by: counts.outcome_by.to_vec(),
-            rung_reached: counts.rung_reached.to_vec(),
-        }
+        super::simulate_runs(runs, |run, pending, counts| self.run(run, pending, counts))
     }
 
     /// One run; `pending` holds the delayed effects not yet applied, (landing step, trigger).
