@@ -273,3 +273,33 @@ fn shards_with_and_without_the_analysis_are_not_merged() {
     .success();
     assert!(out.join("small/summary.json").exists() && !out.join("small/sensitivity.csv").exists());
 }
+
+/// `--quiet` silences a shard as it does `sim run`: the part is written, stderr stays empty.
+#[test]
+fn a_quiet_shard_prints_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts = dir.path().join("parts");
+    let output = sim()
+        .arg("run")
+        .arg(small_scenario())
+        .args(["--runs", "200", "--seed", "1", "--shard", "0/2", "--quiet", "--out"])
+        .arg(&parts)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "a quiet shard says nothing"
+    );
+    assert!(shard_file(&parts, "small", 0, 2).is_file(), "and writes its part");
+    // Without `--quiet` it says what it wrote.
+    let loud = sim()
+        .arg("run")
+        .arg(small_scenario())
+        .args(["--runs", "200", "--seed", "1", "--shard", "1/2", "--out"])
+        .arg(&parts)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&loud.stderr).contains("wrote "));
+}

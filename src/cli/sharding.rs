@@ -42,6 +42,7 @@ pub(super) fn run_shard(
     pool: &rayon::ThreadPool,
 ) -> Result<(), Failure> {
     let shard = resolve_shard(request, args.shard_count)?;
+    super::QUIET.store(args.report.quiet, std::sync::atomic::Ordering::Relaxed);
     // As in `run`: everything is simulated before anything is written.
     let study = study_of(
         models,
@@ -71,7 +72,7 @@ pub(super) fn run_shard(
         .collect();
     for partial in &partials {
         let path = write_partial(partial, &args.out)?;
-        eprintln!(
+        let wrote = format!(
             "wrote {} (shard {shard}: runs {}..{} of {}, seed {})",
             path.display(),
             partial.first_run,
@@ -79,6 +80,7 @@ pub(super) fn run_shard(
             partial.runs,
             partial.seed
         );
+        super::note(&args.report, &wrote);
     }
     Ok(())
 }
