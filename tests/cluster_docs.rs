@@ -65,15 +65,16 @@ fn single_run(dir: &Path, runs: u64, seed: u64) -> String {
     read(&out.join("small/summary.json"))
 }
 
-#[test]
-fn slurm_scripts_of_the_docs_run_and_merge() {
+/// A directory with `files` of docs/cluster.md's Slurm sections and `scenarios/small.toml` in
+/// `work/`, and a `PATH` on which `sbatch` is the stand-in and `sim` the binary under test.
+fn fake_slurm(files: &[&str]) -> (tempfile::TempDir, std::path::PathBuf, String) {
     let doc = read(&repo("docs/cluster.md"));
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path().join("work");
     let bin = dir.path().join("bin");
     std::fs::create_dir_all(work.join("scenarios")).unwrap();
     std::fs::create_dir_all(&bin).unwrap();
-    for name in ["sim-shard.sbatch", "sim-merge.sbatch", "submit-study.sh"] {
+    for name in files {
         std::fs::write(work.join(name), doc_file(&doc, name)).unwrap();
     }
     std::fs::copy(small_scenario(), work.join("scenarios/small.toml")).unwrap();
@@ -85,6 +86,12 @@ fn slurm_scripts_of_the_docs_run_and_merge() {
         .status()
         .unwrap();
     let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    (dir, work, path)
+}
+
+#[test]
+fn slurm_scripts_of_the_docs_run_and_merge() {
+    let (dir, work, path) = fake_slurm(&["sim-shard.sbatch", "sim-merge.sbatch", "submit-study.sh"]);
 
     let output = Command::new("bash")
         .args(["submit-study.sh", "scenarios/small.toml", "900", "3", "5"])
@@ -109,24 +116,7 @@ fn slurm_scripts_of_the_docs_run_and_merge() {
 
 #[test]
 fn slurm_sweep_scripts_of_the_docs_run_and_merge() {
-    let doc = read(&repo("docs/cluster.md"));
-    let dir = tempfile::tempdir().unwrap();
-    let work = dir.path().join("work");
-    let bin = dir.path().join("bin");
-    std::fs::create_dir_all(work.join("scenarios")).unwrap();
-    std::fs::create_dir_all(&bin).unwrap();
-    for name in ["sim-sweep.sbatch", "sim-merge.sbatch", "submit-sweep.sh"] {
-        std::fs::write(work.join(name), doc_file(&doc, name)).unwrap();
-    }
-    std::fs::copy(small_scenario(), work.join("scenarios/small.toml")).unwrap();
-    std::fs::write(bin.join("sbatch"), FAKE_SBATCH).unwrap();
-    std::os::unix::fs::symlink(sim_path(), bin.join("sim")).unwrap();
-    Command::new("chmod")
-        .arg("+x")
-        .arg(bin.join("sbatch"))
-        .status()
-        .unwrap();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let (dir, work, path) = fake_slurm(&["sim-sweep.sbatch", "sim-merge.sbatch", "submit-sweep.sh"]);
     let sweep = ["--param", "p_rise=0.05..0.3:3", "--threshold", "0.25"];
     let output = Command::new("bash")
         .args(["submit-sweep.sh", "scenarios/small.toml", "600", "3", "5"])
