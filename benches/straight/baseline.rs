@@ -711,12 +711,6 @@ impl Baseline {
                 *seen |= holds;
             }
         }
-        counts.runs += 1;
-        for (count, seen) in counts.outcome_by.iter_mut().zip(seen) {
-            *count += seen as u64;
-        }
-        for count in &mut counts.rung_reached[..=highest as usize] {
-            *count += 1;
-        }
+        counts.record(&seen, usize::from(highest));
     }
 }

@@ -185,6 +185,17 @@ impl<const O: usize, const L: usize> Counts<O, L> {
         }
     }
 
+    /// One run: which outcomes held at some step, and the highest rung it reached.
+    pub fn record(&mut self, held: &[bool; O], highest: usize) {
+        self.runs += 1;
+        for (count, &held) in self.outcome_by.iter_mut().zip(held) {
+            *count += u64::from(held);
+        }
+        for count in &mut self.rung_reached[..=highest] {
+            *count += 1;
+        }
+    }
+
     fn add(mut self, other: Self) -> Self {
         self.runs += other.runs;
         for (mine, theirs) in self.outcome_by.iter_mut().zip(other.outcome_by) {

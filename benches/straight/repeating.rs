@@ -371,12 +371,6 @@ impl Repeating {
                 *seen |= holds;
             }
         }
-        counts.runs += 1;
-        for (count, seen) in counts.outcome_by.iter_mut().zip(seen) {
-            *count += seen as u64;
-        }
-        for count in &mut counts.rung_reached[..=highest as usize] {
-            *count += 1;
-        }
+        counts.record(&seen, usize::from(highest));
     }
 }
