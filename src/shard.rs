@@ -266,6 +266,16 @@ pub struct Digested<T> {
     pub counts: T,
 }
 
+impl<T> Digested<T> {
+    /// `counts` with the digest `digest` gives of them.
+    fn new(counts: T, digest: impl Fn(&T) -> String) -> Self {
+        Digested {
+            digest: digest(&counts),
+            counts,
+        }
+    }
+}
+
 /// A variant's paired counts in a partial result.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PartialPairs {
@@ -323,18 +333,9 @@ impl Partial {
                 digest: counts.digest(),
                 counts,
             }),
-            sensitivity: sensitivity.map(|counts| Digested {
-                digest: counts.digest(),
-                counts,
-            }),
-            paths: paths.map(|counts| Digested {
-                digest: counts.digest(),
-                counts,
-            }),
-            lift: lift.map(|counts| Digested {
-                digest: counts.digest(),
-                counts,
-            }),
+            sensitivity: sensitivity.map(|counts| Digested::new(counts, Sensitivity::digest)),
+            paths: paths.map(|counts| Digested::new(counts, Paths::digest)),
+            lift: lift.map(|counts| Digested::new(counts, Lift::digest)),
         }
     }
 
@@ -675,6 +676,16 @@ impl sets::Part for Partial {
     }
 }
 
+/// Adds a part's counts of an analysis to their sum; the first part's counts start it.
+fn add_digested<T: Clone>(sum: &mut Option<T>, part: &Option<Digested<T>>, add: impl Fn(&mut T, &T)) {
+    if let Some(part) = part {
+        match sum {
+            None => *sum = Some(part.counts.clone()),
+            Some(sum) => add(sum, &part.counts),
+        }
+    }
+}
+
 /// Merges the parts of one run, one per shard, or lists why their counts do not add up.
 fn merge_scenario(parts: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> {
     let mut problems = Vec::new();
@@ -717,24 +728,9 @@ fn merge_scenario(parts: Vec<(String, Partial)>) -> Result<Merged, Vec<String>> 
     for (_, part) in &parts {
         results.tallies = results.tallies.merge(&part.tallies);
         results.precursors.add(&part.precursors);
-        if let Some(part) = &part.sensitivity {
-            match &mut results.sensitivity {
-                None => results.sensitivity = Some(part.counts.clone()),
-                Some(sum) => sum.add(&part.counts),
-            }
-        }
-        if let Some(part) = &part.paths {
-            match &mut results.paths {
-                None => results.paths = Some(part.counts.clone()),
-                Some(sum) => sum.add(&part.counts),
-            }
-        }
-        if let Some(part) = &part.lift {
-            match &mut results.lift {
-                None => results.lift = Some(part.counts.clone()),
-                Some(sum) => sum.add(&part.counts),
-            }
-        }
+        add_digested(&mut results.sensitivity, &part.sensitivity, Sensitivity::add);
+        add_digested(&mut results.paths, &part.paths, Paths::add);
+        add_digested(&mut results.lift, &part.lift, Lift::add);
         if let Some(pairs) = &part.paired {
             match &mut paired {
                 None => paired = Some((pairs.baseline.clone(), pairs.counts.clone())),
