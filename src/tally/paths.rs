@@ -19,7 +19,7 @@
 //! split, and merging is adding. That bounds memory whatever the run count: at most
 //! `SAMPLE_RUNS` distinct paths per outcome, each with at most one timing count per element and
 //! step, over at most [`TIMING_STEPS`] steps (a longer horizon counts every
-//! [`timing_stride`]-th step). Past the sample a batch costs one comparison.
+//! [`timing_stride`]-th step). Past the sample the collector costs one comparison per step.
 //!
 //! Per lane the collector keeps, in scratch allocated once, the step at which each trigger
 //! first fired: a path is put together only when an outcome first holds, once per run and
