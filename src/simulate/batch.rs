@@ -135,9 +135,8 @@ pub(super) struct Batch {
     firing: Vec<u64>,
     /// `cooled[t * triggers + i]`: the lanes where trigger `i`'s cooldown ends at step `t`.
     cooled: Vec<u64>,
-    /// `last_fired[i * LANES + l]`: the step trigger `i` last fired in lane `l`. Its probability
-    /// in each lane, and the threshold of that (`rng::threshold`) where it is in [0, 1).
-    last_fired: Vec<usize>,
+    /// Per trigger, its probability in each lane, and the threshold of that (`rng::threshold`)
+    /// where it is in [0, 1).
     probabilities: Vec<Lanes>,
     thresholds: Vec<[u64; LANES]>,
     /// Per trigger, from its probability: the lanes where it is outside [0, 1], > 0, and 1.
@@ -206,7 +205,6 @@ impl Batch {
             eligible: vec![0; triggers],
             firing: vec![0; triggers],
             cooled: vec![0; (model.steps + 2) * triggers],
-            last_fired: vec![0; triggers * LANES],
             probabilities: vec![[0.0; LANES]; triggers],
             thresholds: vec![[0; LANES]; triggers],
             invalid: vec![0; triggers],
@@ -293,18 +291,27 @@ impl Batch {
             self.land_delayed(model, plan, t);
             // `since.` of the triggers that have fired, and cooldowns that end now.
             for (i, trigger) in model.triggers.iter().enumerate() {
-                if self.fired[i] != 0 && plan.since_read[i] {
+                let fired = self.fired[i];
+                if fired != 0 && plan.since_read[i] {
                     // A firing set it to 0 (`fire`, which marked what that changes), so it only
                     // ever grows by one here, which matters only where it crosses a constant
-                    // some program compares it with (`Plan::advance`).
-                    for lane in lanes_of(self.fired[i]) {
-                        let since = t - self.last_fired[i * LANES + lane];
-                        let slot = &mut self.slots[trigger.since_slot as usize][lane];
-                        debug_assert_eq!(*slot + 1.0, value_of(since));
-                        *slot = value_of(since);
-                        if plan.moves[(1 + i) * plan.row_len + since] {
-                            plan.advance(1 + i, since, &mut self.stale);
+                    // some program compares it with (`Plan::advance`). In many lanes, all 64
+                    // at once: adding 0 leaves the others as they are, bit for bit (no
+                    // `since.` is ever -0).
+                    let since = &mut self.slots[trigger.since_slot as usize];
+                    if fired.count_ones() <= FEW_LANES {
+                        for lane in lanes_of(fired) {
+                            since[lane] += 1.0;
+                            let n = index_of(since[lane]);
+                            if plan.moves[(1 + i) * plan.row_len + n] {
+                                plan.advance(1 + i, n, &mut self.stale);
+                            }
                         }
+                    } else {
+                        for (l, value) in since.iter_mut().enumerate() {
+                            *value += f64::from(u8::from(fired >> l & 1 == 1));
+                        }
+                        plan.advance_lanes(1 + i, since, fired, &mut self.stale, self.simd);
                     }
                 }
                 self.active[i] |= self.cooled[t * triggers + i];
@@ -339,9 +346,18 @@ impl Batch {
         let old = self.slots[slot as usize][lane];
         if old.to_bits() != value.to_bits() {
             self.slots[slot as usize][lane] = value;
-            for watcher in &plan.slot_watchers[slot as usize] {
-                let changes = watcher.changes(old, value);
-                self.changed[watcher.program] |= u64::from(changes) << lane;
+            let watchers = &plan.slot_watchers[slot as usize];
+            if let Some(mut turned) = plan.turned(slot, old, value) {
+                while turned != 0 {
+                    let w = turned.trailing_zeros() as usize;
+                    turned &= turned - 1;
+                    self.changed[watchers[w].program] |= 1 << lane;
+                }
+            } else {
+                for watcher in watchers {
+                    let changes = watcher.changes(old, value);
+                    self.changed[watcher.program] |= u64::from(changes) << lane;
+                }
             }
         }
     }
@@ -613,7 +629,6 @@ impl Batch {
                 if plan.since_read[i] {
                     self.slots[trigger.since_slot as usize][lane] = 0.0;
                 }
-                self.last_fired[i * LANES + lane] = t;
                 if count >= trigger.max_firings as f64 {
                     self.active[i] &= !(1 << lane);
                 } else if trigger.cooldown > 0 {
