@@ -807,8 +807,11 @@ when = "a.mode == 'max' && a.x < 1"
         );
         // More than 64 triggers, params and outcomes: sets of programs span several words, and
         // only 64 params can be lazy.
+        // The ladder, which every trigger reads, is a wide slot (`Plan::wide`).
         let many = model_of(&many_of_everything(70));
-        assert_eq!(Plan::new(&many, Needs::default()).lazy_params.len(), 64);
+        let plan = Plan::new(&many, Needs::default());
+        assert_eq!(plan.lazy_params.len(), 64);
+        assert!(plan.wide[crate::model::SLOT_ESCALATION as usize]);
         assert_engines_agree(&many, 2, 100, 300);
         for seed in 0..4 {
             assert_engines_agree(&stress, seed, seed * 1000 + 13, 700);

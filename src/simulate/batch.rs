@@ -14,7 +14,9 @@
 //!   some lane (`Plan::slot_watchers`). `t` and `since.X` advance every step, but a program
 //!   that only compares them with constants (`since.x <= 1`) can change only when they cross
 //!   one (`Plan::advance`). A probability whose inputs changed in a few lanes is evaluated in
-//!   those lanes only.
+//!   those lanes only. A slot that many programs read (`Plan::wide`: a ladder every trigger
+//!   compares) instead makes them stale in every lane, once per evaluation, however many
+//!   firings change it: the cost per trigger and step does not grow with the model.
 //! - Triggers out of `repeat` or cooling down are skipped without a look at their `when`.
 //! - A firing test `u < p` is `x < rng::threshold(p)` on the raw draw; the 8 tests of a lane's
 //!   block of draws are one byte (`rng::draws_below`), and a step's answers for the 64 lanes are
@@ -117,6 +119,39 @@ fn bit_of_each_avx2(bytes: &[u8; LANES], j: usize) -> u64 {
     half(0) | half(1) << 32
 }
 
+/// [`rng::draws_below`]: the draws of `block` below `threshold`, as the bits of a byte.
+#[inline]
+fn draws_below(block: &Block, threshold: u64, simd: Simd) -> u8 {
+    #[cfg(target_arch = "x86_64")]
+    if simd.avx2() {
+        // SAFETY: a `Simd` allows AVX2 only on a processor that has it.
+        return unsafe { draws_below_avx2(block, threshold) };
+    }
+    let _ = simd;
+    rng::draws_below(block, threshold) as u8
+}
+
+/// [`draws_below`] four draws per instruction. A draw is two words, low first, so the block's
+/// bytes are its 8 draws as little-endian u64s; AVX2 compares signed 64-bit numbers, so both
+/// sides are offset by 2^63 (the sign bit flipped), which keeps their order unsigned.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn draws_below_avx2(block: &Block, threshold: u64) -> u8 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_castsi256_pd, _mm256_cmpgt_epi64, _mm256_loadu_si256, _mm256_movemask_pd, _mm256_set1_epi64x,
+        _mm256_xor_si256,
+    };
+    let sign = _mm256_set1_epi64x(i64::MIN);
+    let limit = _mm256_xor_si256(_mm256_set1_epi64x(threshold as i64), sign);
+    let half = |k: usize| {
+        // SAFETY: `block` holds 16 words, so 8 from `8 * k` (k < 2); the load is unaligned.
+        let draws = unsafe { _mm256_loadu_si256(block.as_ptr().add(8 * k).cast::<__m256i>()) };
+        let below = _mm256_cmpgt_epi64(limit, _mm256_xor_si256(draws, sign));
+        _mm256_movemask_pd(_mm256_castsi256_pd(below)) as u8
+    };
+    half(0) | half(1) << 4
+}
+
 /// Per-worker state of the lockstep engine, reused for every batch.
 pub(super) struct Batch {
     /// The job's vector instructions.
@@ -182,6 +217,10 @@ pub(super) struct Batch {
     /// triggers and outcomes.
     stale: Bits,
     changed: Vec<u64>,
+    /// The wide slots (`Plan::wide`) set since their readers were last marked stale, as a list
+    /// and per slot.
+    touched_slots: Vec<u32>,
+    touched: Vec<bool>,
     when_holds: Vec<u64>,
     outcome_holds: Vec<u64>,
     /// The run of lane 0; the lanes in use and not failed; the error of the lowest failed lane.
@@ -236,6 +275,8 @@ impl Batch {
             first_holds: vec![0; model.outcomes.len()],
             stale: Bits(Vec::new()),
             changed: vec![0; plan.words * 64],
+            touched_slots: Vec::with_capacity(slots),
+            touched: vec![false; slots],
             when_holds: vec![0; triggers],
             outcome_holds: vec![0; model.outcomes.len()],
             first: 0,
@@ -283,6 +324,9 @@ impl Batch {
         self.stale.0.clear();
         self.stale.0.resize(plan.words, u64::MAX);
         self.changed.fill(0);
+        for slot in self.touched_slots.drain(..) {
+            self.touched[slot as usize] = false;
+        }
         self.record(model, plan, 0, collector);
 
         for t in 1..=model.steps {
@@ -316,9 +360,11 @@ impl Batch {
                 }
                 self.active[i] |= self.cooled[t * triggers + i];
             }
+            self.touch_wide(plan);
             self.evaluate(model, plan, t);
             self.draw(model, t);
             self.fire(model, plan, t);
+            self.touch_wide(plan);
             self.record(model, plan, t, collector);
         }
         match self.error.take() {
@@ -343,22 +389,34 @@ impl Batch {
     /// as in the run-by-run engine.
     #[inline]
     fn set(&mut self, plan: &Plan, slot: u32, lane: usize, value: f64) {
-        let old = self.slots[slot as usize][lane];
-        if old.to_bits() != value.to_bits() {
-            self.slots[slot as usize][lane] = value;
-            let watchers = &plan.slot_watchers[slot as usize];
-            if let Some(mut turned) = plan.turned(slot, old, value) {
-                while turned != 0 {
-                    let w = turned.trailing_zeros() as usize;
-                    turned &= turned - 1;
-                    self.changed[watchers[w].program] |= 1 << lane;
+        let old = std::mem::replace(&mut self.slots[slot as usize][lane], value);
+        if old.to_bits() != value.to_bits() && !plan.slot_watchers[slot as usize].is_empty() {
+            if plan.wide[slot as usize] {
+                if !self.touched[slot as usize] {
+                    self.touched[slot as usize] = true;
+                    self.touched_slots.push(slot);
                 }
             } else {
-                for watcher in watchers {
-                    let changes = watcher.changes(old, value);
-                    self.changed[watcher.program] |= u64::from(changes) << lane;
-                }
+                self.mark_changed(plan, slot, lane, old, value);
             }
+        }
+    }
+
+    /// Marks stale everywhere the readers of the wide slots set since the last call
+    /// (`Plan::wide`).
+    fn touch_wide(&mut self, plan: &Plan) {
+        while let Some(slot) = self.touched_slots.pop() {
+            self.touched[slot as usize] = false;
+            self.touch(plan, slot);
+        }
+    }
+
+    /// Marks `lane` changed for the programs reading `slot` for which a change from `old` to
+    /// `new` may matter.
+    fn mark_changed(&mut self, plan: &Plan, slot: u32, lane: usize, old: f64, new: f64) {
+        for watcher in &plan.slot_watchers[slot as usize] {
+            let changes = watcher.changes(old, new);
+            self.changed[watcher.program] |= u64::from(changes) << lane;
         }
     }
 
@@ -569,7 +627,7 @@ impl Batch {
     fn find_passing(&mut self, i: usize, lanes: u64) {
         for lane in lanes_of(lanes) {
             self.passing[i][lane] =
-                rng::draws_below(&self.fire_blocks[i * LANES + lane], self.thresholds[i][lane]) as u8;
+                draws_below(&self.fire_blocks[i * LANES + lane], self.thresholds[i][lane], self.simd);
         }
     }
 
@@ -738,6 +796,35 @@ mod tests {
                     .filter(|&l| a[l].to_bits() != b[l].to_bits())
                     .fold(0, |m, l| m | 1 << l)
             );
+        }
+        // Draws on either side of thresholds with the top bit set and clear, and equal to them.
+        let draws: [u64; 8] = [
+            0,
+            1 << 63,
+            (1 << 63) - 1,
+            u64::MAX,
+            5 << 60,
+            3,
+            1 << 62,
+            0x8000_0000_0000_0001,
+        ];
+        let block: Block = std::array::from_fn(|w| (draws[w / 2] >> (32 * (w % 2))) as u32);
+        for threshold in [0, 1, 4, 1 << 62, 1 << 63, (1 << 63) + 1, 5 << 60, u64::MAX] {
+            let expected = rng::draws_below(&block, threshold) as u8;
+            for simd in Simd::available() {
+                assert_eq!(
+                    draws_below(&block, threshold, simd),
+                    expected,
+                    "{simd}: threshold {threshold:#x}"
+                );
+            }
+            for (j, &draw) in draws.iter().enumerate() {
+                assert_eq!(
+                    expected >> j & 1,
+                    u8::from(draw < threshold),
+                    "draw {j} below {threshold:#x}"
+                );
+            }
         }
         let bytes: [u8; LANES] = std::array::from_fn(|l| (l as u8).wrapping_mul(37) ^ 0xa5);
         for j in 0..8 {

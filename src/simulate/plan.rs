@@ -47,25 +47,19 @@ pub(super) struct Plan {
     pub(super) lazy_params: Vec<usize>,
     /// `param_needs[i]`: the lazy params trigger `i`'s probability reads.
     pub(super) param_needs: Vec<u64>,
-    /// Per slot with at most 64 watchers, which of them a change between small whole numbers
-    /// turns, by table ([`Plan::turned`]).
-    turns: Vec<Option<Turns>>,
+    /// Slots with more than [`WIDE_WATCHERS`] watchers: a change of one in any lane makes its
+    /// readers stale in every lane, at the next evaluation, instead of marking the lane for
+    /// each watcher. A step then costs at most one evaluation of each reader, however many
+    /// firings change the slot: the cost per trigger and step does not grow with the number of
+    /// triggers that read it (a ladder every trigger compares).
+    pub(super) wide: Vec<bool>,
     /// Per row of `watchers`, where each watcher turns: the `n` for which going from `n - 1` to
     /// `n` may change it (at most two: an interval is entered once and left once), or every `n`.
     turn_points: Vec<Vec<TurnPoints>>,
 }
 
-/// A slot's watchers as bits (bit `w` is `slot_watchers[slot][w]`), for the slot's whole
-/// values below [`WHOLE_VALUES`]: levels, flags and small counts, the values effects set most.
-struct Turns {
-    /// The watchers that use the value: any change may change them.
-    by_value: u64,
-    /// `whole[v]`: the watchers whose interval holds `v`.
-    whole: Vec<u64>,
-}
-
-/// See [`Turns`].
-const WHOLE_VALUES: usize = 64;
+/// See [`Plan::wide`].
+const WIDE_WATCHERS: usize = 64;
 
 /// Where a watcher of a slot that advances by one every step may change.
 #[derive(Clone, Copy, Debug)]
@@ -111,34 +105,6 @@ impl Watcher {
     }
 }
 
-impl Turns {
-    fn new(watchers: &[Watcher]) -> Option<Self> {
-        if watchers.is_empty() || watchers.len() > 64 {
-            return None;
-        }
-        let bits = |holds: &dyn Fn(&Watcher) -> bool| {
-            watchers
-                .iter()
-                .enumerate()
-                .fold(0, |bits, (w, watcher)| bits | u64::from(holds(watcher)) << w)
-        };
-        Some(Turns {
-            by_value: bits(&|watcher| watcher.by_value),
-            whole: (0..WHOLE_VALUES)
-                .map(|v| bits(&|watcher| watcher.interval.contains(value_of(v))))
-                .collect(),
-        })
-    }
-
-    /// The watchers whose interval holds `x`, if it is a whole number below [`WHOLE_VALUES`]
-    /// (-0 is 0 here, which no comparison tells apart either).
-    #[inline]
-    fn inside(&self, x: f64) -> Option<u64> {
-        let v = x as i64;
-        (v as f64 == x && (0..WHOLE_VALUES as i64).contains(&v)).then(|| self.whole[v as usize])
-    }
-}
-
 impl TurnPoints {
     fn new(watcher: Watcher, row_len: usize) -> Self {
         if watcher.by_value {
@@ -181,8 +147,8 @@ impl Plan {
             drawn_params: Vec::new(),
             lazy_params: Vec::new(),
             param_needs: vec![0; triggers],
-            turns: Vec::new(),
             turn_points: Vec::new(),
+            wide: Vec::new(),
         };
         let effects = model.effects.iter().map(|e| e.value);
         let programs = model.triggers.iter().flat_map(|t| [t.when, t.probability]);
@@ -217,7 +183,7 @@ impl Plan {
                 }
             });
         }
-        plan.turns = plan.slot_watchers.iter().map(|watchers| Turns::new(watchers)).collect();
+        plan.wide = plan.slot_watchers.iter().map(|w| w.len() > WIDE_WATCHERS).collect();
         plan.turn_points = plan
             .watchers
             .iter()
@@ -287,15 +253,6 @@ impl Plan {
         &self.readers[slot as usize * self.words..][..self.words]
     }
 
-    /// The watchers of `slot` (bit `w` for `slot_watchers[slot][w]`) for which a change from
-    /// `old` to `new` may matter ([`Watcher::changes`]), where a table knows: the slot has at
-    /// most 64 watchers, and both values are whole numbers below [`WHOLE_VALUES`].
-    #[inline]
-    pub(super) fn turned(&self, slot: u32, old: f64, new: f64) -> Option<u64> {
-        let turns = self.turns[slot as usize].as_ref()?;
-        Some(turns.by_value | (turns.inside(old)? ^ turns.inside(new)?))
-    }
-
     /// Marks stale the programs of `row` (`1 + i`: `since.` of trigger `i`) that may change
     /// where the row's slot, `values`, has just advanced by one in the lanes `advanced`: those
     /// that use the value, and those whose comparison turns in one of these lanes.
@@ -325,61 +282,5 @@ impl Plan {
             }
         }
         moves
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A table's answer is exactly the watchers whose `changes` holds, for every comparison
-    /// form, on values at, between and beyond the constants (-0, infinities, fractions).
-    #[test]
-    fn turns_tables_agree_with_the_watchers_tests() {
-        let compares = [Cmp::Eq, Cmp::Ne, Cmp::Lt, Cmp::Le, Cmp::Gt, Cmp::Ge];
-        let constants = [0.0, 1.0, 2.5, 3.0, -1.0, f64::INFINITY, f64::NEG_INFINITY];
-        let mut watchers = vec![Watcher::new(0, None)];
-        for (k, &constant) in constants.iter().enumerate() {
-            for (c, &cmp) in compares.iter().enumerate() {
-                watchers.push(Watcher::new(1 + 6 * k + c, Some((cmp, constant))));
-            }
-        }
-        let values = [
-            0.0,
-            -0.0,
-            0.5,
-            63.0,
-            64.0,
-            1.0,
-            1.0f64.next_up(),
-            2.5,
-            2.5f64.next_down(),
-            3.0,
-            7.0,
-            -1.0,
-            -3.0,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::MAX,
-        ];
-        for group in [&watchers[..1], &watchers[..13], &watchers[1..], &watchers[20..]] {
-            let turns = Turns::new(group).expect("at most 64 watchers");
-            for &old in &values {
-                for &new in &values {
-                    let (Some(old_inside), Some(new_inside)) = (turns.inside(old), turns.inside(new)) else {
-                        continue;
-                    };
-                    let expected = group.iter().enumerate().fold(0u64, |bits, (w, watcher)| {
-                        bits | u64::from(watcher.changes(old, new)) << w
-                    });
-                    assert_eq!(turns.by_value | (old_inside ^ new_inside), expected, "{old} -> {new}");
-                }
-            }
-            // The table knows exactly the small whole numbers.
-            let known: Vec<f64> = values.iter().copied().filter(|&x| turns.inside(x).is_some()).collect();
-            assert_eq!(known, [0.0, -0.0, 63.0, 1.0, 3.0, 7.0]);
-        }
-        assert!(Turns::new(&[]).is_none());
-        assert!(Turns::new(&[watchers[0]; 65]).is_none());
     }
 }
