@@ -401,7 +401,8 @@ when = "a.x > in_outcome"
     }
 
     /// Everything a step shows of each run, by run: for every step, a hash of the run's lane of
-    /// every slot and mask. It needs every param and `since.`, so every slot holds its value.
+    /// every slot and mask. It needs every param, `since.`, `count.` and `fired.`, so every slot
+    /// holds its value.
     #[derive(Debug, PartialEq)]
     pub(super) struct RunLog(std::collections::BTreeMap<u64, Vec<u64>>);
 
@@ -414,6 +415,7 @@ when = "a.x > in_outcome"
             Needs {
                 params: true,
                 since: true,
+                counts: true,
             }
         }
 

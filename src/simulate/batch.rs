@@ -687,9 +687,18 @@ impl Batch {
         for (i, trigger) in model.triggers.iter().enumerate() {
             let firing = self.firing[i] & self.live;
             for lane in lanes_of(firing) {
-                let count = self.slots[trigger.count_slot as usize][lane] + 1.0;
-                self.set(plan, trigger.count_slot, lane, count);
-                self.set(plan, trigger.fired_slot, lane, 1.0);
+                // Where the count is not kept, the trigger fires once or without bound, and 1
+                // decides its budget as the count would.
+                let count = if plan.count_kept[i] {
+                    let count = self.slots[trigger.count_slot as usize][lane] + 1.0;
+                    self.set(plan, trigger.count_slot, lane, count);
+                    count
+                } else {
+                    1.0
+                };
+                if plan.fired_kept[i] {
+                    self.set(plan, trigger.fired_slot, lane, 1.0);
+                }
                 if plan.since_read[i] {
                     self.slots[trigger.since_slot as usize][lane] = 0.0;
                 }

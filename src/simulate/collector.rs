@@ -27,6 +27,10 @@ pub struct Needs {
     /// Every trigger's `since.` slot kept current. Without it, the lockstep engine keeps only
     /// those some expression of the model reads.
     pub since: bool,
+    /// Every trigger's `count.` and `fired.` slots kept current. Without it, the lockstep
+    /// engine keeps only those some expression reads, and the counts of triggers that may fire
+    /// more than once but not without bound (`repeat = 3`), which it needs itself.
+    pub counts: bool,
 }
 
 impl Needs {
@@ -35,6 +39,7 @@ impl Needs {
         Needs {
             params: self.params || other.params,
             since: self.since || other.since,
+            counts: self.counts || other.counts,
         }
     }
 }
@@ -50,8 +55,8 @@ pub struct Step<'a> {
     /// The lanes holding runs of this batch.
     pub lanes: u64,
     /// `slots[s][l]`: slot `s` in lane `l` (the model's `slot_names` name them). A param only
-    /// probabilities read, and a `since.` no expression reads, hold their values only for a
-    /// collector that [`Needs`] them.
+    /// probabilities read, and a `since.`, `count.` or `fired.` no expression reads, hold their
+    /// values only for a collector that [`Needs`] them.
     pub slots: &'a [Lanes],
     /// Per lane, the highest rung reached at steps `0..=t`.
     pub max_level: &'a [usize; LANES],

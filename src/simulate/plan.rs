@@ -36,8 +36,15 @@ pub(super) struct Plan {
     /// `moves[row * (steps + 2) + n]`: going from `n - 1` to `n` may change a watcher of the row.
     pub(super) moves: Vec<bool>,
     pub(super) row_len: usize,
-    /// Triggers whose `since.` some expression reads (effects included).
+    /// Triggers whose `since.` some expression reads (effects included), or all of them if a
+    /// collector needs them.
     pub(super) since_read: Vec<bool>,
+    /// Triggers whose `count.` and `fired.` slots are kept: some expression reads them or a
+    /// collector needs them, and (counts) the repeat budget is a number the engine counts to.
+    /// A count not kept is that of a trigger that fires once or without bound, whose budget
+    /// needs no count.
+    pub(super) count_kept: Vec<bool>,
+    pub(super) fired_kept: Vec<bool>,
     /// The slots every run starts from: the model's, with fixed params on the step basis.
     pub(super) start_slots: Vec<f64>,
     /// The params with draws (not fixed).
@@ -144,6 +151,8 @@ impl Plan {
             moves: vec![false; (1 + triggers) * row_len],
             row_len,
             since_read: Vec::new(),
+            count_kept: Vec::new(),
+            fired_kept: Vec::new(),
             start_slots: model.initial_slots.clone(),
             drawn_params: Vec::new(),
             lazy_params: Vec::new(),
@@ -162,6 +171,17 @@ impl Plan {
             .triggers
             .iter()
             .map(|t| needs.since || read[t.since_slot as usize])
+            .collect();
+        let budgeted = |max_firings: u32| max_firings != 1 && max_firings != u32::MAX;
+        plan.count_kept = model
+            .triggers
+            .iter()
+            .map(|t| needs.counts || read[t.count_slot as usize] || budgeted(t.max_firings))
+            .collect();
+        plan.fired_kept = model
+            .triggers
+            .iter()
+            .map(|t| needs.counts || read[t.fired_slot as usize])
             .collect();
         let whens = model.triggers.iter().enumerate().map(|(i, t)| (i, t.when));
         let probabilities = model
