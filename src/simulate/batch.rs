@@ -130,9 +130,10 @@ fn find_passing_avx2(blocks: &[Block; LANES], thresholds: &[u64; LANES], passing
     }
 }
 
-/// [`rng::draws_below`] four draws per instruction, as the bits of a byte. A draw is two words, low first, so the block's
-/// bytes are its 8 draws as little-endian u64s; AVX2 compares signed 64-bit numbers, so both
-/// sides are offset by 2^63 (the sign bit flipped), which keeps their order unsigned.
+/// [`rng::draws_below`] four draws per instruction, as the bits of a byte. A draw is two words,
+/// low first, so the block's bytes are its 8 draws as little-endian u64s; AVX2 compares signed
+/// 64-bit numbers, so both sides are offset by 2^63 (the sign bit flipped), which keeps their
+/// order unsigned.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 fn draws_below_avx2(block: &Block, threshold: u64) -> u8 {
@@ -323,9 +324,8 @@ impl Batch {
         self.stale.0.clear();
         self.stale.0.resize(plan.words, u64::MAX);
         self.changed.fill(0);
-        for slot in self.touched_slots.drain(..) {
-            self.touched[slot as usize] = false;
-        }
+        // Every step ends with `touch_wide`, so no batch leaves a wide slot noted.
+        debug_assert!(self.touched_slots.is_empty());
         self.record(model, plan, 0, collector);
 
         for t in 1..=model.steps {

@@ -71,7 +71,7 @@ const WIDE_WATCHERS: usize = 64;
 
 /// Where a watcher of a slot that advances by one every step may change.
 #[derive(Clone, Copy, Debug)]
-pub(super) enum TurnPoints {
+enum TurnPoints {
     /// It uses the value: at every step.
     Always,
     /// Where the slot reaches one of these values (`usize::MAX` for none).
