@@ -21,8 +21,10 @@ use crate::tally::paired::Paired;
 use crate::tally::precursors::Precursors;
 
 /// Bump when the meaning or layout of results changes: it is part of every input digest, so
-/// pinned results from an older format are never silently compared with newer ones.
-pub const RESULT_FORMAT_VERSION: u32 = 1;
+/// pinned results from an older format are never silently compared with newer ones (nor shards
+/// merged with them). 2: firing tests take their top 16 bits from half-words, so a block of a
+/// trigger's draws serves 32 steps (docs/determinism.md).
+pub const RESULT_FORMAT_VERSION: u32 = 2;
 
 /// The two-sided 95% normal quantile.
 const Z95: f64 = 1.959_963_984_540_054;

@@ -9,8 +9,11 @@
 //!   `region(key)` is the upper 32 bits of the 64-bit FNV-1a hash of the key's UTF-8 bytes.
 //! - Draw `i` of a key is the little-endian u64 made of words `2i` and `2i + 1` of its region;
 //!   as a uniform on [0, 1) it is `(x >> 11) * 2^-53`.
-//! - Trigger X's firing test at step t uses draw t of `trigger:X`; a delay range uses draw t of
-//!   `delay:X`; a param's distribution consumes draws 0, 1, 2, ... of `param:<name>`.
+//! - Trigger X's firing test at step t uses its firing draw t ([`Addressed::firing_draw`]): the
+//!   16-bit half-word t of `trigger:X`'s region above the top 48 bits of its draw `2^30 + t`.
+//!   A test is almost always decided by the half-word alone, so a block serves 32 steps.
+//! - A delay range uses draw t of `delay:X`; a param's distribution consumes draws 0, 1, 2, ...
+//!   of `param:<name>`.
 //!
 //! So variants that share a trigger share its draws (common random numbers), and adding a
 //! trigger leaves every other trigger's draws untouched.
@@ -425,6 +428,42 @@ impl Addressed {
         draw_at(&self.block, word)
     }
 
+    /// Firing draw `t` of `region` in run `run`, the draw of a firing test at step `t`: the
+    /// half-word `t` of the region (its 16 high bits) above the top 48 bits of draw
+    /// `LOW_DRAWS + t` (its low bits). A trigger's draws for 32 steps share a block.
+    pub fn firing_draw(&mut self, run: u64, region: u64, t: u64) -> u64 {
+        let high = self.half_word(run, region, t);
+        u64::from(high) << 48 | self.draw(run, region, LOW_DRAWS + t) >> 16
+    }
+
+    /// Whether the firing test at step `t` passes with probability `p` in [0, 1]:
+    /// `u < p` for `u`, firing draw `t` as a uniform on [0, 1). The low bits are drawn only
+    /// when the half-word leaves the test undecided ([`tests_below`]), about once in 65,536.
+    pub fn fires(&mut self, run: u64, region: u64, t: u64, p: f64) -> bool {
+        if p <= 0.0 {
+            return false;
+        }
+        if p >= 1.0 {
+            return true;
+        }
+        let threshold = threshold(p);
+        match self.half_word(run, region, t).cmp(&((threshold >> 48) as u16)) {
+            std::cmp::Ordering::Less => true,
+            std::cmp::Ordering::Greater => false,
+            std::cmp::Ordering::Equal => tie_passes(self.draw(run, region, LOW_DRAWS + t), threshold),
+        }
+    }
+
+    /// Half-word `t` of `region` in run `run`.
+    fn half_word(&mut self, run: u64, region: u64, t: u64) -> u16 {
+        let counter = locate_test(region, t);
+        if self.at != Some((run, counter)) {
+            self.block = self.key.block(run, counter);
+            self.at = Some((run, counter));
+        }
+        half_word(&self.block, (t % BLOCK_TESTS) as usize)
+    }
+
     /// Draw `index` of `region` in run `run`, uniform on [0, 1).
     #[inline]
     pub fn uniform(&mut self, run: u64, region: u64, index: u64) -> f64 {
@@ -442,6 +481,58 @@ impl Addressed {
 /// Draws in a block.
 pub const BLOCK_DRAWS: u64 = 8;
 
+/// Firing tests in a block: a test's high 16 bits are a half-word of the region.
+pub const BLOCK_TESTS: u64 = 32;
+
+/// The draw of a region where the low 48 bits of its firing draws start: its second half,
+/// which the half-words of the longest horizon (`MAX_STEPS`) never reach.
+pub const LOW_DRAWS: u64 = 1 << 30;
+
+/// The low 48 bits of a u64.
+const LOW_BITS: u64 = (1 << 48) - 1;
+
+/// The block (counter within the run's stream) holding the half-word of firing test `t` of
+/// `region`: half-word `t` of the region is the low (even `t`) or high (odd `t`) half of its
+/// word `t / 2`.
+#[inline]
+pub fn locate_test(region: u64, t: u64) -> u64 {
+    (region << 28).wrapping_add(t / BLOCK_TESTS)
+}
+
+/// Half-word `j` (0 to 31) of `block`: the low half of word `j / 2` for even `j`, else its
+/// high half; in memory, on a little-endian machine, the block's 16-bit numbers in order.
+#[inline]
+pub fn half_word(block: &Block, j: usize) -> u16 {
+    (block[j / 2] >> (16 * (j % 2))) as u16
+}
+
+/// The firing tests of a block with `threshold` ([`threshold`]), as bits (bit `j` for
+/// half-word `j`): those its half-word decides to pass (`below`), and those it leaves to the
+/// low 48 bits, because it equals the threshold's top 16 bits (`tied`).
+///
+/// Why that is exact: a firing draw is `x = h << 48 | l` with `l < 2^48`. If `h < H`, the
+/// threshold's top 16 bits, then `x < (h + 1) << 48 <= threshold`; if `h > H`, then
+/// `x >= (H + 1) << 48 > threshold`; if `h = H`, `x < threshold` exactly when
+/// `l < threshold & (2^48 - 1)`.
+#[inline]
+pub fn tests_below(block: &Block, threshold: u64) -> (u32, u32) {
+    let high = (threshold >> 48) as u16;
+    let (mut below, mut tied) = (0, 0);
+    for j in 0..BLOCK_TESTS as usize {
+        let h = half_word(block, j);
+        below |= u32::from(h < high) << j;
+        tied |= u32::from(h == high) << j;
+    }
+    (below, tied)
+}
+
+/// Whether a tied firing test passes: the low 48 bits of the firing draw, from `low` (draw
+/// `LOW_DRAWS + t` of the region), against those of the threshold.
+#[inline]
+pub fn tie_passes(low: u64, threshold: u64) -> bool {
+    low >> 16 < threshold & LOW_BITS
+}
+
 /// The threshold of a probability `p` in [0, 1): a draw `x` passes the firing test `u < p`
 /// (with `u = (x >> 11) * 2^-53`) exactly when `x < threshold(p)`.
 ///
@@ -457,16 +548,6 @@ pub fn threshold(p: f64) -> u64 {
     // which x86-64 converts in one instruction each way (u64 takes a branchy sequence).
     let floor = scaled as i64;
     ((floor + i64::from((floor as f64) < scaled)) as u64) << 11
-}
-
-/// The draws of `block` below `threshold`, as bits: bit `j` is draw `j` of the block.
-#[inline]
-pub fn draws_below(block: &Block, threshold: u64) -> u32 {
-    let mut below = 0;
-    for j in 0..BLOCK_DRAWS as usize {
-        below |= u32::from(draw_at(block, 2 * j) < threshold) << j;
-    }
-    below
 }
 
 /// The words of a stream from the start of a block on, as a `rand` generator: what
@@ -678,14 +759,76 @@ mod tests {
                 assert_eq!(x < threshold(p), unit_f64(x) < p, "x = {x:#x}, p = {p:e}");
             }
         }
-        let block: Block = std::array::from_fn(|w| random.draw(1, 0, w as u64) as u32);
-        for p in [0.0, 0.2, 0.5, 0.9] {
-            let below = draws_below(&block, threshold(p));
-            for j in 0..8 {
-                let u = unit_f64(draw_at(&block, 2 * j));
-                assert_eq!(below >> j & 1 == 1, u < p);
+    }
+
+    /// Firing draw `t` as the protocol defines it, with `rand_chacha` itself: half-word `t` of
+    /// the region above the top 48 bits of draw `2^30 + t`.
+    fn reference_firing_draw(seed: u64, run: u64, region: u64, t: u64) -> u64 {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(run);
+        rng.set_word_pos(((region as u128) << 32) + u128::from(t / 2));
+        let high = (rng.next_u32() >> (16 * (t % 2))) & 0xffff;
+        u64::from(high) << 48 | reference_draw(seed, run, region, LOW_DRAWS + t) >> 16
+    }
+
+    #[test]
+    fn firing_draws_are_those_of_rand_chacha() {
+        let mut addressed = Addressed::new(2025);
+        for run in [0, 1, 19_999, u64::MAX] {
+            for region in [0, region("trigger:x"), 0xffff_ffff] {
+                for t in [0, 1, 2, 31, 32, 33, 36, 10_000] {
+                    assert_eq!(
+                        addressed.firing_draw(run, region, t),
+                        reference_firing_draw(2025, run, region, t),
+                        "run {run} region {region} step {t}"
+                    );
+                }
             }
         }
+    }
+
+    /// `fires` and `tests_below` decide as `u < p` on the whole firing draw, also where the
+    /// half-word ties with the threshold's top 16 bits: probabilities are chosen to tie with
+    /// the draws, on both sides of the low bits, and away from them.
+    #[test]
+    fn firing_tests_decide_as_the_whole_draw() {
+        let region = region("trigger:x");
+        let mut addressed = Addressed::new(5);
+        let mut ties = 0;
+        for run in 0..40 {
+            let block = Key::new(5).block(run, locate_test(region, 0));
+            for t in 0..BLOCK_TESTS {
+                let x = addressed.firing_draw(run, region, t);
+                let unit = |x: u64| (x >> 11) as f64 / (1u64 << 53) as f64;
+                let probabilities = [
+                    unit(x),
+                    unit(x) + 2f64.powi(-53),
+                    unit(x) - 2f64.powi(-53),
+                    unit(x & !LOW_BITS),
+                    unit(x | LOW_BITS),
+                    unit(x.wrapping_add(1 << 48)),
+                    0.5,
+                    0.0,
+                    1.0,
+                ];
+                for p in probabilities.into_iter().filter(|p| (0.0..=1.0).contains(p)) {
+                    let expected = unit_f64(x) < p;
+                    assert_eq!(addressed.fires(run, region, t, p), expected, "run {run} step {t} p {p}");
+                    if p < 1.0 {
+                        let (below, tied) = tests_below(&block, threshold(p));
+                        let j = t as usize;
+                        ties += tied >> j & 1;
+                        let decided = below >> j & 1 == 1
+                            || tied >> j & 1 == 1
+                                && tie_passes(addressed.draw(run, region, LOW_DRAWS + t), threshold(p));
+                        assert_eq!(decided, expected, "run {run} step {t} p {p}");
+                        assert_eq!(u64::from(half_word(&block, j)), x >> 48);
+                    }
+                }
+            }
+        }
+        // The probabilities near `x` tie in most tests: the tie path is exercised.
+        assert!(ties > 2_000, "{ties} ties");
     }
 
     #[test]

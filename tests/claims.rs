@@ -119,7 +119,10 @@ fn a_claim_still_undecided_at_the_cap_is_not_a_pass_exit_9() {
     let claims = "\n[[expect]]\noutcome = \"o\"\nbelow = 0.5904\n\n[[expect]]\noutcome = \"o\"\nabove = 0.5\n";
     let file = ws.file("base.toml", &scenario("base", 0.2, 500, claims));
     let junit = ws.path().join("report.xml");
-    let out = sim_test(&[file], &["--max-runs", "2000", "--junit", junit.to_str().unwrap()]);
+    // At seed 1 every look's interval holds the bound up to the cap; at 95% per look, a few
+    // seeds in ten decide it by chance on the way (seed 3, the scenario's, does at 500 runs).
+    let args = ["--max-runs", "2000", "--seed", "1", "--junit", junit.to_str().unwrap()];
+    let out = sim_test(&[file], &args);
     assert_eq!(out.code, Some(9), "{out}");
     let line = line_of(&out, "below 0.5904");
     assert!(line.starts_with("undecided") && line.ends_with("2,000 runs"), "{out}");

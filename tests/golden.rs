@@ -2,13 +2,13 @@
 //! fixed seed and run count, and `sim run --expect` reports any change by table, series and
 //! step. After a deliberate change of results, update them with (docs/cli.md):
 //!
-//!     cargo run --release -- run 'scenarios/*.toml' --runs 1000 --seed 1 --expect tests/golden --bless --out target/golden
+//!     cargo run --release -- run 'scenarios/*.toml' --runs 1000 --seed 1 --no-analysis --expect tests/golden --bless --out target/golden
 
 use std::path::Path;
 
 use crate::util::{read, repo, shipped_scenarios, sim, small_scenario};
 
-const BLESS: &str = "cargo run --release -- run 'scenarios/*.toml' --runs 1000 --seed 1 --expect tests/golden --bless --out target/golden";
+const BLESS: &str = "cargo run --release -- run 'scenarios/*.toml' --runs 1000 --seed 1 --no-analysis --expect tests/golden --bless --out target/golden";
 
 fn stderr(assert: &assert_cmd::assert::Assert) -> String {
     String::from_utf8_lossy(&assert.get_output().stderr).into_owned()

@@ -768,7 +768,7 @@ impl Baseline {
                 }
                 let probability = s.probability(i, &p);
                 assert!((0.0..=1.0).contains(&probability), "probability out of range");
-                if fire_rngs[i].uniform(run, self.fire_regions[i], t as u64) < probability {
+                if fire_rngs[i].fires(run, self.fire_regions[i], t as u64, probability) {
                     firing.push(i);
                 }
             }

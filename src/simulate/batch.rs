@@ -18,10 +18,13 @@
 //!   compares) instead makes them stale in every lane, once per evaluation, however many
 //!   firings change it: the cost per trigger and step does not grow with the model.
 //! - Triggers out of `repeat` or cooling down are skipped without a look at their `when`.
-//! - A firing test `u < p` is `x < rng::threshold(p)` on the raw draw; the 8 tests of a lane's
-//!   block of draws are one byte (`rng::draws_below`), and a step's answers for the 64 lanes are
-//!   one bit of each byte ([`bit_of_each`]). The blocks a step needs are computed together,
-//!   8 at a time ([`Key::pass`]); a probability of 0 or 1 needs no draw.
+//! - A firing test `u < p` is `x < rng::threshold(p)` on the raw firing draw. Its top 16 bits,
+//!   a half-word of the trigger's block, decide it but for about one test in 65,536 (then its
+//!   low bits are drawn, `settle_ties`): the 32 tests of a lane's block are a 32-bit word
+//!   (`rng::tests_below`), and a step's answers for the 64 lanes are one bit of each word
+//!   ([`bit_of_each`]). The blocks a step needs are computed together, 8 at a time
+//!   ([`Key::pass`]), one per trigger and lane every 32 steps; a probability of 0 or 1 needs no
+//!   draw.
 //! - A param that only probabilities read is drawn in a lane when one of them is first needed
 //!   there (`Plan::lazy_params`): most runs never need the probabilities of the rarer
 //!   triggers. Draws are addressed, so the value is the one an early draw gives.
@@ -29,6 +32,9 @@
 //! Buffers are sized once per worker and reused for every batch; only a lane's list of pending
 //! delayed firings can grow, when it holds more than it ever has (its capacity is kept).
 
+mod simd;
+
+use self::simd::{bit_of_each, find_passing, lanes_differing};
 use super::collector::{Sink, Step, lanes_of};
 use super::plan::{Bits, Plan};
 use super::{
@@ -37,7 +43,7 @@ use super::{
 use crate::eval::Node;
 use crate::lanes::{Interval, LANES, Lanes, Simd, lanes_in};
 use crate::model::{Model, SLOT_ESCALATION, SLOT_T};
-use crate::rng::{self, Addressed, BLOCK_DRAWS, Block, Key, MAX_LANES, Sequence};
+use crate::rng::{self, Addressed, BLOCK_TESTS, Block, Key, LOW_DRAWS, MAX_LANES, Sequence};
 
 /// At most this many lanes to evaluate a probability in, it is evaluated lane by lane rather
 /// than in all 64 at once. Results do not depend on it.
@@ -47,109 +53,6 @@ const FEW_LANES: u32 = 8;
 fn pass_of<'a>(key: &Key, at: &[(u64, u64)], out: &'a mut [Block; MAX_LANES]) -> &'a [Block] {
     key.pass(at, out);
     &out[..at.len()]
-}
-
-/// The lanes where `a` and `b` differ bit for bit.
-#[inline]
-fn lanes_differing(a: &Lanes, b: &Lanes, simd: Simd) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if simd.avx2() {
-        // SAFETY: a `Simd` allows AVX2 only on a processor that has it.
-        return unsafe { lanes_differing_avx2(a, b) };
-    }
-    let _ = simd;
-    lanes_differing_portable(a, b)
-}
-
-fn lanes_differing_portable(a: &Lanes, b: &Lanes) -> u64 {
-    a.iter()
-        .zip(b)
-        .enumerate()
-        .fold(0, |mask, (l, (x, y))| mask | u64::from(x.to_bits() != y.to_bits()) << l)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn lanes_differing_avx2(a: &Lanes, b: &Lanes) -> u64 {
-    use std::arch::x86_64::{__m256i, _mm256_castsi256_pd, _mm256_cmpeq_epi64, _mm256_loadu_si256, _mm256_movemask_pd};
-    let mut same = 0;
-    for k in 0..LANES / 4 {
-        // SAFETY: lanes `4k..4k + 4` are in both arrays; the loads are unaligned.
-        let (x, y) = unsafe {
-            (
-                _mm256_loadu_si256(a.as_ptr().add(4 * k).cast::<__m256i>()),
-                _mm256_loadu_si256(b.as_ptr().add(4 * k).cast::<__m256i>()),
-            )
-        };
-        same |= u64::from(_mm256_movemask_pd(_mm256_castsi256_pd(_mm256_cmpeq_epi64(x, y))) as u32) << (4 * k);
-    }
-    !same
-}
-
-/// Bit `j` of each byte: bit `l` of the result is bit `j` of `bytes[l]`.
-#[inline]
-fn bit_of_each(bytes: &[u8; LANES], j: usize, simd: Simd) -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    if simd.avx2() {
-        // SAFETY: a `Simd` allows AVX2 only on a processor that has it.
-        return unsafe { bit_of_each_avx2(bytes, j) };
-    }
-    let _ = simd;
-    bit_of_each_portable(bytes, j)
-}
-
-fn bit_of_each_portable(bytes: &[u8; LANES], j: usize) -> u64 {
-    bytes
-        .iter()
-        .enumerate()
-        .fold(0, |mask, (l, &byte)| mask | u64::from(byte >> j & 1) << l)
-}
-
-/// [`bit_of_each`] 32 bytes per instruction: shifting 16-bit words left by `7 - j` moves bit
-/// `j` of both their bytes to the top of the byte, where `movemask` reads it.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn bit_of_each_avx2(bytes: &[u8; LANES], j: usize) -> u64 {
-    use std::arch::x86_64::{__m256i, _mm_cvtsi32_si128, _mm256_loadu_si256, _mm256_movemask_epi8, _mm256_sll_epi16};
-    let shift = _mm_cvtsi32_si128(7 - j as i32);
-    let half = |k: usize| {
-        // SAFETY: `bytes` holds 64 bytes, so 32 from `32 * k` (k < 2); the load is unaligned.
-        let v = unsafe { _mm256_loadu_si256(bytes.as_ptr().add(32 * k).cast::<__m256i>()) };
-        u64::from(_mm256_movemask_epi8(_mm256_sll_epi16(v, shift)) as u32)
-    };
-    half(0) | half(1) << 32
-}
-
-/// `passing[l]`, for the lanes `l` of `lanes`: the draws of `blocks[l]` below `thresholds[l]`
-/// ([`rng::draws_below`]), four draws per instruction.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn find_passing_avx2(blocks: &[Block; LANES], thresholds: &[u64; LANES], passing: &mut [u8; LANES], lanes: u64) {
-    for lane in lanes_of(lanes) {
-        passing[lane] = draws_below_avx2(&blocks[lane], thresholds[lane]);
-    }
-}
-
-/// [`rng::draws_below`] four draws per instruction, as the bits of a byte. A draw is two words,
-/// low first, so the block's bytes are its 8 draws as little-endian u64s; AVX2 compares signed
-/// 64-bit numbers, so both sides are offset by 2^63 (the sign bit flipped), which keeps their
-/// order unsigned.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn draws_below_avx2(block: &Block, threshold: u64) -> u8 {
-    use std::arch::x86_64::{
-        __m256i, _mm256_castsi256_pd, _mm256_cmpgt_epi64, _mm256_loadu_si256, _mm256_movemask_pd, _mm256_set1_epi64x,
-        _mm256_xor_si256,
-    };
-    let sign = _mm256_set1_epi64x(i64::MIN);
-    let limit = _mm256_xor_si256(_mm256_set1_epi64x(threshold as i64), sign);
-    let half = |k: usize| {
-        // SAFETY: `block` holds 16 words, so 8 from `8 * k` (k < 2); the load is unaligned.
-        let draws = unsafe { _mm256_loadu_si256(block.as_ptr().add(8 * k).cast::<__m256i>()) };
-        let below = _mm256_cmpgt_epi64(limit, _mm256_xor_si256(draws, sign));
-        _mm256_movemask_pd(_mm256_castsi256_pd(below)) as u8
-    };
-    half(0) | half(1) << 4
 }
 
 /// Per-worker state of the lockstep engine, reused for every batch.
@@ -180,11 +83,12 @@ pub(super) struct Batch {
     certain: Vec<u64>,
     /// Per trigger, the lanes where its probability was computed with its lazy params drawn.
     valid: Vec<u64>,
-    /// Per trigger: the lanes holding the block of the current step's draws, and
-    /// `passing[i][l]`, the draws of that block which pass the firing test in lane `l`
-    /// (`rng::draws_below`).
+    /// Per trigger: the lanes holding the block of the current step's firing tests;
+    /// `passing[i][l]`, the tests of that block which pass in lane `l` (`rng::tests_below`);
+    /// and the lanes where some test of the block is tied, left to the low bits.
     held: Vec<u64>,
-    passing: Vec<[u8; LANES]>,
+    passing: Vec<[u32; LANES]>,
+    tied: Vec<u64>,
     /// Delayed firings not yet applied, per lane: (landing step, trigger), in firing order; and
     /// `landing[t]`, the lanes with some landing at step `t`.
     pending: Vec<Vec<(usize, usize)>>,
@@ -252,11 +156,16 @@ impl Batch {
             valid: vec![0; triggers],
             held: vec![0; triggers],
             passing: vec![[0; LANES]; triggers],
+            tied: vec![0; triggers],
             pending: (0..LANES)
                 .map(|_| Vec::with_capacity(model.triggers.iter().filter(|t| t.delay_max > 0).count() * 4))
                 .collect(),
             landing: vec![0; model.steps + 2],
-            fire_first: model.triggers.iter().map(|t| rng::locate(t.fire_region, 0).0).collect(),
+            fire_first: model
+                .triggers
+                .iter()
+                .map(|t| rng::locate_test(t.fire_region, 0))
+                .collect(),
             fire_blocks: vec![[0; 16]; triggers * LANES],
             missing: Vec::with_capacity(triggers * LANES),
             fetched: vec![0; triggers],
@@ -622,27 +531,34 @@ impl Batch {
         self.find_passing(i, self.held[i] & bit);
     }
 
-    /// Sets `passing[i]` for `lanes`, which hold their current block.
+    /// Sets `passing[i]` and `tied[i]` for `lanes`, which hold their current block.
     fn find_passing(&mut self, i: usize, lanes: u64) {
         let blocks: &[Block; LANES] = (&self.fire_blocks[i * LANES..][..LANES]).try_into().expect("64 lanes");
-        let (thresholds, passing) = (&self.thresholds[i], &mut self.passing[i]);
-        #[cfg(target_arch = "x86_64")]
-        if self.simd.avx2() {
-            // SAFETY: a `Simd` allows AVX2 only on a processor that has it.
-            unsafe { find_passing_avx2(blocks, thresholds, passing, lanes) };
-            return;
-        }
+        let tied = find_passing(blocks, &self.thresholds[i], &mut self.passing[i], lanes, self.simd);
+        self.tied[i] = self.tied[i] & !lanes | tied;
+    }
+
+    /// Adds to `firing[i]` the lanes of `lanes` whose test at step `t`, left undecided by its
+    /// half-word, passes on the low bits of the firing draw (`rng::tie_passes`).
+    #[cold]
+    fn settle_ties(&mut self, model: &Model, i: usize, lanes: u64, t: usize) {
+        let j = t % BLOCK_TESTS as usize;
         for lane in lanes_of(lanes) {
-            passing[lane] = rng::draws_below(&blocks[lane], thresholds[lane]) as u8;
+            let threshold = self.thresholds[i][lane];
+            if u64::from(rng::half_word(&self.fire_blocks[i * LANES + lane], j)) == threshold >> 48 {
+                let run = self.first + lane as u64;
+                let low = self.rng.draw(run, model.triggers[i].fire_region, LOW_DRAWS + t as u64);
+                self.firing[i] |= u64::from(rng::tie_passes(low, threshold)) << lane;
+            }
         }
     }
 
     /// (c) The lanes where each eligible trigger fires: u < p.
     fn draw(&mut self, model: &Model, t: usize) {
-        let block = t as u64 / BLOCK_DRAWS;
+        let block = t as u64 / BLOCK_TESTS;
         let triggers = model.triggers.len();
-        if (t as u64).is_multiple_of(BLOCK_DRAWS) {
-            // A new block of draws for every key (`run` empties `held` for step 1).
+        if (t as u64).is_multiple_of(BLOCK_TESTS) {
+            // A new block of tests for every key (`run` empties `held` for step 1).
             self.held.fill(0);
         }
         self.missing.clear();
@@ -670,14 +586,18 @@ impl Batch {
                 self.find_passing(i, fetched);
             }
         }
-        let j = (t as u64 % BLOCK_DRAWS) as usize;
+        let j = (t as u64 % BLOCK_TESTS) as usize;
         for i in 0..triggers {
             let eligible = self.eligible[i];
-            self.firing[i] = if eligible == 0 {
-                0
-            } else {
-                eligible & (self.certain[i] | bit_of_each(&self.passing[i], j, self.simd))
-            };
+            if eligible == 0 {
+                self.firing[i] = 0;
+                continue;
+            }
+            self.firing[i] = eligible & (self.certain[i] | bit_of_each(&self.passing[i], j, self.simd));
+            let tied = eligible & !self.certain[i] & self.tied[i];
+            if tied != 0 {
+                self.settle_ties(model, i, tied, t);
+            }
         }
     }
 
@@ -784,79 +704,5 @@ impl Batch {
             firing: &self.firing,
             fired: &self.fired,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The dispatched helpers (AVX2 on this processor, if it has it) agree with their portable
-    /// forms, which a processor without AVX2 runs.
-    #[test]
-    fn simd_helpers_agree_with_their_portable_forms() {
-        let specials = [0.0, -0.0, 1.0, f64::NAN, -f64::NAN, f64::INFINITY, 0.5, 1e-300];
-        let a: Lanes = std::array::from_fn(|l| specials[l % specials.len()]);
-        for flip in [0u64, 1, 1 << 63, 0x5555_0000_ffff_0001, u64::MAX] {
-            let b: Lanes = std::array::from_fn(|l| {
-                if flip >> l & 1 == 1 {
-                    specials[(l + 3) % specials.len()]
-                } else {
-                    a[l]
-                }
-            });
-            let expected = lanes_differing_portable(&a, &b);
-            for simd in Simd::available() {
-                assert_eq!(lanes_differing(&a, &b, simd), expected, "{simd}: flip {flip:#x}");
-            }
-            // -0 and 0, and NaNs of other signs, differ bit for bit.
-            assert_eq!(
-                expected,
-                (0..LANES)
-                    .filter(|&l| a[l].to_bits() != b[l].to_bits())
-                    .fold(0, |m, l| m | 1 << l)
-            );
-        }
-        // Draws on either side of thresholds with the top bit set and clear, and equal to them.
-        let draws: [u64; 8] = [
-            0,
-            1 << 63,
-            (1 << 63) - 1,
-            u64::MAX,
-            5 << 60,
-            3,
-            1 << 62,
-            0x8000_0000_0000_0001,
-        ];
-        let block: Block = std::array::from_fn(|w| (draws[w / 2] >> (32 * (w % 2))) as u32);
-        for threshold in [0, 1, 4, 1 << 62, 1 << 63, (1 << 63) + 1, 5 << 60, u64::MAX] {
-            let expected = rng::draws_below(&block, threshold) as u8;
-            #[cfg(target_arch = "x86_64")]
-            if Simd::detect().avx2() {
-                // SAFETY: this processor has AVX2.
-                assert_eq!(
-                    unsafe { draws_below_avx2(&block, threshold) },
-                    expected,
-                    "threshold {threshold:#x}"
-                );
-            }
-            for (j, &draw) in draws.iter().enumerate() {
-                assert_eq!(
-                    expected >> j & 1,
-                    u8::from(draw < threshold),
-                    "draw {j} below {threshold:#x}"
-                );
-            }
-        }
-        let bytes: [u8; LANES] = std::array::from_fn(|l| (l as u8).wrapping_mul(37) ^ 0xa5);
-        for j in 0..8 {
-            let expected = bit_of_each_portable(&bytes, j);
-            for simd in Simd::available() {
-                assert_eq!(bit_of_each(&bytes, j, simd), expected, "{simd}: bit {j}");
-            }
-            for (l, byte) in bytes.iter().enumerate() {
-                assert_eq!(expected >> l & 1, u64::from(byte >> j & 1), "bit {j} of byte {l}");
-            }
-        }
     }
 }

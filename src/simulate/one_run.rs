@@ -110,7 +110,7 @@ impl Run<'_> {
             if !(0.0..=1.0).contains(&p) {
                 return Err(probability_error(model, self.run, t, i, p));
             }
-            if self.rng.uniform(self.run, trigger.fire_region, t as u64) < p {
+            if self.rng.fires(self.run, trigger.fire_region, t as u64, p) {
                 firing.push(i);
             }
         }
