@@ -606,38 +606,40 @@ impl Batch {
         let triggers = model.triggers.len();
         for (i, trigger) in model.triggers.iter().enumerate() {
             let firing = self.firing[i] & self.live;
-            for lane in lanes_of(firing) {
-                // Where the count is not kept, the trigger fires once or without bound, and 1
-                // decides its budget as the count would.
-                let count = if plan.count_kept[i] {
-                    let count = self.slots[trigger.count_slot as usize][lane] + 1.0;
-                    self.set(plan, trigger.count_slot, lane, count);
-                    count
-                } else {
-                    1.0
-                };
-                if plan.fired_kept[i] {
-                    self.set(plan, trigger.fired_slot, lane, 1.0);
-                }
-                if plan.since_read[i] {
-                    self.slots[trigger.since_slot as usize][lane] = 0.0;
-                }
-                if count >= trigger.max_firings as f64 {
-                    self.active[i] &= !(1 << lane);
-                } else if trigger.cooldown > 0 {
-                    self.active[i] &= !(1 << lane);
-                    if let Some(mask) = self.cooled.get_mut((t + trigger.cooldown as usize + 1) * triggers + i) {
-                        *mask |= 1 << lane;
+            if firing == 0 {
+                continue;
+            }
+            // Where the count is not kept, the trigger fires once or without bound, and 1
+            // decides its budget as the count would.
+            let mut spent = if trigger.max_firings <= 1 { firing } else { 0 };
+            if plan.count_kept[i] || plan.fired_kept[i] || plan.since_read[i] {
+                for lane in lanes_of(firing) {
+                    if plan.count_kept[i] {
+                        let count = self.slots[trigger.count_slot as usize][lane] + 1.0;
+                        self.set(plan, trigger.count_slot, lane, count);
+                        spent = spent & !(1 << lane) | u64::from(count >= trigger.max_firings as f64) << lane;
+                    }
+                    if plan.fired_kept[i] {
+                        self.set(plan, trigger.fired_slot, lane, 1.0);
+                    }
+                    if plan.since_read[i] {
+                        self.slots[trigger.since_slot as usize][lane] = 0.0;
                     }
                 }
             }
-            if firing != 0 {
-                if plan.since_read[i] {
-                    // A reset from wherever it was: what reads it is evaluated again everywhere.
-                    self.touch(plan, trigger.since_slot);
+            self.active[i] &= !spent;
+            let cooling = firing & !spent;
+            if trigger.cooldown > 0 && cooling != 0 {
+                self.active[i] &= !cooling;
+                if let Some(mask) = self.cooled.get_mut((t + trigger.cooldown as usize + 1) * triggers + i) {
+                    *mask |= cooling;
                 }
-                self.fired[i] |= firing;
             }
+            if plan.since_read[i] {
+                // A reset from wherever it was: what reads it is evaluated again everywhere.
+                self.touch(plan, trigger.since_slot);
+            }
+            self.fired[i] |= firing;
         }
         for (i, trigger) in model.triggers.iter().enumerate() {
             for lane in lanes_of(self.firing[i] & self.live) {
