@@ -102,12 +102,17 @@ impl Program {
     /// `Some((cmp, k))` where the read is the comparison `slot <cmp> k` with a constant
     /// (`since.x > 6`), and `None` where the value itself is used.
     pub fn for_each_read(self, code: &[Node], f: &mut impl FnMut(u32, Option<(Cmp, f64)>)) {
-        let mut child = |n: u32| Program { root: n }.for_each_read(code, f);
+        self.for_each_read_at(code, &mut |_, slot, compared_with| f(slot, compared_with));
+    }
+
+    /// [`Program::for_each_read`], with the node that reads: `f(node, slot, compared_with)`.
+    pub fn for_each_read_at(self, code: &[Node], f: &mut impl FnMut(u32, u32, Option<(Cmp, f64)>)) {
+        let mut child = |n: u32| Program { root: n }.for_each_read_at(code, f);
         match code[self.root as usize] {
             Node::Const(_) => {}
-            Node::Load(slot) => f(slot, None),
-            Node::CompareSlot(cmp, slot, k) => f(slot, Some((cmp, k))),
-            Node::Affine(slot, ..) => f(slot, None),
+            Node::Load(slot) => f(self.root, slot, None),
+            Node::CompareSlot(cmp, slot, k) => f(self.root, slot, Some((cmp, k))),
+            Node::Affine(slot, ..) => f(self.root, slot, None),
             Node::Neg(a) | Node::Not(a) | Node::Abs(a) => child(a),
             Node::Compare(_, a, b)
             | Node::Add(a, b)
@@ -151,9 +156,35 @@ impl Program {
 
     /// The lanes where the program (a condition) holds: bit `l` is lane `l`. Logic over
     /// comparisons of slots works on masks; anything else goes through
-    /// [`Program::eval_lanes`]. `simd` is the job's choice of vector instructions.
-    pub fn eval_mask(self, code: &[Node], slots: &[Lanes], simd: Simd) -> u64 {
-        eval_mask(code, self.root, slots, simd)
+    /// [`Program::eval_lanes`]. `simd` is the job's choice of vector instructions; `kept`, the
+    /// masks of comparisons the caller keeps up to date ([`KeptMasks::NONE`] if none).
+    pub fn eval_mask(self, code: &[Node], slots: &[Lanes], simd: Simd, kept: KeptMasks) -> u64 {
+        eval_mask(code, self.root, slots, simd, kept)
+    }
+}
+
+/// The masks of some leaves of conditions (`slot <cmp> constant`, or a slot read as a truth
+/// value), kept up to date as the slots change: `masks[n]` is the mask of node `n` where
+/// `kept[n]`, exactly what evaluating the node over the lanes gives (checked in debug builds).
+#[derive(Clone, Copy, Debug)]
+pub struct KeptMasks<'a> {
+    pub kept: &'a [bool],
+    pub masks: &'a [u64],
+}
+
+impl KeptMasks<'_> {
+    pub const NONE: KeptMasks<'static> = KeptMasks { kept: &[], masks: &[] };
+
+    /// The mask of `node`, from `masks` if it is kept, else `computed()`.
+    #[inline]
+    fn get(self, node: u32, computed: impl Fn() -> u64) -> u64 {
+        if self.kept.get(node as usize) == Some(&true) {
+            let mask = self.masks[node as usize];
+            debug_assert_eq!(mask, computed(), "the kept mask of node {node}");
+            mask
+        } else {
+            computed()
+        }
     }
 }
 
@@ -190,7 +221,7 @@ fn eval(code: &[Node], node: u32, slots: &impl Slots) -> f64 {
     }
 }
 
-fn eval_mask(code: &[Node], node: u32, slots: &[Lanes], simd: Simd) -> u64 {
+fn eval_mask(code: &[Node], node: u32, slots: &[Lanes], simd: Simd, kept: KeptMasks) -> u64 {
     match code[node as usize] {
         Node::Const(value) => {
             if value != 0.0 {
@@ -199,18 +230,18 @@ fn eval_mask(code: &[Node], node: u32, slots: &[Lanes], simd: Simd) -> u64 {
                 0
             }
         }
-        Node::Load(slot) => !lanes_in(&slots[slot as usize], Interval { lo: 0.0, hi: 0.0 }, simd),
-        Node::CompareSlot(cmp, slot, value) => {
+        Node::Load(slot) => kept.get(node, || !lanes_in(&slots[slot as usize], Interval::ZERO, simd)),
+        Node::CompareSlot(cmp, slot, value) => kept.get(node, || {
             let (interval, negated) = cmp.as_interval(value);
             let inside = lanes_in(&slots[slot as usize], interval, simd);
             if negated { !inside } else { inside }
-        }
-        Node::Not(a) => !eval_mask(code, a, slots, simd),
-        Node::And(a, b) => eval_mask(code, a, slots, simd) & eval_mask(code, b, slots, simd),
-        Node::Or(a, b) => eval_mask(code, a, slots, simd) | eval_mask(code, b, slots, simd),
+        }),
+        Node::Not(a) => !eval_mask(code, a, slots, simd, kept),
+        Node::And(a, b) => eval_mask(code, a, slots, simd, kept) & eval_mask(code, b, slots, simd, kept),
+        Node::Or(a, b) => eval_mask(code, a, slots, simd, kept) | eval_mask(code, b, slots, simd, kept),
         Node::If(c, a, b) => {
-            let holds = eval_mask(code, c, slots, simd);
-            (holds & eval_mask(code, a, slots, simd)) | (!holds & eval_mask(code, b, slots, simd))
+            let holds = eval_mask(code, c, slots, simd, kept);
+            (holds & eval_mask(code, a, slots, simd, kept)) | (!holds & eval_mask(code, b, slots, simd, kept))
         }
         _ => {
             let mut values = [0.0; LANES];

@@ -158,6 +158,8 @@ impl Interval {
         lo: f64::INFINITY,
         hi: f64::NEG_INFINITY,
     };
+    /// Zero alone (-0 too): a slot read as a truth value is false exactly there.
+    pub const ZERO: Interval = Interval { lo: 0.0, hi: 0.0 };
 
     /// Without a branch: `&` rather than `&&`.
     #[inline]

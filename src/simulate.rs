@@ -793,11 +793,18 @@ when = "a.mode == 'max' && a.x < 1"
         paths.push(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/small.toml").into());
         for path in &paths {
             let model = crate::compile::compile(&crate::load::load(path).unwrap()).unwrap();
+            let plan = Plan::new(&model, Needs::default());
             if path.ends_with("baseline.toml") {
-                assert!(
-                    Plan::new(&model, Needs::default()).lazy_params.len() >= 20,
-                    "the baseline has lazy params"
-                );
+                assert!(plan.lazy_params.len() >= 20, "the baseline has lazy params");
+                // Most leaves of its conditions are kept masks (`Plan::kept`), which the
+                // evaluator checks against the slots in debug builds.
+                assert!(plan.kept_leaves.len() >= 40, "{} kept leaves", plan.kept_leaves.len());
+            }
+            // None on a slot that changes other than by a watched write.
+            let since: Vec<u32> = model.triggers.iter().map(|t| t.since_slot).collect();
+            for &(_, slot, _) in &plan.kept_leaves {
+                assert!(slot != crate::model::SLOT_T && !since.contains(&slot) && !plan.wide[slot as usize]);
+                assert!(model.params.iter().all(|p| p.slot != slot));
             }
             // Starts and ends mid-batch and crosses a chunk boundary.
             assert_engines_agree(&model, 5, 37, 600);
@@ -814,6 +821,11 @@ when = "a.mode == 'max' && a.x < 1"
         let plan = Plan::new(&many, Needs::default());
         assert_eq!(plan.lazy_params.len(), 64);
         assert!(plan.wide[crate::model::SLOT_ESCALATION as usize]);
+        assert!(
+            plan.kept_leaves
+                .iter()
+                .all(|&(_, slot, _)| slot != crate::model::SLOT_ESCALATION)
+        );
         assert_engines_agree(&many, 2, 100, 300);
         for seed in 0..4 {
             assert_engines_agree(&stress, seed, seed * 1000 + 13, 700);

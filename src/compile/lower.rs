@@ -403,7 +403,12 @@ mod tests {
                 program.eval_lanes(&code, &slots, &mut lanes);
                 let masks: Vec<(Simd, u64)> = Simd::available()
                     .into_iter()
-                    .map(|simd| (simd, program.eval_mask(&code, &slots, simd)))
+                    .map(|simd| {
+                        (
+                            simd,
+                            program.eval_mask(&code, &slots, simd, crate::eval::KeptMasks::NONE),
+                        )
+                    })
                     .collect();
                 for lane in 0..LANES {
                     let state = [slots[0][lane], slots[1][lane]];

@@ -17,6 +17,11 @@
 //!   those lanes only. A slot that many programs read (`Plan::wide`: a ladder every trigger
 //!   compares) instead makes them stale in every lane, once per evaluation, however many
 //!   firings change it: the cost per trigger and step does not grow with the model.
+//! - A condition's leaf comparing a slot with a constant (or reading it as a truth value) keeps
+//!   its 64-lane mask up to date as the slot is set, lane by lane, with the same watchers that
+//!   mark the lane changed (`Plan::kept`): evaluating the condition then reads the mask instead
+//!   of comparing 64 lanes. `t`, the `since.` counts, params and wide slots change otherwise,
+//!   and their leaves are compared.
 //! - Triggers out of `repeat` or cooling down are skipped without a look at their `when`.
 //! - A firing test `u < p` is `x < rng::threshold(p)` on the raw firing draw. Its top 16 bits,
 //!   a half-word of the trigger's block, decide it but for about one test in 65,536 (then its
@@ -40,7 +45,7 @@ use super::plan::{Bits, Plan};
 use super::{
     SimError, betas, delay_of, effect_error, effect_result, index_of, param_value, probability_error, value_of,
 };
-use crate::eval::Node;
+use crate::eval::{KeptMasks, Node};
 use crate::lanes::{Interval, LANES, Lanes, Simd, lanes_in};
 use crate::model::{Model, SLOT_ESCALATION, SLOT_T};
 use crate::rng::{self, Addressed, BLOCK_TESTS, Block, Key, LOW_DRAWS, MAX_LANES, Sequence};
@@ -127,6 +132,9 @@ pub(super) struct Batch {
     touched: Vec<bool>,
     when_holds: Vec<u64>,
     outcome_holds: Vec<u64>,
+    /// The masks of the conditions' leaves the plan keeps (`Plan::kept`), by node, and one
+    /// more that no condition reads (`Plan::no_leaf`).
+    leaf_masks: Vec<u64>,
     /// The run of lane 0; the lanes in use and not failed; the error of the lowest failed lane.
     first: u64,
     live: u64,
@@ -188,6 +196,7 @@ impl Batch {
             touched: vec![false; slots],
             when_holds: vec![0; triggers],
             outcome_holds: vec![0; model.outcomes.len()],
+            leaf_masks: vec![0; model.code.len() + 1],
             first: 0,
             live: 0,
             error: None,
@@ -212,6 +221,10 @@ impl Batch {
             lanes.fill(value);
         }
         self.draw_params(model, plan);
+        for &(node, slot, watcher) in &plan.kept_leaves {
+            let inside = lanes_in(&self.slots[slot as usize], watcher.interval, self.simd);
+            self.leaf_masks[node as usize] = if watcher.negated { !inside } else { inside };
+        }
         let triggers = model.triggers.len();
         self.active.fill(self.live);
         self.fired.fill(0);
@@ -320,11 +333,13 @@ impl Batch {
     }
 
     /// Marks `lane` changed for the programs reading `slot` for which a change from `old` to
-    /// `new` may matter.
+    /// `new` may matter, and sets the lane's bit of the leaf masks the watchers keep.
     fn mark_changed(&mut self, plan: &Plan, slot: u32, lane: usize, old: f64, new: f64) {
         for watcher in &plan.slot_watchers[slot as usize] {
             let changes = watcher.changes(old, new);
             self.changed[watcher.program] |= u64::from(changes) << lane;
+            let mask = &mut self.leaf_masks[watcher.leaf as usize];
+            *mask = *mask & !(1 << lane) | u64::from(watcher.interval.contains(new) != watcher.negated) << lane;
         }
     }
 
@@ -422,7 +437,11 @@ impl Batch {
                 continue;
             }
             if self.take_stale(i) {
-                self.when_holds[i] = trigger.when.eval_mask(&model.code, &self.slots, self.simd);
+                let kept = KeptMasks {
+                    kept: &plan.kept,
+                    masks: &self.leaf_masks,
+                };
+                self.when_holds[i] = trigger.when.eval_mask(&model.code, &self.slots, self.simd, kept);
             }
             let holds = self.when_holds[i] & candidates;
             self.eligible[i] = holds;
@@ -688,7 +707,11 @@ impl Batch {
         }
         for (o, outcome) in model.outcomes.iter().enumerate() {
             if self.take_stale(plan.outcome(o)) {
-                self.outcome_holds[o] = outcome.when.eval_mask(&model.code, &self.slots, self.simd);
+                let kept = KeptMasks {
+                    kept: &plan.kept,
+                    masks: &self.leaf_masks,
+                };
+                self.outcome_holds[o] = outcome.when.eval_mask(&model.code, &self.slots, self.simd, kept);
             }
             let holds = self.outcome_holds[o];
             self.first_holds[o] = holds & !self.seen[o];

@@ -6,7 +6,7 @@
 
 use super::collector::Needs;
 use super::{on_step_basis, value_of};
-use crate::eval::Cmp;
+use crate::eval::{Cmp, Node};
 use crate::lanes::{Interval, Lanes, Simd, lanes_in};
 use crate::model::{Distribution, Model, SLOT_T};
 
@@ -61,6 +61,16 @@ pub(super) struct Plan {
     /// firings change the slot: the cost per trigger and step does not grow with the number of
     /// triggers that read it (a ladder every trigger compares).
     pub(super) wide: Vec<bool>,
+    /// `kept[n]`: the mask of node `n`, a leaf of a `when` or an outcome (`slot <cmp> k`, or a
+    /// slot read as a truth value), is kept up to date lane by lane as its slot changes
+    /// (`Watcher::leaf`), so evaluating the condition reads it instead of comparing 64 lanes.
+    /// Only slots that change through a watched write are kept: not `t`, the `since.` counts
+    /// or params, which change otherwise, nor wide slots. `kept_leaves`: (node, slot, the
+    /// watcher that keeps it), to compute them at the start of a batch.
+    pub(super) kept: Vec<bool>,
+    pub(super) kept_leaves: Vec<(u32, u32, Watcher)>,
+    /// The index of the mask no condition reads: the node count.
+    pub(super) no_leaf: u32,
     /// Per row of `watchers`, where each watcher turns: the `n` for which going from `n - 1` to
     /// `n` may change it (at most two: an interval is entered once and left once), or every `n`.
     turn_points: Vec<Vec<TurnPoints>>,
@@ -84,18 +94,31 @@ pub(super) struct Watcher {
     pub(super) program: usize,
     /// Where the program only compares the slot with a constant there, the interval of that
     /// comparison ([`Cmp::as_interval`]): it turns where the slot enters or leaves it. Where
-    /// the program uses the value, the interval is empty and `by_value` is set.
+    /// the program uses the value, `by_value` is set, and the interval is that of a slot read
+    /// as a truth value (zero, negated) or empty: it then plays no part in `changes`.
     pub(super) interval: Interval,
     pub(super) by_value: bool,
+    /// The node of a condition's leaf whose mask the engine keeps (`Plan::kept`): bit `l` is
+    /// `interval.contains(slot) != negated` in lane `l`. Else `Plan::no_leaf`, a mask no one
+    /// reads, so that keeping masks takes no branch.
+    pub(super) leaf: u32,
+    pub(super) negated: bool,
 }
 
 impl Watcher {
-    fn new(program: usize, compare: Option<(Cmp, f64)>) -> Self {
-        let interval = compare.map_or(Interval::EMPTY, |(cmp, k)| cmp.as_interval(k).0);
+    /// The watcher of `program`'s read of `slot` at `node`.
+    fn new(program: usize, node: &Node, compare: Option<(Cmp, f64)>, no_leaf: u32) -> Self {
+        let (interval, negated) = match (node, compare) {
+            (_, Some((cmp, k))) => cmp.as_interval(k),
+            (Node::Load(_), None) => (Interval::ZERO, true),
+            _ => (Interval::EMPTY, false),
+        };
         Watcher {
             program,
             interval,
             by_value: compare.is_none(),
+            leaf: no_leaf,
+            negated,
         }
     }
 
@@ -159,6 +182,9 @@ impl Plan {
             param_needs: vec![0; triggers],
             turn_points: Vec::new(),
             wide: Vec::new(),
+            kept: vec![false; model.code.len()],
+            kept_leaves: Vec::new(),
+            no_leaf: model.code.len() as u32,
         };
         let effects = model.effects.iter().map(|e| e.value);
         let programs = model.triggers.iter().flat_map(|t| [t.when, t.probability]);
@@ -191,9 +217,14 @@ impl Plan {
             .map(|(i, t)| (group + i, t.probability));
         let outcomes = model.outcomes.iter().enumerate().map(|(o, x)| (2 * group + o, x.when));
         for (program, code) in whens.chain(probabilities).chain(outcomes) {
-            code.for_each_read(&model.code, &mut |slot, compared_with| {
+            // `when`s and outcomes are evaluated as masks, probabilities as values.
+            let a_condition = !(group..2 * group).contains(&program);
+            code.for_each_read_at(&model.code, &mut |node, slot, compared_with| {
                 plan.readers[slot as usize * words + program / 64] |= 1 << (program % 64);
-                let watcher = Watcher::new(program, compared_with);
+                let mut watcher = Watcher::new(program, &model.code[node as usize], compared_with, plan.no_leaf);
+                if a_condition && matches!(model.code[node as usize], Node::Load(_) | Node::CompareSlot(..)) {
+                    watcher.leaf = node;
+                }
                 plan.slot_watchers[slot as usize].push(watcher);
                 if let Some(row) = row_of_slot[slot as usize] {
                     plan.watchers[row].push(watcher);
@@ -205,6 +236,21 @@ impl Plan {
             });
         }
         plan.wide = plan.slot_watchers.iter().map(|w| w.len() > WIDE_WATCHERS).collect();
+        let mut changed_otherwise: Vec<bool> = row_of_slot.iter().map(Option::is_some).collect();
+        for param in &model.params {
+            changed_otherwise[param.slot as usize] = true;
+        }
+        for (slot, watchers) in plan.slot_watchers.iter_mut().enumerate() {
+            let keeps = !plan.wide[slot] && !changed_otherwise[slot];
+            for watcher in watchers.iter_mut().filter(|w| w.leaf != plan.no_leaf) {
+                if keeps {
+                    plan.kept[watcher.leaf as usize] = true;
+                    plan.kept_leaves.push((watcher.leaf, slot as u32, *watcher));
+                } else {
+                    watcher.leaf = plan.no_leaf;
+                }
+            }
+        }
         plan.turn_points = plan
             .watchers
             .iter()
