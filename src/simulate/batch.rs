@@ -108,11 +108,11 @@ pub(super) struct Batch {
     missing: Vec<usize>,
     fetched: Vec<u64>,
     /// `drawn[b]`: the lanes where lazy param `b` (`Plan::lazy_params`) is drawn;
-    /// `param_blocks[b * LANES + l]`, the first block of its draws in lane `l`; `lazy_bit[p]`,
-    /// param `p`'s `b` if it is lazy.
+    /// `lazy_bit[p]`, param `p`'s `b` if it is lazy; `to_draw`, the (lane, param) to draw
+    /// before this step's probabilities are evaluated.
     drawn: Vec<u64>,
-    param_blocks: Vec<Block>,
     lazy_bit: Vec<Option<usize>>,
+    to_draw: Vec<(usize, usize)>,
     /// The highest level of each lane so far; the lanes where each outcome held at some step
     /// so far (step 0 included), and where it holds for the first time at the current step.
     max_level: [usize; LANES],
@@ -179,7 +179,6 @@ impl Batch {
             fetched: vec![0; triggers],
             param_first: model.params.iter().map(|p| rng::locate(p.region, 0).0).collect(),
             drawn: vec![0; 64],
-            param_blocks: vec![[0; 16]; plan.lazy_params.len() * LANES],
             lazy_bit: {
                 let mut bits = vec![None; model.params.len()];
                 for (b, &p) in plan.lazy_params.iter().enumerate() {
@@ -187,6 +186,7 @@ impl Batch {
                 }
                 bits
             },
+            to_draw: Vec::with_capacity(model.params.len() * LANES),
             max_level: [0; LANES],
             seen: vec![0; model.outcomes.len()],
             first_holds: vec![0; model.outcomes.len()],
@@ -367,39 +367,32 @@ impl Batch {
         }
     }
 
-    /// The params drawn when a batch starts, in every lane. The first blocks of the lazy
-    /// params' draws are computed now too, in the same passes of the block function, and kept
-    /// for when they are needed: computed later, they would take more passes.
+    /// The params drawn when a batch starts, in every lane: those not drawn lazily.
     fn draw_params(&mut self, model: &Model, plan: &Plan) {
         self.drawn.fill(0);
-        let lanes = self.key.lanes();
-        let mut pass = [[0; 16]; MAX_LANES];
-        let mut at = [(0, 0); MAX_LANES];
-        let mut queued = [(0, 0); MAX_LANES];
-        let mut n = 0;
+        let mut to_draw = std::mem::take(&mut self.to_draw);
+        to_draw.clear();
         for lane in lanes_of(self.live) {
-            for &p in &plan.drawn_params {
-                at[n] = (self.first + lane as u64, self.param_first[p]);
-                queued[n] = (lane, p);
-                n += 1;
-                if n == lanes {
-                    // A pass is `lanes` wide, which is less than `MAX_LANES` without AVX2.
-                    self.take_param_blocks(model, &queued[..n], pass_of(&self.key, &at[..n], &mut pass));
-                    n = 0;
-                }
-            }
+            let eager = plan.drawn_params.iter().filter(|&&p| self.lazy_bit[p].is_none());
+            to_draw.extend(eager.map(|&p| (lane, p)));
         }
-        if n > 0 {
-            self.take_param_blocks(model, &queued[..n], pass_of(&self.key, &at[..n], &mut pass));
-        }
+        self.draw_all(model, &to_draw);
+        to_draw.clear();
+        self.to_draw = to_draw;
     }
 
-    /// Draws the eager params of a pass, and keeps the blocks of the lazy ones.
-    fn take_param_blocks(&mut self, model: &Model, queued: &[(usize, usize)], blocks: &[Block]) {
-        for (&(lane, p), block) in queued.iter().zip(blocks) {
-            match self.lazy_bit[p] {
-                Some(b) => self.param_blocks[b * LANES + lane] = *block,
-                None => self.set_param(model, (lane, p), block),
+    /// Draws param `p` in lane `lane` for each `(lane, p)`, computing the first blocks of their
+    /// draws together, a pass of the block function at a time.
+    fn draw_all(&mut self, model: &Model, to_draw: &[(usize, usize)]) {
+        let mut pass = [[0; 16]; MAX_LANES];
+        // A pass is `lanes` wide, which is less than `MAX_LANES` without AVX2.
+        for group in to_draw.chunks(self.key.lanes()) {
+            let mut at = [(0, 0); MAX_LANES];
+            for (at, &(lane, p)) in at.iter_mut().zip(group) {
+                *at = (self.first + lane as u64, self.param_first[p]);
+            }
+            for (&queued, block) in group.iter().zip(pass_of(&self.key, &at[..group.len()], &mut pass)) {
+                self.set_param(model, queued, block);
             }
         }
     }
@@ -453,12 +446,15 @@ impl Batch {
                 if missing != 0 {
                     self.drawn[b] |= missing;
                     let p = plan.lazy_params[b];
-                    for lane in lanes_of(missing) {
-                        let block = self.param_blocks[b * LANES + lane];
-                        self.set_param(model, (lane, p), &block);
-                    }
+                    self.to_draw.extend(lanes_of(missing).map(|lane| (lane, p)));
                 }
             }
+        }
+        if !self.to_draw.is_empty() {
+            let to_draw = std::mem::take(&mut self.to_draw);
+            self.draw_all(model, &to_draw);
+            self.to_draw = to_draw;
+            self.to_draw.clear();
         }
         for (i, trigger) in model.triggers.iter().enumerate() {
             let holds = self.eligible[i] & self.live;
