@@ -94,6 +94,9 @@ pub(super) struct Batch {
     held: Vec<u64>,
     passing: Vec<[u32; LANES]>,
     tied: Vec<u64>,
+    /// Per trigger, the held lanes whose `passing` and `tied` predate their probability: they
+    /// are found again when the trigger is next tested there, not at every change.
+    outdated_tests: Vec<u64>,
     /// Delayed firings not yet applied, per lane: (landing step, trigger), in firing order; and
     /// `landing[t]`, the lanes with some landing at step `t`.
     pending: Vec<Vec<(usize, usize)>>,
@@ -165,6 +168,7 @@ impl Batch {
             held: vec![0; triggers],
             passing: vec![[0; LANES]; triggers],
             tied: vec![0; triggers],
+            outdated_tests: vec![0; triggers],
             pending: (0..LANES)
                 .map(|_| Vec::with_capacity(model.triggers.iter().filter(|t| t.delay_max > 0).count() * 4))
                 .collect(),
@@ -231,6 +235,7 @@ impl Batch {
         self.firing.fill(0);
         self.cooled.fill(0);
         self.held.fill(0);
+        self.outdated_tests.fill(0);
         // NaN in every lane: the first evaluation of each probability changes every lane.
         for probabilities in &mut self.probabilities {
             probabilities.fill(f64::NAN);
@@ -497,7 +502,7 @@ impl Batch {
     }
 
     /// Trigger `i`'s probability in every lane, with what follows from it: the lanes where it
-    /// is invalid, positive, certain; the thresholds; and which held draws pass.
+    /// is invalid, positive, certain; the thresholds; and the held tests it outdates.
     fn new_probabilities(&mut self, model: &Model, i: usize) {
         let mut probabilities = [0.0; LANES];
         model.triggers[i]
@@ -518,7 +523,7 @@ impl Batch {
                 self.thresholds[i][lane] = rng::threshold(p);
             }
         }
-        self.find_passing(i, self.held[i] & changed);
+        self.outdated_tests[i] |= self.held[i] & changed;
     }
 
     /// The lanes where every lazy param trigger `i`'s probability reads is drawn.
@@ -543,7 +548,7 @@ impl Batch {
         if (0.0..1.0).contains(&p) {
             self.thresholds[i][lane] = rng::threshold(p);
         }
-        self.find_passing(i, self.held[i] & bit);
+        self.outdated_tests[i] |= self.held[i] & bit;
     }
 
     /// Sets `passing[i]` and `tied[i]` for `lanes`, which hold their current block.
@@ -575,6 +580,7 @@ impl Batch {
         if (t as u64).is_multiple_of(BLOCK_TESTS) {
             // A new block of tests for every key (`run` empties `held` for step 1).
             self.held.fill(0);
+            self.outdated_tests.fill(0);
         }
         self.missing.clear();
         for i in 0..triggers {
@@ -595,10 +601,13 @@ impl Batch {
             }
         }
         for i in 0..triggers {
-            let fetched = self.fetched[i];
-            if fetched != 0 {
-                self.held[i] |= fetched;
-                self.find_passing(i, fetched);
+            // Every lane that is tested now holds its block, and its tests are found for its
+            // current probability.
+            let refresh = self.fetched[i] | self.eligible[i] & !self.certain[i] & self.outdated_tests[i];
+            if refresh != 0 {
+                self.held[i] |= self.fetched[i];
+                self.outdated_tests[i] &= !refresh;
+                self.find_passing(i, refresh);
             }
         }
         let j = (t as u64 % BLOCK_TESTS) as usize;
