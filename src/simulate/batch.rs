@@ -78,10 +78,8 @@ pub(super) struct Batch {
     firing: Vec<u64>,
     /// `cooled[t * triggers + i]`: the lanes where trigger `i`'s cooldown ends at step `t`.
     cooled: Vec<u64>,
-    /// Per trigger, its probability in each lane, and the threshold of that (`rng::threshold`)
-    /// where it is in [0, 1).
+    /// Per trigger, its probability in each lane.
     probabilities: Vec<Lanes>,
-    thresholds: Vec<[u64; LANES]>,
     /// Per trigger, from its probability: the lanes where it is outside [0, 1], > 0, and 1.
     invalid: Vec<u64>,
     positive: Vec<u64>,
@@ -160,7 +158,6 @@ impl Batch {
             firing: vec![0; triggers],
             cooled: vec![0; (model.steps + 2) * triggers],
             probabilities: vec![[0.0; LANES]; triggers],
-            thresholds: vec![[0; LANES]; triggers],
             invalid: vec![0; triggers],
             positive: vec![0; triggers],
             certain: vec![0; triggers],
@@ -502,7 +499,7 @@ impl Batch {
     }
 
     /// Trigger `i`'s probability in every lane, with what follows from it: the lanes where it
-    /// is invalid, positive, certain; the thresholds; and the held tests it outdates.
+    /// is invalid, positive, certain; and the held tests it outdates.
     fn new_probabilities(&mut self, model: &Model, i: usize) {
         let mut probabilities = [0.0; LANES];
         model.triggers[i]
@@ -517,12 +514,6 @@ impl Batch {
         self.invalid[i] = !lanes_in(&probabilities, interval(0.0, 1.0), self.simd);
         self.positive[i] = lanes_in(&probabilities, interval(0.0f64.next_up(), 1.0), self.simd);
         self.certain[i] = lanes_in(&probabilities, interval(1.0, 1.0), self.simd);
-        for lane in lanes_of(changed) {
-            let p = probabilities[lane];
-            if (0.0..1.0).contains(&p) {
-                self.thresholds[i][lane] = rng::threshold(p);
-            }
-        }
         self.outdated_tests[i] |= self.held[i] & changed;
     }
 
@@ -545,16 +536,13 @@ impl Batch {
         self.invalid[i] = self.invalid[i] & !bit | u64::from(invalid) << lane;
         self.positive[i] = self.positive[i] & !bit | u64::from(!invalid && p > 0.0) << lane;
         self.certain[i] = self.certain[i] & !bit | u64::from(p == 1.0) << lane;
-        if (0.0..1.0).contains(&p) {
-            self.thresholds[i][lane] = rng::threshold(p);
-        }
         self.outdated_tests[i] |= self.held[i] & bit;
     }
 
     /// Sets `passing[i]` and `tied[i]` for `lanes`, which hold their current block.
     fn find_passing(&mut self, i: usize, lanes: u64) {
         let blocks: &[Block; LANES] = (&self.fire_blocks[i * LANES..][..LANES]).try_into().expect("64 lanes");
-        let tied = find_passing(blocks, &self.thresholds[i], &mut self.passing[i], lanes, self.simd);
+        let tied = find_passing(blocks, &self.probabilities[i], &mut self.passing[i], lanes, self.simd);
         self.tied[i] = self.tied[i] & !lanes | tied;
     }
 
@@ -564,7 +552,8 @@ impl Batch {
     fn settle_ties(&mut self, model: &Model, i: usize, lanes: u64, t: usize) {
         let j = t % BLOCK_TESTS as usize;
         for lane in lanes_of(lanes) {
-            let threshold = self.thresholds[i][lane];
+            // The lane is eligible and not certain: its probability is in (0, 1).
+            let threshold = rng::threshold(self.probabilities[i][lane]);
             if u64::from(rng::half_word(&self.fire_blocks[i * LANES + lane], j)) == threshold >> 48 {
                 let run = self.first + lane as u64;
                 let low = self.rng.draw(run, model.triggers[i].fire_region, LOW_DRAWS + t as u64);

@@ -1,9 +1,8 @@
 //! The lockstep engine's work over the 64 lanes of a batch, with AVX2 where the processor has
-//! it: which lanes' probabilities changed
-//! ([`lanes_differing`]), which firing tests of a lane's
+//! it: which lanes' probabilities changed ([`lanes_differing`]), which firing tests of a lane's
 //! block pass ([`find_passing`]), and a step's answers for all lanes ([`bit_of_each`]). In:
-//! lanes of probabilities, blocks and thresholds, and the job's [`Simd`]. Out: lane masks and
-//! per-lane bits. Every AVX2 form gives exactly what its portable form gives (tested below).
+//! lanes of probabilities and blocks, and the job's [`Simd`]. Out: lane masks and per-lane
+//! bits. Every AVX2 form gives exactly what its portable form gives (tested below).
 
 use crate::lanes::{LANES, Lanes, Simd};
 use crate::rng::{self, Block};
@@ -84,11 +83,12 @@ fn bit_of_each_avx2(words: &[u32; LANES], j: usize) -> u64 {
 }
 
 /// Sets `passing[l]`, for the lanes `l` of `lanes`, to the firing tests of `blocks[l]` that pass
-/// with `thresholds[l]` ([`rng::tests_below`]); gives the lanes among them with a test the
+/// with probability `p[l]`, which is in (0, 1) ([`rng::tests_below`] with its
+/// [`rng::threshold`]); gives the lanes among them with a test the
 /// half-word leaves undecided.
 pub(super) fn find_passing(
     blocks: &[Block; LANES],
-    thresholds: &[u64; LANES],
+    p: &Lanes,
     passing: &mut [u32; LANES],
     lanes: u64,
     simd: Simd,
@@ -96,12 +96,12 @@ pub(super) fn find_passing(
     #[cfg(target_arch = "x86_64")]
     if simd.avx2() {
         // SAFETY: a `Simd` allows AVX2 only on a processor that has it.
-        return unsafe { find_passing_avx2(blocks, thresholds, passing, lanes) };
+        return unsafe { find_passing_avx2(blocks, p, passing, lanes) };
     }
     let _ = simd;
     let mut tied = 0;
     for lane in lanes_of(lanes) {
-        let (below, ties) = rng::tests_below(&blocks[lane], thresholds[lane]);
+        let (below, ties) = rng::tests_below(&blocks[lane], rng::threshold(p[lane]));
         passing[lane] = below;
         tied |= u64::from(ties != 0) << lane;
     }
@@ -111,15 +111,10 @@ pub(super) fn find_passing(
 /// [`find_passing`] sixteen tests per instruction.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn find_passing_avx2(
-    blocks: &[Block; LANES],
-    thresholds: &[u64; LANES],
-    passing: &mut [u32; LANES],
-    lanes: u64,
-) -> u64 {
+fn find_passing_avx2(blocks: &[Block; LANES], p: &Lanes, passing: &mut [u32; LANES], lanes: u64) -> u64 {
     let mut tied = 0;
     for lane in lanes_of(lanes) {
-        let (below, ties) = tests_below_avx2(&blocks[lane], thresholds[lane]);
+        let (below, ties) = tests_below_avx2(&blocks[lane], rng::threshold(p[lane]));
         passing[lane] = below;
         tied |= u64::from(ties != 0) << lane;
     }
