@@ -874,6 +874,30 @@ when = "a.mode == 'max' && a.x < 1"
             r#"["a.flag = true", "escalation -= 1"]"#,
             r#"["a.flag = true", "a.x = 1 / max(0, gate - 0.02)"]"#,
         ));
+        // Every run fails at the first trigger in step 1, before the second one's probability
+        // is ever computed: nothing is drawn for the dead lanes (in debug builds, a threshold
+        // of a probability outside [0, 1) is an assertion failure).
+        let all_fail = model_of(
+            "[scenario]\nname = \"all fail\"\nsteps = 3\nstep_unit = \"month\"\n\
+             [escalation]\nlevels = [\"calm\", \"war\"]\ninitial = \"calm\"\n\
+             [actors.a]\nname = \"A\"\n\
+             [[triggers]]\nid = \"first\"\nlabel = \"first\"\nactor = \"a\"\nprobability = \"2 * t\"\n\
+             [[triggers]]\nid = \"second\"\nlabel = \"second\"\nactor = \"a\"\nprobability = \"0.5\"\n",
+        );
+        let error = collect(
+            &all_fail,
+            (1, 0, 70),
+            &Tallies::zero(Shape::of(&all_fail)),
+            Simd::detect(),
+            &|_| {},
+        )
+        .expect_err("every run fails");
+        assert_eq!(
+            (error.run, error.step, error.trigger.as_str()),
+            (0, 1, "first"),
+            "{error}"
+        );
+        assert_engines_agree(&all_fail, 1, 0, 70);
         for model in [&invalid, &infinite] {
             let error = collect(
                 model,

@@ -461,6 +461,9 @@ impl Batch {
         for (i, trigger) in model.triggers.iter().enumerate() {
             let holds = self.eligible[i] & self.live;
             if holds == 0 {
+                // Lanes a trigger before this one failed (so no probability is computed here):
+                // what is eligible is always live, with a probability in (0, 1].
+                self.eligible[i] = 0;
                 continue;
             }
             let program = plan.probability(i);
