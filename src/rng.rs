@@ -799,14 +799,13 @@ mod tests {
             let block = Key::new(5).block(run, locate_test(region, 0));
             for t in 0..BLOCK_TESTS {
                 let x = addressed.firing_draw(run, region, t);
-                let unit = |x: u64| (x >> 11) as f64 / (1u64 << 53) as f64;
                 let probabilities = [
-                    unit(x),
-                    unit(x) + 2f64.powi(-53),
-                    unit(x) - 2f64.powi(-53),
-                    unit(x & !LOW_BITS),
-                    unit(x | LOW_BITS),
-                    unit(x.wrapping_add(1 << 48)),
+                    unit_f64(x),
+                    unit_f64(x) + 2f64.powi(-53),
+                    unit_f64(x) - 2f64.powi(-53),
+                    unit_f64(x & !LOW_BITS),
+                    unit_f64(x | LOW_BITS),
+                    unit_f64(x.wrapping_add(1 << 48)),
                     0.5,
                     0.0,
                     1.0,

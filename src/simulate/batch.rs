@@ -372,20 +372,17 @@ impl Batch {
     /// The params drawn when a batch starts, in every lane: those not drawn lazily.
     fn draw_params(&mut self, model: &Model, plan: &Plan) {
         self.drawn.fill(0);
-        let mut to_draw = std::mem::take(&mut self.to_draw);
-        to_draw.clear();
         for lane in lanes_of(self.live) {
             let eager = plan.drawn_params.iter().filter(|&&p| self.lazy_bit[p].is_none());
-            to_draw.extend(eager.map(|&p| (lane, p)));
+            self.to_draw.extend(eager.map(|&p| (lane, p)));
         }
-        self.draw_all(model, &to_draw);
-        to_draw.clear();
-        self.to_draw = to_draw;
+        self.draw_queued(model);
     }
 
-    /// Draws param `p` in lane `lane` for each `(lane, p)`, computing the first blocks of their
-    /// draws together, a pass of the block function at a time.
-    fn draw_all(&mut self, model: &Model, to_draw: &[(usize, usize)]) {
+    /// Draws param `p` in lane `lane` for each `(lane, p)` in `to_draw`, computing the first
+    /// blocks of their draws together, a pass of the block function at a time; empties it.
+    fn draw_queued(&mut self, model: &Model) {
+        let to_draw = std::mem::take(&mut self.to_draw);
         let mut pass = [[0; 16]; MAX_LANES];
         // A pass is `lanes` wide, which is less than `MAX_LANES` without AVX2.
         for group in to_draw.chunks(self.key.lanes()) {
@@ -397,6 +394,9 @@ impl Batch {
                 self.set_param(model, queued, block);
             }
         }
+        // Kept, with its capacity: a batch allocates nothing.
+        self.to_draw = to_draw;
+        self.to_draw.clear();
     }
 
     /// Draws param `p` in lane `lane` from `block`, the first block of its draws there.
@@ -452,12 +452,7 @@ impl Batch {
                 }
             }
         }
-        if !self.to_draw.is_empty() {
-            let to_draw = std::mem::take(&mut self.to_draw);
-            self.draw_all(model, &to_draw);
-            self.to_draw = to_draw;
-            self.to_draw.clear();
-        }
+        self.draw_queued(model);
         for (i, trigger) in model.triggers.iter().enumerate() {
             let holds = self.eligible[i] & self.live;
             if holds == 0 {
