@@ -3,16 +3,17 @@
 //! `cargo bench --bench scale` simulates generated models (the TOML text is built here and
 //! compiled with `sim::load::load_text` and `sim::compile::compile`, as `sim run` would) into
 //! the tallies, on 1 thread:
-//! - `triggers`: 10, 100 and 1,000 triggers, 36 steps, 3 outcomes, the state growing with the
-//!   triggers (`Coupling::Local`); `triggers_shared`: the same with ten variables and the
-//!   ladder read by every trigger (`Coupling::Shared`);
+//! - `triggers`: 10, 100, 300 and 1,000 triggers, 36 steps, 3 outcomes, the state growing with
+//!   the triggers (`Coupling::Local`); `triggers_shared`: 10, 100 and 1,000 with ten variables
+//!   and the ladder read by every trigger (`Coupling::Shared`);
 //! - `steps`: 12, 100 and 1,000 steps, 20 triggers, 3 outcomes;
 //!
 //! with criterion's "elements" counting trigger-steps (runs x triggers x steps), so that its
 //! throughput reads as the cost per trigger-step; and
 //! - `outcomes`: 1, 10 and 100 outcomes, 20 triggers, 36 steps, elements counting runs;
 //! - `runs`: `scenarios/baseline.toml` at 10,000, 100,000 and 1,000,000 runs per iteration on
-//!   2 threads, elements counting runs (10,000,000 is one `sim run`, see docs/performance.md).
+//!   2 threads, elements counting runs; and 10,000,000 with `SIM_BENCH_10M=1` in the
+//!   environment (about 5 more minutes).
 //!
 //! Sample sizes are small so that the whole bench takes a few minutes; `cargo test` runs each
 //! model once on a few runs.
@@ -36,7 +37,7 @@ type Size = (usize, usize, usize);
 /// How the triggers of a generated model share its state.
 #[derive(Clone, Copy, PartialEq)]
 enum Coupling {
-    /// One variable per two triggers (at least ten): each variable is read by about four
+    /// One variable per two triggers (at least five): each variable is read by about four
     /// triggers whatever the size, and only the triggers that move the ladder read it.
     Local,
     /// Ten variables whatever the size, and every trigger's condition reads the ladder: a
@@ -55,7 +56,7 @@ enum Coupling {
 /// steps. Outcomes read two variables each.
 fn generated((triggers, steps, outcomes): Size, coupling: Coupling) -> String {
     let variables = match coupling {
-        Coupling::Local => (triggers / 2).max(10),
+        Coupling::Local => (triggers / 2).max(5),
         Coupling::Shared => 10,
     };
     let mut toml = format!(
@@ -146,19 +147,23 @@ fn pool(threads: usize) -> rayon::ThreadPool {
 
 fn scale(c: &mut Criterion) {
     let one = pool(1);
-    let sizes: [(&str, Coupling, [Size; 3]); 4] = [
-        ("triggers", Coupling::Local, [(10, 36, 3), (100, 36, 3), (1000, 36, 3)]),
+    let sizes: [(&str, Coupling, &[Size]); 4] = [
+        (
+            "triggers",
+            Coupling::Local,
+            &[(10, 36, 3), (100, 36, 3), (300, 36, 3), (1000, 36, 3)],
+        ),
         (
             "triggers_shared",
             Coupling::Shared,
-            [(10, 36, 3), (100, 36, 3), (1000, 36, 3)],
+            &[(10, 36, 3), (100, 36, 3), (1000, 36, 3)],
         ),
-        ("steps", Coupling::Local, [(20, 12, 3), (20, 100, 3), (20, 1000, 3)]),
-        ("outcomes", Coupling::Local, [(20, 36, 1), (20, 36, 10), (20, 36, 100)]),
+        ("steps", Coupling::Local, &[(20, 12, 3), (20, 100, 3), (20, 1000, 3)]),
+        ("outcomes", Coupling::Local, &[(20, 36, 1), (20, 36, 10), (20, 36, 100)]),
     ];
     for (axis, coupling, points) in sizes {
         let mut group = c.benchmark_group(axis);
-        for (triggers, steps, outcomes) in points {
+        for &(triggers, steps, outcomes) in points {
             let name = format!("{axis}-{triggers}-{steps}-{outcomes}.toml");
             let model = compile(&name, generated((triggers, steps, outcomes), coupling));
             let runs = runs_for(triggers, steps);
@@ -198,6 +203,9 @@ fn scale(c: &mut Criterion) {
     group.sampling_mode(SamplingMode::Flat);
     let counts: &[u64] = if test_mode() {
         &[1000]
+    } else if std::env::var_os("SIM_BENCH_10M").is_some() {
+        // Ten samples of about 30 seconds each on this machine: asked for, not by default.
+        &[10_000, 100_000, 1_000_000, 10_000_000]
     } else {
         &[10_000, 100_000, 1_000_000]
     };
