@@ -15,8 +15,9 @@
 //!   that only compares them with constants (`since.x <= 1`) can change only when they cross
 //!   one (`Plan::advance`). A probability whose inputs changed in a few lanes is evaluated in
 //!   those lanes only. A slot that many programs read (`Plan::wide`: a ladder every trigger
-//!   compares) instead makes them stale in every lane, once per evaluation, however many
-//!   firings change it: the cost per trigger and step does not grow with the model.
+//!   compares) instead notes the lanes where it changed, and marks all its readers changed
+//!   there once per evaluation, however many firings change it: the cost per trigger and step
+//!   does not grow with the model.
 //! - A condition's leaf comparing a slot with a constant (or reading it as a truth value) keeps
 //!   its 64-lane mask up to date as the slot is set, lane by lane, with the same watchers that
 //!   mark the lane changed (`Plan::kept`): evaluating the condition then reads the mask instead
@@ -127,10 +128,10 @@ pub(super) struct Batch {
     /// triggers and outcomes.
     stale: Bits,
     changed: Vec<u64>,
-    /// The wide slots (`Plan::wide`) set since their readers were last marked stale, as a list
-    /// and per slot.
+    /// The wide slots (`Plan::wide`) set since their readers were last marked changed, as a
+    /// list, and per slot the lanes where they were set.
     touched_slots: Vec<u32>,
-    touched: Vec<bool>,
+    touched: Vec<u64>,
     when_holds: Vec<u64>,
     outcome_holds: Vec<u64>,
     /// The masks of the conditions' leaves the plan keeps (`Plan::kept`), by node, and one
@@ -194,7 +195,7 @@ impl Batch {
             stale: Bits(Vec::new()),
             changed: vec![0; plan.words * 64],
             touched_slots: Vec::with_capacity(slots),
-            touched: vec![false; slots],
+            touched: vec![0; slots],
             when_holds: vec![0; triggers],
             outcome_holds: vec![0; model.outcomes.len()],
             leaf_masks: vec![0; model.code.len() + 1],
@@ -315,22 +316,26 @@ impl Batch {
         let old = std::mem::replace(&mut self.slots[slot as usize][lane], value);
         if old.to_bits() != value.to_bits() && !plan.slot_watchers[slot as usize].is_empty() {
             if plan.wide[slot as usize] {
-                if !self.touched[slot as usize] {
-                    self.touched[slot as usize] = true;
+                if self.touched[slot as usize] == 0 {
                     self.touched_slots.push(slot);
                 }
+                self.touched[slot as usize] |= 1 << lane;
             } else {
                 self.mark_changed(plan, slot, lane, old, value);
             }
         }
     }
 
-    /// Marks stale everywhere the readers of the wide slots set since the last call
-    /// (`Plan::wide`).
+    /// Marks changed, in the lanes where they were set, the readers of the wide slots set since
+    /// the last call (`Plan::wide`).
     fn touch_wide(&mut self, plan: &Plan) {
         while let Some(slot) = self.touched_slots.pop() {
-            self.touched[slot as usize] = false;
-            self.touch(plan, slot);
+            let lanes = std::mem::take(&mut self.touched[slot as usize]);
+            for (w, &readers) in plan.readers(slot).iter().enumerate() {
+                for bit in lanes_of(readers) {
+                    self.changed[64 * w + bit] |= lanes;
+                }
+            }
         }
     }
 

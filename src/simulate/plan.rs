@@ -1,6 +1,6 @@
 //! The plan of the lockstep engine: a [`Model`] in; what `batch` derives from it once per job
 //! out: which programs a change of each slot can affect and how (`Watcher`s), which slots so many
-//! programs read that a change makes them stale everywhere (`wide`), where `t` and the `since.`
+//! programs read that a change marks them all, once per evaluation (`wide`), where `t` and the `since.`
 //! counts cross a constant some program compares them with, the slots every run starts from, and
 //! which params can be drawn late.
 
@@ -55,11 +55,12 @@ pub(super) struct Plan {
     pub(super) lazy_params: Vec<usize>,
     /// `param_needs[i]`: the lazy params trigger `i`'s probability reads.
     pub(super) param_needs: Vec<u64>,
-    /// Slots with more than [`WIDE_WATCHERS`] watchers: a change of one in any lane makes its
-    /// readers stale in every lane, at the next evaluation, instead of marking the lane for
-    /// each watcher. A step then costs at most one evaluation of each reader, however many
-    /// firings change the slot: the cost per trigger and step does not grow with the number of
-    /// triggers that read it (a ladder every trigger compares).
+    /// Slots with more than [`WIDE_WATCHERS`] watchers: a change of one notes the lane, and
+    /// before the next evaluation every reader is marked changed in the lanes noted, instead of
+    /// each watcher at each change (and without the check whether its comparison turned). A
+    /// step then costs at most one evaluation of each reader, however many firings change the
+    /// slot: the cost per trigger and step does not grow with the number of triggers that read
+    /// it (a ladder every trigger compares, variables that many triggers share).
     pub(super) wide: Vec<bool>,
     /// `kept[n]`: the mask of node `n`, a leaf of a `when` or an outcome (`slot <cmp> k`, or a
     /// slot read as a truth value), is kept up to date lane by lane as its slot changes
@@ -76,8 +77,11 @@ pub(super) struct Plan {
     turn_points: Vec<Vec<TurnPoints>>,
 }
 
-/// See [`Plan::wide`].
-const WIDE_WATCHERS: usize = 64;
+/// See [`Plan::wide`]. Marking watchers costs at each change, marking every reader once per
+/// evaluation; above this many watchers, a slot that changes in several lanes a step (a
+/// variable that many triggers move and read) is cheaper the second way. No shipped scenario
+/// has a slot with more than 19.
+const WIDE_WATCHERS: usize = 32;
 
 /// Where a watcher of a slot that advances by one every step may change.
 #[derive(Clone, Copy, Debug)]
