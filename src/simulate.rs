@@ -827,6 +827,21 @@ when = "a.mode == 'max' && a.x < 1"
                 .all(|&(_, slot, _)| slot != crate::model::SLOT_ESCALATION)
         );
         assert_engines_agree(&many, 2, 100, 300);
+        // Between 32 and 64 watchers: wide, and read by probabilities too, which are evaluated
+        // lane by lane where the slot changed in few lanes (`Batch::touch_wide`).
+        let forty = model_of(
+            &many_of_everything(40).replace(r#"probability = "p"#, r#"probability = "0.5 * min(1, 0.02 * x.v) + p"#),
+        );
+        let plan = Plan::new(&forty, Needs::default());
+        let v = forty.slot_names.iter().position(|name| name == "x.v").expect("x.v") as u32;
+        assert!(plan.wide[crate::model::SLOT_ESCALATION as usize] && plan.wide[v as usize]);
+        assert!(forty.triggers.iter().all(|t| {
+            let mut reads = false;
+            t.probability
+                .for_each_read(&forty.code, &mut |slot, _| reads |= slot == v);
+            reads
+        }));
+        assert_engines_agree(&forty, 3, 7, 300);
         for seed in 0..4 {
             assert_engines_agree(&stress, seed, seed * 1000 + 13, 700);
         }
