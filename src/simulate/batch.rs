@@ -331,9 +331,10 @@ impl Batch {
     fn touch_wide(&mut self, plan: &Plan) {
         while let Some(slot) = self.touched_slots.pop() {
             let lanes = std::mem::take(&mut self.touched[slot as usize]);
-            for (w, &readers) in plan.readers(slot).iter().enumerate() {
+            // `readers` is a set of programs, a word of 64 at a time.
+            for (word, &readers) in plan.readers(slot).iter().enumerate() {
                 for bit in lanes_of(readers) {
-                    self.changed[64 * w + bit] |= lanes;
+                    self.changed[64 * word + bit] |= lanes;
                 }
             }
         }

@@ -1,8 +1,8 @@
 //! The plan of the lockstep engine: a [`Model`] in; what `batch` derives from it once per job
 //! out: which programs a change of each slot can affect and how (`Watcher`s), which slots so many
-//! programs read that a change marks them all, once per evaluation (`wide`), where `t` and the `since.`
-//! counts cross a constant some program compares them with, the slots every run starts from, and
-//! which params can be drawn late.
+//! programs read that a change marks them all, once per evaluation (`wide`), where `t` and the
+//! `since.` counts cross a constant some program compares them with, the slots every run starts
+//! from, and which params can be drawn late.
 
 use super::collector::Needs;
 use super::{on_step_basis, value_of};
