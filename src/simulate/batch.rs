@@ -35,6 +35,10 @@
 //!   there (`Plan::lazy_params`): most runs never need the probabilities of the rarer
 //!   triggers. Draws are addressed, so the value is the one an early draw gives.
 //!
+//! On a processor with AVX2 the steps are compiled for it (`Batch::run_avx2`), not only the
+//! intrinsics; elsewhere (another processor, or `SIM_SIMD=sse2`) the same code runs compiled
+//! for the target's baseline, with the same results.
+//!
 //! Buffers are sized once per worker and reused for every batch; only a lane's list of pending
 //! delayed firings can grow, when it holds more than it ever has (its capacity is kept).
 
