@@ -228,11 +228,11 @@ impl Batch {
     }
 
     /// [`Batch::run`] compiled for AVX2, so that the compiler may use it throughout the steps
-    /// (the 64-lane loops, fills, copies) and not only in the intrinsics: 4-5% of the time of a
-    /// run on the shipped models (docs/performance.md). A target feature reaches only code
-    /// inlined into the function that has it, hence the steps' `inline(always)`. Results are
-    /// the same bits: the same operations in the same order, as Rust never fuses or reorders
-    /// floating-point operations.
+    /// (the 64-lane loops, fills, copies) and not only in the intrinsics: 4% of the time of a
+    /// run of the shipped baseline, 5% on the repeating bench model (docs/performance.md). A
+    /// target feature reaches only code inlined into the function that has it, hence the
+    /// steps' `inline(always)`. Results are the same bits: the same operations in the same
+    /// order, as Rust never fuses or reorders floating-point operations.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn run_avx2(
